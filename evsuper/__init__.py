@@ -1,0 +1,3 @@
+"""evsuper — supervision of EV charging sites."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from evsuper.cli import main
+
+raise SystemExit(main())

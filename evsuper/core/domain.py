@@ -1,0 +1,176 @@
+"""Domain types shared by the engine, the drivers, the archive and the HMI (no Qt here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from evsuper.core.timeutil import utcnow
+
+
+class CommState(StrEnum):
+    UNKNOWN = "unknown"  # never seen since the engine started
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class RegistrationStatus(StrEnum):
+    ACCEPTED = "Accepted"
+    PENDING = "Pending"
+    REJECTED = "Rejected"
+
+
+class ConnectorStatus(StrEnum):
+    """OCPP 1.6 ChargePointStatus."""
+
+    AVAILABLE = "Available"
+    PREPARING = "Preparing"
+    CHARGING = "Charging"
+    SUSPENDED_EVSE = "SuspendedEVSE"
+    SUSPENDED_EV = "SuspendedEV"
+    FINISHING = "Finishing"
+    RESERVED = "Reserved"
+    UNAVAILABLE = "Unavailable"
+    FAULTED = "Faulted"
+
+
+class ArchiveState(StrEnum):
+    OK = "ok"
+    BACKLOG = "backlog"
+    ERROR = "error"
+    STOPPED = "stopped"
+
+
+@dataclass(slots=True)
+class Transaction:
+    id: int
+    charger_id: str
+    connector_id: int
+    id_tag: str
+    start_ts: datetime
+    meter_start_wh: int
+    reservation_id: int | None = None
+    stop_ts: datetime | None = None
+    meter_stop_wh: int | None = None
+    stop_reason: str | None = None
+    stop_id_tag: str | None = None
+    soc_start: float | None = None
+    soc_stop: float | None = None
+
+    @property
+    def energy_wh(self) -> int | None:
+        if self.meter_stop_wh is None:
+            return None
+        return self.meter_stop_wh - self.meter_start_wh
+
+
+@dataclass(frozen=True, slots=True)
+class MeterReading:
+    """One OCPP sampledValue, with the attributes the 1.6 spec defines."""
+
+    ts: datetime
+    measurand: str
+    value: float
+    unit: str
+    phase: str | None = None
+    context: str = "Sample.Periodic"
+    location: str = "Outlet"
+
+
+# ---- domain events (published on the TagBus event stream) ----
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerConnected:
+    charger_id: str
+    remote: str
+    protocol: str
+    ts: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerDisconnected:
+    charger_id: str
+    reason: str
+    ts: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerBooted:
+    charger_id: str
+    vendor: str
+    model: str
+    serial: str | None
+    firmware: str | None
+    registration: RegistrationStatus
+    ts: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorStatusChanged:
+    charger_id: str
+    connector_id: int  # 0 = the charger as a whole
+    status: ConnectorStatus
+    error_code: str
+    info: str | None
+    vendor_id: str | None
+    vendor_error_code: str | None
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionStarted:
+    transaction: Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionStopped:
+    transaction: Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class MeterValuesReceived:
+    charger_id: str
+    connector_id: int
+    transaction_id: int | None
+    readings: tuple[MeterReading, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """Something a charger did that the spec or the site does not expect; archived."""
+
+    charger_id: str
+    kind: str
+    detail: str
+    ts: datetime = field(default_factory=utcnow)
+
+
+class TransactionStore(Protocol):
+    """Durable transaction bookkeeping: each call returns once the change is committed."""
+
+    async def start_transaction(
+        self,
+        charger_id: str,
+        connector_id: int,
+        id_tag: str,
+        start_ts: datetime,
+        meter_start_wh: int,
+        reservation_id: int | None,
+    ) -> Transaction: ...
+
+    async def stop_transaction(
+        self,
+        transaction_id: int,
+        stop_ts: datetime,
+        meter_stop_wh: int,
+        reason: str | None,
+        id_tag: str | None,
+        soc_stop: float | None,
+    ) -> Transaction | None:
+        """Close the transaction; ``None`` when the id is unknown (already closed or never opened)."""
+        ...
+
+    async def open_transactions(self) -> list[Transaction]: ...

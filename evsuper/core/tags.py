@@ -1,0 +1,85 @@
+"""Tag paths, samples and quality codes: the vocabulary shared by drivers, engine and HMI.
+
+A tag path names one live value, e.g. ``CP-001/comm`` or ``CP-001/C1/power_kw``.
+Charger-level tags are ``<charger>/<name>``; connector-level tags are
+``<charger>/C<n>/<name>``; engine tags live under ``_system/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from evsuper.core.timeutil import utcnow
+
+TagPath = str
+
+
+class Quality(StrEnum):
+    GOOD = "good"
+    UNCERTAIN = "uncertain"
+    BAD = "bad"
+    COMM_FAILURE = "comm-failure"
+    NOT_CONNECTED = "not-connected"
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    value: Any
+    ts: datetime = field(default_factory=utcnow)
+    quality: Quality = Quality.GOOD
+
+
+def charger_tag(charger_id: str, name: str) -> TagPath:
+    return f"{charger_id}/{name}"
+
+
+def connector_tag(charger_id: str, connector_id: int, name: str) -> TagPath:
+    return f"{charger_id}/C{connector_id}/{name}"
+
+
+def system_tag(name: str) -> TagPath:
+    return f"_system/{name}"
+
+
+def split_tag(path: TagPath) -> tuple[str, int | None, str]:
+    """``CP-001/C2/power_kw`` → ``("CP-001", 2, "power_kw")``; charger tags give ``None``."""
+    parts = path.split("/")
+    if len(parts) == 3 and parts[1].startswith("C") and parts[1][1:].isdigit():
+        return parts[0], int(parts[1][1:]), parts[2]
+    head, _, name = path.rpartition("/")
+    return head, None, name
+
+
+class ChargerTag(StrEnum):
+    """Names of charger-level tags published by every charger driver."""
+
+    COMM = "comm"  # CommState
+    REGISTRATION = "registration"  # RegistrationStatus
+    VENDOR = "vendor"
+    MODEL = "model"
+    SERIAL = "serial"
+    FIRMWARE = "firmware"
+    LAST_SEEN = "last_seen"  # datetime
+    STATUS = "status"  # connector 0 status (ConnectorStatus)
+    ERROR_CODE = "error_code"
+
+
+class ConnectorTag(StrEnum):
+    """Names of connector-level tags published by every charger driver."""
+
+    STATUS = "status"  # ConnectorStatus
+    ERROR_CODE = "error_code"
+    ERROR_INFO = "error_info"  # info / vendor code, free text
+    POWER_KW = "power_kw"
+    ENERGY_KWH = "energy_kwh"  # energy of the running (or last) session
+    SOC = "soc"  # percent, None when not reported
+    TRANSACTION_ID = "transaction_id"  # None when idle
+    ID_TAG = "id_tag"
+
+
+class SystemTag(StrEnum):
+    ARCHIVE_STATE = "archive/state"  # ArchiveState
+    ARCHIVE_BACKLOG = "archive/backlog"  # items waiting in the writer queue

@@ -1,0 +1,144 @@
+"""Operator commands: typed requests, their results, and the router that executes them.
+
+Every action from the HMI or the CLI is one of the command dataclasses below, handed to
+``CommandRouter.execute``; the result always comes back to the caller (never an exception).
+Permissions, confirmation and the audit trail hook in here (issue 4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from evsuper.core.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class ResetKind(StrEnum):
+    SOFT = "Soft"
+    HARD = "Hard"
+
+
+class AvailabilityKind(StrEnum):
+    OPERATIVE = "Operative"
+    INOPERATIVE = "Inoperative"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    charger_id: str
+    issued_by: str = "local"
+    issued_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoteStart(Command):
+    connector_id: int | None
+    id_tag: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoteStop(Command):
+    transaction_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reset(Command):
+    kind: ResetKind = ResetKind.SOFT
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnlockConnector(Command):
+    connector_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeAvailability(Command):
+    connector_id: int  # 0 = the whole charger
+    kind: AvailabilityKind
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetConfiguration(Command):
+    keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeConfiguration(Command):
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClearCache(Command):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class AcceptCharger(Command):
+    """Register a charger that booted while unknown (policy ``pending``)."""
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "Accepted"  # the charger (or the engine) accepted the request
+    REJECTED = "Rejected"  # the charger answered with a refusal
+    TIMEOUT = "Timeout"  # no answer within the response timeout
+    OFFLINE = "Offline"  # the charger is not connected
+    ERROR = "Error"  # CALLERROR, invalid request, or an internal failure
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    outcome: Outcome
+    status: str  # the charger's own status word (e.g. "Scheduled", "RebootRequired")
+    detail: str = ""
+    payload: Any = None  # structured answer, e.g. the configuration for GetConfiguration
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.ACCEPTED
+
+
+class CommandTarget(Protocol):
+    """A driver able to execute commands for the chargers it owns."""
+
+    def owns(self, charger_id: str) -> bool: ...
+
+    async def execute(self, command: Command) -> CommandResult: ...
+
+
+class CommandRouter:
+    """Routes a command to the driver that owns its charger and returns the result."""
+
+    def __init__(self) -> None:
+        self._targets: list[CommandTarget] = []
+
+    def add_target(self, target: CommandTarget) -> None:
+        self._targets.append(target)
+
+    async def execute(self, command: Command) -> CommandResult:
+        target = next((t for t in self._targets if t.owns(command.charger_id)), None)
+        if target is None:
+            result = CommandResult(Outcome.ERROR, "UnknownCharger", f"no driver owns {command.charger_id}")
+        else:
+            try:
+                result = await target.execute(command)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the caller always gets an answer
+                log.exception("command %r failed", command)
+                result = CommandResult(Outcome.ERROR, "InternalError", str(exc))
+        log.info(
+            "command %s on %s by %s: %s %s",
+            type(command).__name__,
+            command.charger_id,
+            command.issued_by,
+            result.outcome,
+            result.status,
+        )
+        return result

@@ -1,0 +1,125 @@
+"""The engine: bus, archive, drivers and command router on one asyncio loop.
+
+``Engine`` runs on whatever loop awaits it (``evsuper serve`` runs it on the main
+thread); ``EngineThread`` gives it a thread of its own for the HMI, so that nothing the
+GUI does can stall heartbeats, transactions or the archive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from evsuper.core.bus import TagBus
+from evsuper.drivers.ocpp.central import CentralSystem
+from evsuper.drivers.simulator.site import SimulatedSite
+from evsuper.engine.commands import CommandRouter
+from evsuper.historian.archive import Archive
+from evsuper.project.model import Project
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Engine:
+    def __init__(
+        self,
+        project: Project,
+        *,
+        run_simulator: bool | None = None,
+        ocpp_host: str | None = None,
+        ocpp_port: int | None = None,
+    ) -> None:
+        self.project = project
+        self.bus = TagBus()
+        self.router = CommandRouter()
+        self.archive = Archive(project.archive_url(), self.bus)
+        self.central = CentralSystem(
+            project,
+            self.bus,
+            self.archive,
+            host=ocpp_host if ocpp_host is not None else project.ocpp.host,
+            port=ocpp_port if ocpp_port is not None else project.ocpp.port,
+        )
+        self.router.add_target(self.central)
+        simulate = project.simulator.enabled if run_simulator is None else run_simulator
+        self.simulator: SimulatedSite | None = SimulatedSite(project) if simulate else None
+
+    async def start(self) -> None:
+        await self.archive.start()
+        await self.central.start()
+        if self.simulator is not None:
+            await self.simulator.start(self.central.url_for)
+        log.info(
+            "engine started: project %r, %d chargers, OCPP on %s, archive %s",
+            self.project.name,
+            len(self.project.chargers),
+            self.central.endpoint,
+            self.archive.describe(),
+        )
+
+    async def stop(self) -> None:
+        """Stop drivers first, then flush the archive: nothing received is lost."""
+        if self.simulator is not None:
+            await self.simulator.stop()
+        await self.central.stop()
+        await self.archive.stop()
+        log.info("engine stopped")
+
+
+class EngineThread:
+    """Runs an ``Engine`` on its own thread and loop; the seam the HMI bridge uses."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="evsuper-engine", daemon=True)
+        self._started = concurrent.futures.Future[None]()
+        self._stop_requested: asyncio.Event | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the thread; returns once the engine runs, raises what made it fail."""
+        self._thread.start()
+        self._started.result(timeout)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if not self._thread.is_alive():
+            return
+        stop_requested = self._stop_requested
+        if stop_requested is not None:
+            self.loop.call_soon_threadsafe(stop_requested.set)
+        self._thread.join(timeout)
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run a coroutine on the engine loop from any thread."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def call(self, fn: Callable[[], T], timeout: float = 10.0) -> T:
+        """Run a plain function on the engine thread and wait for its result."""
+
+        async def run() -> T:
+            return fn()
+
+        return self.submit(run()).result(timeout)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._main())
+        finally:
+            self.loop.close()
+
+    async def _main(self) -> None:
+        self._stop_requested = asyncio.Event()
+        try:
+            await self.engine.start()
+        except BaseException as exc:
+            self._started.set_exception(exc)
+            return
+        self._started.set_result(None)
+        await self._stop_requested.wait()
+        await self.engine.stop()

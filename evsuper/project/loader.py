@@ -1,0 +1,198 @@
+"""Load and validate ``project.toml``; every error names the file, the line and the field."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from enum import Enum
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from evsuper.project.model import (
+    FORMAT_VERSION,
+    ArchiveSettings,
+    Badge,
+    ChargerConfig,
+    OcppSettings,
+    Project,
+    SimulatorSettings,
+)
+
+FieldPath = tuple[str | int, ...]
+
+
+class ProjectError(Exception):
+    """A project file that cannot be used, with where and why."""
+
+    def __init__(self, file: Path, line: int, field: str, message: str) -> None:
+        super().__init__(f"{file}:{line}: {field}: {message}" if field else f"{file}:{line}: {message}")
+        self.file = file
+        self.line = line
+        self.field = field
+        self.message = message
+
+
+_SECTIONS: dict[str, type] = {
+    "ocpp": OcppSettings,
+    "archive": ArchiveSettings,
+    "simulator": SimulatorSettings,
+}
+_LISTS: dict[str, type] = {"chargers": ChargerConfig, "badges": Badge}
+_TOP_LEVEL = {"format_version", "name", *_SECTIONS, *_LISTS}
+_CHARGER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,48}$")  # OCPP 1.6: CiString, safe in a URL path
+
+
+def load_project(directory: str | Path) -> Project:
+    directory = Path(directory)
+    file = directory / "project.toml"
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProjectError(file, 0, "", "no project.toml in this folder") from None
+    return parse_project(text, file)
+
+
+def parse_project(text: str, file: Path) -> Project:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = int(m.group(1)) if (m := re.search(r"line (\d+)", str(exc))) else 0
+        raise ProjectError(file, line, "", f"not valid TOML: {exc}") from None
+    reader = _Reader(text, file)
+
+    for key in data:
+        if key not in _TOP_LEVEL:
+            reader.fail((key,), f"unknown setting (expected one of {', '.join(sorted(_TOP_LEVEL))})")
+    version = data.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        reader.fail(("format_version",), "missing or not an integer")
+    if version > FORMAT_VERSION:
+        reader.fail(
+            ("format_version",),
+            f"format {version} is newer than this evsuper understands ({FORMAT_VERSION})",
+        )
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        reader.fail(("name",), "missing or empty site name")
+
+    sections = {
+        key: reader.build(cls, data.get(key, {}), (key,)) for key, cls in _SECTIONS.items()
+    }
+    lists: dict[str, tuple[Any, ...]] = {}
+    for key, cls in _LISTS.items():
+        items = data.get(key, [])
+        if not isinstance(items, list):
+            reader.fail((key,), f"must be an array of tables ([[{key}]])")
+        lists[key] = tuple(reader.build(cls, item, (key, i)) for i, item in enumerate(items))
+
+    chargers: tuple[ChargerConfig, ...] = lists["chargers"]
+    seen: set[str] = set()
+    for i, charger in enumerate(chargers):
+        if not _CHARGER_ID.match(charger.id):
+            reader.fail(("chargers", i, "id"), f"{charger.id!r} is not a valid charge point id")
+        if charger.id in seen:
+            reader.fail(("chargers", i, "id"), f"duplicate charger id {charger.id!r}")
+        seen.add(charger.id)
+        if not 1 <= charger.connectors <= 16:
+            reader.fail(("chargers", i, "connectors"), "must be between 1 and 16")
+        if charger.max_power_kw <= 0:
+            reader.fail(("chargers", i, "max_power_kw"), "must be positive")
+    ocpp: OcppSettings = sections["ocpp"]
+    if not 0 <= ocpp.port <= 65535:
+        reader.fail(("ocpp", "port"), "must be a TCP port (0-65535)")
+    if ocpp.heartbeat_interval_s <= 0:
+        reader.fail(("ocpp", "heartbeat_interval_s"), "must be positive")
+    if ocpp.offline_after_heartbeats < 1:
+        reader.fail(("ocpp", "offline_after_heartbeats"), "must be at least 1")
+
+    return Project(
+        directory=file.parent,
+        name=name.strip(),
+        ocpp=ocpp,
+        archive=sections["archive"],
+        simulator=sections["simulator"],
+        chargers=chargers,
+        badges=lists["badges"],
+        format_version=version,
+    )
+
+
+class _Reader:
+    def __init__(self, text: str, file: Path) -> None:
+        self.lines = text.splitlines()
+        self.file = file
+
+    def fail(self, path: FieldPath, message: str) -> Any:
+        raise ProjectError(self.file, self.locate(path), _dotted(path), message)
+
+    def build(self, cls: type, table: Any, path: FieldPath) -> Any:
+        """Build dataclass ``cls`` from a TOML table, checking names and types."""
+        if not isinstance(table, dict):
+            self.fail(path, "must be a table")
+        hints = get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {}
+        for key, raw in table.items():
+            if key not in fields:
+                self.fail((*path, key), f"unknown setting (expected one of {', '.join(fields)})")
+            values[key] = self.convert(hints[key], raw, (*path, key))
+        for name, f in fields.items():
+            no_default = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            if no_default and name not in values:
+                self.fail((*path, name), "required setting is missing")
+        return cls(**values)
+
+    def convert(self, kind: Any, raw: Any, path: FieldPath) -> Any:
+        if isinstance(kind, type) and issubclass(kind, Enum):
+            allowed = [m.value for m in kind]
+            if raw not in allowed:
+                self.fail(path, f"{raw!r} is not one of {', '.join(map(repr, allowed))}")
+            return kind(raw)
+        if kind is bool:
+            if not isinstance(raw, bool):
+                self.fail(path, f"expected true or false, got {raw!r}")
+            return raw
+        if kind is int:
+            if not isinstance(raw, int) or isinstance(raw, bool):
+                self.fail(path, f"expected an integer, got {raw!r}")
+            return raw
+        if kind is float:
+            if not isinstance(raw, int | float) or isinstance(raw, bool):
+                self.fail(path, f"expected a number, got {raw!r}")
+            return float(raw)
+        if kind is str:
+            if not isinstance(raw, str):
+                self.fail(path, f"expected a string, got {raw!r}")
+            return raw
+        raise TypeError(f"unsupported field type {kind!r} at {_dotted(path)}")
+
+    def locate(self, path: FieldPath) -> int:
+        """1-based line where ``path`` is set, else the line of its table, else 1."""
+        table: FieldPath = ()
+        counts: dict[str, int] = {}
+        table_line = {(): 1}
+        for number, line in enumerate(self.lines, start=1):
+            stripped = line.strip()
+            if m := re.match(r"^\[\[\s*([\w.-]+)\s*\]\]", stripped):
+                name = m.group(1)
+                counts[name] = counts.get(name, -1) + 1
+                table = (name, counts[name])
+                table_line[table] = number
+            elif m := re.match(r"^\[\s*([\w.-]+)\s*\]", stripped):
+                table = (m.group(1),)
+                table_line[table] = number
+            elif m := re.match(r"^([\w-]+)\s*=", stripped):
+                if (*table, m.group(1)) == path:
+                    return number
+        for length in range(len(path), 0, -1):
+            if path[:length] in table_line:
+                return table_line[path[:length]]
+        return 1
+
+
+def _dotted(path: FieldPath) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text

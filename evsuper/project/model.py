@@ -1,0 +1,101 @@
+"""The typed project model: what a project folder's ``project.toml`` describes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+FORMAT_VERSION = 1
+
+
+class UnknownChargerPolicy(StrEnum):
+    REJECT = "reject"  # BootNotification answered Rejected
+    PENDING = "pending"  # answered Pending until an operator accepts the charger
+    ACCEPT = "accept"  # registered on first boot
+
+
+class AuthorizationMode(StrEnum):
+    BADGES = "badges"  # only idTags of the project's badge table
+    OPEN = "open"  # any idTag
+
+
+@dataclass(frozen=True, slots=True)
+class OcppSettings:
+    host: str = "127.0.0.1"
+    port: int = 9000
+    path_prefix: str = "ocpp"
+    heartbeat_interval_s: int = 60
+    # A charger is declared offline after this many heartbeat intervals of silence.
+    offline_after_heartbeats: float = 2.0
+    # WebSocket ping: a dead TCP peer is detected within ping_interval_s + ping_timeout_s.
+    ping_interval_s: float = 20.0
+    ping_timeout_s: float = 20.0
+    response_timeout_s: float = 30.0
+    unknown_chargers: UnknownChargerPolicy = UnknownChargerPolicy.REJECT
+    authorization: AuthorizationMode = AuthorizationMode.BADGES
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerConfig:
+    id: str
+    connectors: int = 2
+    max_power_kw: float = 22.0  # per connector
+    vendor: str = "Simulated"
+    model: str = "SIM-AC22"
+
+
+@dataclass(frozen=True, slots=True)
+class Badge:
+    id_tag: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorSettings:
+    """Behaviour of the simulated bollards (``evsuper.drivers.simulator``)."""
+
+    enabled: bool = True
+    # true: cars arrive and leave on their own; false: sessions start only by RemoteStart
+    autonomous: bool = True
+    seed: int | None = None  # fixed seed for reproducible runs (tests, benchmarks)
+    meter_interval_s: float = 5.0
+    time_scale: float = 20.0  # how much faster than real time batteries fill
+    mean_idle_s: float = 30.0  # mean time a free connector waits for the next car
+    mean_session_s: float = 120.0  # mean time a car stays plugged in (simulated seconds)
+    fault_probability: float = 0.02  # chance that a session ends with a connector fault
+    fault_duration_s: float = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveSettings:
+    url: str = "sqlite:///archive.sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    directory: Path
+    name: str
+    ocpp: OcppSettings = field(default_factory=OcppSettings)
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
+    chargers: tuple[ChargerConfig, ...] = ()
+    badges: tuple[Badge, ...] = ()
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def file(self) -> Path:
+        return self.directory / "project.toml"
+
+    def charger(self, charger_id: str) -> ChargerConfig | None:
+        return next((c for c in self.chargers if c.id == charger_id), None)
+
+    def archive_url(self) -> str:
+        """The archive URL with a relative SQLite path resolved against the project folder."""
+        url = self.archive.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/"):
+            relative = url[len(prefix) :]
+            if relative and relative != ":memory:" and not Path(relative).is_absolute():
+                return prefix + str((self.directory / relative).resolve())
+        return url

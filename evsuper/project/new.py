@@ -1,0 +1,67 @@
+"""``evsuper new``: write a minimal, valid project for N OCPP 1.6J bollards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evsuper.project.loader import load_project
+from evsuper.project.model import FORMAT_VERSION, AuthorizationMode, Project, UnknownChargerPolicy
+
+
+def write_new_project(
+    directory: Path,
+    *,
+    bollards: int,
+    connectors: int = 2,
+    id_pattern: str = "CP-{:03d}",
+    unknown_chargers: UnknownChargerPolicy = UnknownChargerPolicy.REJECT,
+    authorization: AuthorizationMode = AuthorizationMode.BADGES,
+    name: str | None = None,
+    max_power_kw: float = 22.0,
+    badges: int = 20,
+    port: int = 9000,
+) -> Project:
+    """Create ``directory/project.toml``; refuses to overwrite an existing project."""
+    file = directory / "project.toml"
+    if file.exists():
+        raise FileExistsError(f"{file} already exists")
+    ids = [id_pattern.format(i) for i in range(1, bollards + 1)]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"id pattern {id_pattern!r} gives duplicate ids; include a {{}} field")
+    lines = [
+        f"format_version = {FORMAT_VERSION}",
+        f"name = {_quote(name or directory.resolve().name)}",
+        "",
+        "[ocpp]",
+        'host = "127.0.0.1"',
+        f"port = {port}",
+        'path_prefix = "ocpp"  # chargers connect to ws://host:port/ocpp/<id> or ws://host:port/<id>',
+        "heartbeat_interval_s = 60",
+        "offline_after_heartbeats = 2.0",
+        f'unknown_chargers = "{unknown_chargers.value}"  # reject | pending | accept',
+        f'authorization = "{authorization.value}"  # badges | open',
+        "",
+        "[archive]",
+        'url = "sqlite:///archive.sqlite"  # relative to this folder; or postgresql+psycopg://...',
+        "",
+        "[simulator]",
+        "enabled = true",
+        "",
+    ]
+    for i in range(1, badges + 1):
+        lines += ["[[badges]]", f'id_tag = "BADGE-{i:04d}"', f'name = "Badge {i}"', ""]
+    for charger_id in ids:
+        lines += [
+            "[[chargers]]",
+            f"id = {_quote(charger_id)}",
+            f"connectors = {connectors}",
+            f"max_power_kw = {max_power_kw}",
+            "",
+        ]
+    directory.mkdir(parents=True, exist_ok=True)
+    file.write_text("\n".join(lines), encoding="utf-8")
+    return load_project(directory)
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
