@@ -168,7 +168,6 @@ class TransactionStore(Protocol):
         meter_stop_wh: int,
         reason: str | None,
         id_tag: str | None,
-        soc_stop: float | None,
     ) -> Transaction | None:
         """Close the transaction; ``None`` when the id is unknown (already closed or never opened)."""
         ...

@@ -124,7 +124,9 @@ class CommandRouter:
     async def execute(self, command: Command) -> CommandResult:
         target = next((t for t in self._targets if t.owns(command.charger_id)), None)
         if target is None:
-            result = CommandResult(Outcome.ERROR, "UnknownCharger", f"no driver owns {command.charger_id}")
+            result = CommandResult(
+                Outcome.ERROR, "UnknownCharger", f"no driver owns {command.charger_id}"
+            )
         else:
             try:
                 result = await target.execute(command)

@@ -26,7 +26,9 @@ class ProjectError(Exception):
     """A project file that cannot be used, with where and why."""
 
     def __init__(self, file: Path, line: int, field: str, message: str) -> None:
-        super().__init__(f"{file}:{line}: {field}: {message}" if field else f"{file}:{line}: {message}")
+        super().__init__(
+            f"{file}:{line}: {field}: {message}" if field else f"{file}:{line}: {message}"
+        )
         self.file = file
         self.line = line
         self.field = field
@@ -63,7 +65,9 @@ def parse_project(text: str, file: Path) -> Project:
 
     for key in data:
         if key not in _TOP_LEVEL:
-            reader.fail((key,), f"unknown setting (expected one of {', '.join(sorted(_TOP_LEVEL))})")
+            reader.fail(
+                (key,), f"unknown setting (expected one of {', '.join(sorted(_TOP_LEVEL))})"
+            )
     version = data.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool):
         reader.fail(("format_version",), "missing or not an integer")
@@ -76,9 +80,7 @@ def parse_project(text: str, file: Path) -> Project:
     if not isinstance(name, str) or not name.strip():
         reader.fail(("name",), "missing or empty site name")
 
-    sections = {
-        key: reader.build(cls, data.get(key, {}), (key,)) for key, cls in _SECTIONS.items()
-    }
+    sections = {key: reader.build(cls, data.get(key, {}), (key,)) for key, cls in _SECTIONS.items()}
     lists: dict[str, tuple[Any, ...]] = {}
     for key, cls in _LISTS.items():
         items = data.get(key, [])
@@ -138,7 +140,9 @@ class _Reader:
                 self.fail((*path, key), f"unknown setting (expected one of {', '.join(fields)})")
             values[key] = self.convert(hints[key], raw, (*path, key))
         for name, f in fields.items():
-            no_default = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            no_default = (
+                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            )
             if no_default and name not in values:
                 self.fail((*path, name), "required setting is missing")
         return cls(**values)

@@ -1,0 +1,161 @@
+"""Command line: ``evsuper run | serve | new``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from evsuper.project.loader import ProjectError, load_project
+from evsuper.project.model import AuthorizationMode, Project, UnknownChargerPolicy
+
+DEFAULT_PROJECT = Path("projects/demo")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        return int(args.handler(args))
+    except ProjectError as exc:
+        print(f"evsuper: bad project: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evsuper", description="Supervision of EV charging sites (OCPP central system + HMI)."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="open the HMI on a project (default: projects/demo)")
+    run.add_argument(
+        "project", nargs="?", type=Path, default=DEFAULT_PROJECT, metavar="PROJECT_DIR"
+    )
+    run.set_defaults(handler=_run)
+
+    serve = sub.add_parser(
+        "serve", help="run the engine headless (no Qt): OCPP central system, archive, simulator"
+    )
+    serve.add_argument("project", type=Path, metavar="PROJECT_DIR")
+    serve.add_argument("--ocpp-host", help="listen address (default: the project's)")
+    serve.add_argument("--ocpp-port", type=int, help="listen port (default: the project's)")
+    serve.add_argument(
+        "--no-simulator", action="store_true", help="do not start the simulated bollards"
+    )
+    serve.set_defaults(handler=_serve)
+
+    new = sub.add_parser("new", help="write a minimal project for N OCPP 1.6J bollards")
+    new.add_argument("project", type=Path, metavar="PROJECT_DIR")
+    new.add_argument("--bollards", type=int, required=True, metavar="N", help="number of bollards")
+    new.add_argument(
+        "--connectors", type=int, default=2, metavar="K", help="connectors per bollard"
+    )
+    new.add_argument(
+        "--id-pattern", default="CP-{:03d}", help="charge point id pattern (default: CP-{:03d})"
+    )
+    new.add_argument(
+        "--unknown-chargers",
+        choices=[p.value for p in UnknownChargerPolicy],
+        default=UnknownChargerPolicy.REJECT.value,
+        help="what to do with a charger not in the project (default: reject)",
+    )
+    new.add_argument(
+        "--authorization",
+        choices=[m.value for m in AuthorizationMode],
+        default=AuthorizationMode.BADGES.value,
+        help="badges: only the project's idTags; open: any idTag (default: badges)",
+    )
+    new.add_argument("--name", help="site name (default: the folder name)")
+    new.add_argument("--ocpp-port", type=int, default=9000, help="OCPP listen port (default: 9000)")
+    new.set_defaults(handler=_new)
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    # the ocpp library logs every frame at INFO; keep that for --verbose
+    for noisy in ("ocpp", "ocpp.frames", "websockets"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not _display_available():
+        print(
+            "evsuper run: no display (DISPLAY/WAYLAND_DISPLAY unset); "
+            f"use 'evsuper serve {args.project}' for the headless engine.",
+            file=sys.stderr,
+        )
+        return 2
+    project = load_project(args.project)
+    from evsuper.hmi.app import run_hmi  # Qt is imported only here
+
+    return run_hmi(project)
+
+
+def _display_available() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] in ("offscreen", "minimal", "vnc"):
+        return True
+    if sys.platform != "linux":
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    project = load_project(args.project)
+    asyncio.run(serve(project, args.ocpp_host, args.ocpp_port, not args.no_simulator))
+    return 0
+
+
+async def serve(project: Project, host: str | None, port: int | None, simulator: bool) -> None:
+    """Run the engine until SIGINT/SIGTERM, then stop it cleanly (archive flushed)."""
+    from evsuper.engine.runtime import Engine
+
+    engine = Engine(
+        project,
+        run_simulator=simulator and project.simulator.enabled,
+        ocpp_host=host,
+        ocpp_port=port,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await engine.start()
+    try:
+        await stop.wait()
+    finally:
+        logging.getLogger("evsuper").info("stopping: flushing the archive")
+        await engine.stop()
+
+
+def _new(args: argparse.Namespace) -> int:
+    from evsuper.project.new import write_new_project
+
+    try:
+        project = write_new_project(
+            args.project,
+            bollards=args.bollards,
+            connectors=args.connectors,
+            id_pattern=args.id_pattern,
+            unknown_chargers=UnknownChargerPolicy(args.unknown_chargers),
+            authorization=AuthorizationMode(args.authorization),
+            name=args.name,
+            port=args.ocpp_port,
+        )
+    except (FileExistsError, ValueError, IndexError, KeyError) as exc:
+        print(f"evsuper new: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {project.file} ({len(project.chargers)} bollards)")
+    return 0

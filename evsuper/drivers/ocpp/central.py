@@ -1,0 +1,452 @@
+"""The OCPP central system: WebSocket endpoint, charger registry, live state and commands.
+
+Chargers connect to ``ws://host:port/<prefix>/<id>`` or ``ws://host:port/<id>`` with the
+``ocpp1.6`` subprotocol. Each connection gets its own ``ChargePoint16``; what must outlive
+a connection (registration, open transactions, live figures) is kept here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import unquote
+
+import ocpp.messages
+from ocpp.exceptions import OCPPError
+from ocpp.v16 import call
+from ocpp.v16.enums import AuthorizationStatus, MessageTrigger
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from evsuper.core.bus import TagBus
+from evsuper.core.domain import (
+    Anomaly,
+    ChargerBooted,
+    ChargerConnected,
+    ChargerDisconnected,
+    CommState,
+    ConnectorStatusChanged,
+    MeterValuesReceived,
+    RegistrationStatus,
+    TransactionStarted,
+    TransactionStopped,
+    TransactionStore,
+)
+from evsuper.core.tags import ChargerTag, ConnectorTag, Sample, charger_tag, connector_tag
+from evsuper.core.timeutil import utcnow
+from evsuper.drivers.ocpp.mapping import live_figures, parse_meter_values, request_for, result_of
+from evsuper.drivers.ocpp.v16 import ChargePoint16
+from evsuper.engine import commands as cmd
+from evsuper.project.model import AuthorizationMode, ChargerConfig, Project, UnknownChargerPolicy
+from evsuper.project.registry import append_charger
+
+log = logging.getLogger("evsuper.ocpp")
+
+SUBPROTOCOL = "ocpp1.6"
+LAST_SEEN_PUBLISH_PERIOD_S = 5.0
+
+# Schema validation inline rather than through a thread executor: measured cheaper
+# (see docs/architecture.md, "OCPP throughput").
+ocpp.messages.ASYNC_VALIDATION = False
+
+
+@dataclass(slots=True)
+class _ConnectorRuntime:
+    transaction_id: int | None = None
+    id_tag: str | None = None
+    meter_start_wh: int = 0
+
+
+@dataclass(slots=True)
+class _ChargerRuntime:
+    connectors: dict[int, _ConnectorRuntime] = field(default_factory=dict)
+    last_seen: datetime | None = None
+    last_seen_published: float = 0.0
+
+    def connector(self, connector_id: int) -> _ConnectorRuntime:
+        return self.connectors.setdefault(connector_id, _ConnectorRuntime())
+
+
+class CentralSystem:
+    def __init__(
+        self, project: Project, bus: TagBus, store: TransactionStore, *, host: str, port: int
+    ) -> None:
+        self.project = project
+        self.bus = bus
+        self.store = store
+        self.host = host
+        self.port = port
+        self.sessions: dict[str, ChargePoint16] = {}
+        self._registered = {c.id for c in project.chargers}
+        self._badges = {b.id_tag for b in project.badges}
+        self._runtime: dict[str, _ChargerRuntime] = {}
+        self._server: Server | None = None
+
+    # ---- lifecycle ----
+
+    async def start(self) -> None:
+        for transaction in await self.store.open_transactions():
+            conn = self._charger(transaction.charger_id).connector(transaction.connector_id)
+            conn.transaction_id = transaction.id
+            conn.id_tag = transaction.id_tag
+            conn.meter_start_wh = transaction.meter_start_wh
+            self._publish_transaction(transaction.charger_id, transaction.connector_id)
+        for charger in self.project.chargers:
+            self.bus.publish(charger_tag(charger.id, ChargerTag.COMM), Sample(CommState.UNKNOWN))
+        ocpp_settings = self.project.ocpp
+        self._server = await serve(
+            self._serve_connection,
+            self.host,
+            self.port,
+            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+            process_request=self._check_request,
+            ping_interval=ocpp_settings.ping_interval_s,
+            ping_timeout=ocpp_settings.ping_timeout_s,
+            compression=None,
+            max_size=2**20,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("OCPP 1.6J central system listening on %s", self.endpoint)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    @property
+    def endpoint(self) -> str:
+        return f"ws://{self.host}:{self.port}/{self.project.ocpp.path_prefix}/<charger id>"
+
+    def url_for(self, charger_id: str) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+        return f"ws://{host}:{self.port}/{self.project.ocpp.path_prefix}/{charger_id}"
+
+    # ---- connections ----
+
+    def _charger_id_from_path(self, path: str) -> str | None:
+        parts = [unquote(p) for p in path.split("?", 1)[0].strip("/").split("/")]
+        if len(parts) == 2 and parts[0] == self.project.ocpp.path_prefix:
+            parts = parts[1:]
+        return parts[0] if len(parts) == 1 and parts[0] else None
+
+    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if self._charger_id_from_path(request.path) is None:
+            prefix = self.project.ocpp.path_prefix
+            return connection.respond(
+                HTTPStatus.NOT_FOUND, f"connect to /{prefix}/<charger id> or /<charger id>\n"
+            )
+        offered = request.headers.get("Sec-WebSocket-Protocol", "")
+        if SUBPROTOCOL not in [p.strip() for p in offered.split(",")]:
+            return connection.respond(
+                HTTPStatus.BAD_REQUEST, f"this central system speaks subprotocol {SUBPROTOCOL}\n"
+            )
+        return None
+
+    async def _serve_connection(self, connection: ServerConnection) -> None:
+        charger_id = self._charger_id_from_path(connection.request.path)  # type: ignore[union-attr]
+        assert charger_id is not None  # _check_request refused the others
+        previous = self.sessions.get(charger_id)
+        if previous is not None:
+            log.warning("%s: new connection replaces the previous one", charger_id)
+            await previous._connection.close(1000, "replaced by a new connection")
+        session = ChargePoint16(charger_id, connection, self)
+        self.sessions[charger_id] = session
+        remote = "%s:%s" % connection.remote_address[:2]
+        log.info("%s: connected from %s (%s)", charger_id, remote, connection.subprotocol)
+        self.touch(charger_id)
+        self.bus.publish(charger_tag(charger_id, ChargerTag.COMM), Sample(CommState.ONLINE))
+        self.bus.emit(ChargerConnected(charger_id, remote, str(connection.subprotocol)))
+        watchdog = asyncio.create_task(self._watch(charger_id, connection))
+        reason = "closed by the charger"
+        try:
+            await session.start()
+        except ConnectionClosed as closed:
+            reason = _close_reason(closed, watchdog)
+        finally:
+            watchdog.cancel()
+            if self.sessions.get(charger_id) is session:
+                del self.sessions[charger_id]
+                self.bus.publish(
+                    charger_tag(charger_id, ChargerTag.COMM), Sample(CommState.OFFLINE)
+                )
+            log.info("%s: disconnected (%s)", charger_id, reason)
+            self.bus.emit(ChargerDisconnected(charger_id, reason))
+
+    async def _watch(self, charger_id: str, connection: ServerConnection) -> None:
+        """Close a connection that stays silent longer than N heartbeat intervals."""
+        settings = self.project.ocpp
+        limit = settings.heartbeat_interval_s * settings.offline_after_heartbeats
+        while True:
+            await asyncio.sleep(min(limit / 4, 5.0))
+            last_seen = self._charger(charger_id).last_seen
+            if last_seen is not None and (utcnow() - last_seen).total_seconds() > limit:
+                log.warning("%s: silent for more than %.0f s, closing", charger_id, limit)
+                await connection.close(1001, "heartbeat timeout")
+                return
+
+    def touch(self, charger_id: str) -> None:
+        runtime = self._charger(charger_id)
+        runtime.last_seen = now = utcnow()
+        clock = asyncio.get_running_loop().time()
+        if clock - runtime.last_seen_published >= LAST_SEEN_PUBLISH_PERIOD_S:
+            runtime.last_seen_published = clock
+            self.bus.publish(charger_tag(charger_id, ChargerTag.LAST_SEEN), Sample(now))
+
+    def _charger(self, charger_id: str) -> _ChargerRuntime:
+        runtime = self._runtime.get(charger_id)
+        if runtime is None:
+            runtime = self._runtime[charger_id] = _ChargerRuntime()
+        return runtime
+
+    # ---- registry and authorization ----
+
+    def is_registered(self, charger_id: str) -> bool:
+        return charger_id in self._registered
+
+    async def boot(
+        self, charger_id: str, *, vendor: str, model: str, serial: str | None, firmware: str | None
+    ) -> RegistrationStatus:
+        if self.is_registered(charger_id):
+            status = RegistrationStatus.ACCEPTED
+        elif self.project.ocpp.unknown_chargers is UnknownChargerPolicy.ACCEPT:
+            await self._register(charger_id)
+            status = RegistrationStatus.ACCEPTED
+        elif self.project.ocpp.unknown_chargers is UnknownChargerPolicy.PENDING:
+            status = RegistrationStatus.PENDING
+        else:
+            status = RegistrationStatus.REJECTED
+        for name, value in (
+            (ChargerTag.VENDOR, vendor),
+            (ChargerTag.MODEL, model),
+            (ChargerTag.SERIAL, serial),
+            (ChargerTag.FIRMWARE, firmware),
+            (ChargerTag.REGISTRATION, status),
+        ):
+            self.bus.publish(charger_tag(charger_id, name), Sample(value))
+        log.info("%s: booted %s %s fw %s: %s", charger_id, vendor, model, firmware, status.value)
+        self.bus.emit(ChargerBooted(charger_id, vendor, model, serial, firmware, status))
+        return status
+
+    async def _register(self, charger_id: str) -> None:
+        """Add a charger to the registry and to the project file (kept on restart)."""
+        self._registered.add(charger_id)
+        await asyncio.to_thread(append_charger, self.project.directory, ChargerConfig(charger_id))
+        log.info("%s: registered in the project", charger_id)
+
+    def authorize(self, id_tag: str, *, starting: bool = False) -> AuthorizationStatus:
+        if self.project.ocpp.authorization is AuthorizationMode.OPEN:
+            return AuthorizationStatus.accepted
+        if id_tag not in self._badges:
+            return AuthorizationStatus.invalid
+        if starting and any(
+            c.transaction_id is not None and c.id_tag == id_tag
+            for r in self._runtime.values()
+            for c in r.connectors.values()
+        ):
+            return AuthorizationStatus.concurrent_tx
+        return AuthorizationStatus.accepted
+
+    # ---- what chargers report ----
+
+    def connector_status(self, ev: ConnectorStatusChanged) -> None:
+        if ev.connector_id == 0:
+            self.bus.publish(
+                charger_tag(ev.charger_id, ChargerTag.STATUS), Sample(ev.status, ev.ts)
+            )
+            self.bus.publish(
+                charger_tag(ev.charger_id, ChargerTag.ERROR_CODE), Sample(ev.error_code, ev.ts)
+            )
+        else:
+            info = " / ".join(x for x in (ev.info, ev.vendor_error_code) if x) or None
+            for name, value in (
+                (ConnectorTag.STATUS, ev.status),
+                (ConnectorTag.ERROR_CODE, ev.error_code),
+                (ConnectorTag.ERROR_INFO, info),
+            ):
+                self.bus.publish(
+                    connector_tag(ev.charger_id, ev.connector_id, name), Sample(value, ev.ts)
+                )
+        self.bus.emit(ev)
+
+    def meter_values(self, ev: MeterValuesReceived) -> None:
+        conn = self._charger(ev.charger_id).connector(ev.connector_id)
+        transaction_id = ev.transaction_id if ev.transaction_id is not None else conn.transaction_id
+        if transaction_id != ev.transaction_id:
+            ev = MeterValuesReceived(ev.charger_id, ev.connector_id, transaction_id, ev.readings)
+        self.bus.emit(ev)
+        if ev.connector_id == 0:
+            return
+        figures = live_figures(list(ev.readings))
+        ts = figures.ts or utcnow()
+
+        def publish(name: ConnectorTag, value: Any) -> None:
+            self.bus.publish(connector_tag(ev.charger_id, ev.connector_id, name), Sample(value, ts))
+
+        if figures.power_w is not None:
+            publish(ConnectorTag.POWER_KW, round(figures.power_w / 1000.0, 3))
+        if figures.energy_register_wh is not None and conn.transaction_id is not None:
+            session_wh = max(0.0, figures.energy_register_wh - conn.meter_start_wh)
+            publish(ConnectorTag.ENERGY_KWH, round(session_wh / 1000.0, 3))
+        if figures.soc is not None:
+            publish(ConnectorTag.SOC, figures.soc)
+
+    def anomaly(self, charger_id: str, kind: str, detail: str) -> None:
+        self.bus.emit(Anomaly(charger_id, kind, detail))
+
+    # ---- transactions (durable before answered) ----
+
+    async def start_transaction(
+        self,
+        charger_id: str,
+        connector_id: int,
+        id_tag: str,
+        start_ts: datetime,
+        meter_start_wh: int,
+        reservation_id: int | None,
+    ) -> Any:
+        transaction = await self.store.start_transaction(
+            charger_id, connector_id, id_tag, start_ts, meter_start_wh, reservation_id
+        )
+        conn = self._charger(charger_id).connector(connector_id)
+        if conn.transaction_id is not None:
+            self.anomaly(
+                charger_id,
+                "transaction-overlap",
+                f"connector {connector_id} started {transaction.id} while {conn.transaction_id} "
+                "was still open",
+            )
+        conn.transaction_id = transaction.id
+        conn.id_tag = id_tag
+        conn.meter_start_wh = meter_start_wh
+        self._publish_transaction(charger_id, connector_id)
+        self.bus.publish(
+            connector_tag(charger_id, connector_id, ConnectorTag.ENERGY_KWH), Sample(0.0)
+        )
+        log.info(
+            "%s: transaction %d started on connector %d by %s (meter %d Wh)",
+            charger_id,
+            transaction.id,
+            connector_id,
+            id_tag,
+            meter_start_wh,
+        )
+        self.bus.emit(TransactionStarted(transaction))
+        return transaction
+
+    async def stop_transaction(
+        self,
+        charger_id: str,
+        transaction_id: int,
+        stop_ts: datetime,
+        meter_stop_wh: int,
+        reason: str,
+        id_tag: str | None,
+        transaction_data: list[dict[str, Any]],
+    ) -> None:
+        connector_id = next(
+            (
+                n
+                for n, c in self._charger(charger_id).connectors.items()
+                if c.transaction_id == transaction_id
+            ),
+            None,
+        )
+        readings, _ = parse_meter_values(transaction_data)
+        if readings:
+            self.bus.emit(
+                MeterValuesReceived(charger_id, connector_id or 0, transaction_id, tuple(readings))
+            )
+        transaction = await self.store.stop_transaction(
+            transaction_id, stop_ts, meter_stop_wh, reason, id_tag
+        )
+        if transaction is None:
+            log.warning("%s: stop of unknown transaction %d accepted", charger_id, transaction_id)
+            self.anomaly(
+                charger_id,
+                "stop-unknown-transaction",
+                f"StopTransaction for unknown or closed transaction {transaction_id} "
+                f"(meterStop {meter_stop_wh} Wh, reason {reason})",
+            )
+            return
+        conn = self._charger(charger_id).connector(transaction.connector_id)
+        if conn.transaction_id == transaction_id:
+            conn.transaction_id = None
+            self._publish_transaction(charger_id, transaction.connector_id)
+        n = transaction.connector_id
+        self.bus.publish(connector_tag(charger_id, n, ConnectorTag.POWER_KW), Sample(0.0))
+        self.bus.publish(
+            connector_tag(charger_id, n, ConnectorTag.ENERGY_KWH),
+            Sample(round((transaction.energy_wh or 0) / 1000.0, 3)),
+        )
+        log.info(
+            "%s: transaction %d stopped on connector %d (%s), %.3f kWh",
+            charger_id,
+            transaction_id,
+            n,
+            reason,
+            (transaction.energy_wh or 0) / 1000.0,
+        )
+        self.bus.emit(TransactionStopped(transaction))
+
+    def _publish_transaction(self, charger_id: str, connector_id: int) -> None:
+        conn = self._charger(charger_id).connector(connector_id)
+        self.bus.publish(
+            connector_tag(charger_id, connector_id, ConnectorTag.TRANSACTION_ID),
+            Sample(conn.transaction_id),
+        )
+        self.bus.publish(
+            connector_tag(charger_id, connector_id, ConnectorTag.ID_TAG),
+            Sample(conn.id_tag if conn.transaction_id is not None else None),
+        )
+
+    # ---- commands (the CommandTarget protocol) ----
+
+    def owns(self, charger_id: str) -> bool:
+        return charger_id in self._registered or charger_id in self.sessions
+
+    async def execute(self, command: cmd.Command) -> cmd.CommandResult:
+        if isinstance(command, cmd.AcceptCharger):
+            return await self._accept(command.charger_id)
+        session = self.sessions.get(command.charger_id)
+        if session is None:
+            return cmd.CommandResult(cmd.Outcome.OFFLINE, "Offline", "the charger is not connected")
+        try:
+            response = await session.request(request_for(command))
+        except TimeoutError:
+            return cmd.CommandResult(cmd.Outcome.TIMEOUT, "Timeout", "no answer from the charger")
+        except OCPPError as error:
+            return cmd.CommandResult(cmd.Outcome.ERROR, error.code, error.description)
+        except ConnectionClosed:
+            return cmd.CommandResult(cmd.Outcome.OFFLINE, "Offline", "connection lost")
+        return result_of(command, response)
+
+    async def _accept(self, charger_id: str) -> cmd.CommandResult:
+        if self.is_registered(charger_id):
+            return cmd.CommandResult(cmd.Outcome.ACCEPTED, "AlreadyRegistered")
+        await self._register(charger_id)
+        session = self.sessions.get(charger_id)
+        if session is not None:  # ask for a new boot now rather than at its retry interval
+            trigger = call.TriggerMessage(requested_message=MessageTrigger.boot_notification)
+            asyncio.create_task(self._request_quietly(session, trigger))
+        return cmd.CommandResult(cmd.Outcome.ACCEPTED, "Registered")
+
+    @staticmethod
+    async def _request_quietly(session: ChargePoint16, payload: Any) -> None:
+        try:
+            await session.request(payload)
+        except (TimeoutError, OCPPError, ConnectionClosed) as exc:
+            log.info("%s: %s not honoured (%s)", session.id, type(payload).__name__, exc)
+
+
+def _close_reason(closed: ConnectionClosed, watchdog: asyncio.Task[None]) -> str:
+    if watchdog.done() and not watchdog.cancelled():
+        return "heartbeat timeout"
+    frame = closed.rcvd or closed.sent
+    if frame is None:
+        return "connection lost (no close frame)"
+    return f"close code {frame.code}" + (f": {frame.reason}" if frame.reason else "")

@@ -1,0 +1,152 @@
+"""OCPP 1.6 ↔ evsuper translation: sampled values, live figures, error codes, commands."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ocpp.exceptions import OCPPError
+from ocpp.v16 import call
+from ocpp.v16.enums import AvailabilityType, ResetType
+
+from evsuper.core.domain import MeterReading
+from evsuper.core.timeutil import from_wire
+from evsuper.engine import commands as cmd
+
+ENERGY_REGISTER = "Energy.Active.Import.Register"
+POWER = "Power.Active.Import"
+SOC = "SoC"
+
+# Error codes whose OCPP 1.6 spelling differs from the one the ocpp library raises (2.0.1's).
+_CALLERROR_CODES_16 = {
+    "FormatViolation": "FormationViolation",
+    "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
+}
+_UNIQUE_ID = re.compile(r'^\s*\[\s*\d+\s*,\s*"([^"]{1,36})"')
+
+
+def callerror_code_16(error: OCPPError) -> str:
+    return _CALLERROR_CODES_16.get(error.code, error.code)
+
+
+def unique_id_of(raw: str | bytes) -> str:
+    """The message id of a frame that could not be parsed, or ``"-1"`` if unreadable."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    m = _UNIQUE_ID.match(text)
+    return m.group(1) if m else "-1"
+
+
+def parse_meter_values(meter_values: Iterable[dict[str, Any]]) -> tuple[list[MeterReading], int]:
+    """Readings of an OCPP ``meterValue`` array; also counts values skipped as non-numeric.
+
+    Defaults are those of the 1.6 spec: measurand Energy.Active.Import.Register, unit Wh,
+    context Sample.Periodic, location Outlet.
+    """
+    readings: list[MeterReading] = []
+    skipped = 0
+    for meter_value in meter_values:
+        ts = from_wire(meter_value["timestamp"])
+        for sampled in meter_value.get("sampled_value", []):
+            if sampled.get("format") == "SignedData":
+                skipped += 1
+                continue
+            try:
+                value = float(sampled["value"])
+            except (KeyError, ValueError):
+                skipped += 1
+                continue
+            measurand = sampled.get("measurand", ENERGY_REGISTER)
+            readings.append(
+                MeterReading(
+                    ts=ts,
+                    measurand=measurand,
+                    value=value,
+                    unit=sampled.get("unit", "Wh" if measurand.startswith("Energy") else ""),
+                    phase=sampled.get("phase"),
+                    context=sampled.get("context", "Sample.Periodic"),
+                    location=sampled.get("location", "Outlet"),
+                )
+            )
+    return readings, skipped
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFigures:
+    """What a batch of readings says about the connector now (None: not reported)."""
+
+    power_w: float | None = None
+    energy_register_wh: float | None = None
+    soc: float | None = None
+    ts: datetime | None = None
+
+
+def live_figures(readings: list[MeterReading]) -> LiveFigures:
+    """Latest power (total, or sum of phases), energy register and SoC of the readings."""
+    if not readings:
+        return LiveFigures()
+    latest = max(r.ts for r in readings)
+    current = [r for r in readings if r.ts == latest and r.location != "Inlet"]
+    power_total = [r for r in current if r.measurand == POWER and r.phase is None]
+    power_phases = [r for r in current if r.measurand == POWER and r.phase is not None]
+    power: float | None = None
+    if power_total:
+        power = _to_base(power_total[0])
+    elif power_phases:
+        power = sum(_to_base(r) for r in power_phases if r.phase != "N")
+    energy = next(
+        (_to_base(r) for r in current if r.measurand == ENERGY_REGISTER and r.phase is None), None
+    )
+    soc = next((r.value for r in current if r.measurand == SOC), None)
+    return LiveFigures(power_w=power, energy_register_wh=energy, soc=soc, ts=latest)
+
+
+def _to_base(reading: MeterReading) -> float:
+    """W / Wh from the kilo units a charger may report."""
+    return reading.value * 1000.0 if reading.unit in ("kW", "kWh") else reading.value
+
+
+def request_for(command: cmd.Command) -> Any:
+    """The OCPP 1.6 CALL payload for an operator command."""
+    match command:
+        case cmd.RemoteStart():
+            return call.RemoteStartTransaction(
+                id_tag=command.id_tag, connector_id=command.connector_id
+            )
+        case cmd.RemoteStop():
+            return call.RemoteStopTransaction(transaction_id=command.transaction_id)
+        case cmd.Reset():
+            return call.Reset(type=ResetType(command.kind.value))
+        case cmd.UnlockConnector():
+            return call.UnlockConnector(connector_id=command.connector_id)
+        case cmd.ChangeAvailability():
+            return call.ChangeAvailability(
+                connector_id=command.connector_id, type=AvailabilityType(command.kind.value)
+            )
+        case cmd.GetConfiguration():
+            return call.GetConfiguration(key=list(command.keys) or None)
+        case cmd.ChangeConfiguration():
+            return call.ChangeConfiguration(key=command.key, value=command.value)
+        case cmd.ClearCache():
+            return call.ClearCache()
+    raise ValueError(f"{type(command).__name__} is not an OCPP 1.6 request")
+
+
+# Answers that mean the charger did what was asked (besides "Accepted").
+_POSITIVE = {"Unlocked", "Scheduled", "RebootRequired"}
+
+
+def result_of(command: cmd.Command, response: Any) -> cmd.CommandResult:
+    """Map a charger's answer to a CommandResult, keeping its own status word."""
+    if isinstance(command, cmd.GetConfiguration):
+        configuration = {
+            "keys": response.configuration_key or [],
+            "unknown": response.unknown_key or [],
+        }
+        return cmd.CommandResult(cmd.Outcome.ACCEPTED, "Accepted", payload=configuration)
+    status = str(response.status)
+    positive = status == "Accepted" or status in _POSITIVE
+    outcome = cmd.Outcome.ACCEPTED if positive else cmd.Outcome.REJECTED
+    return cmd.CommandResult(outcome, status)

@@ -1,0 +1,401 @@
+"""The archive: domain events in, batched writes on a writer thread, durable transaction ids.
+
+Inserts coming from events (status changes, meter samples, ...) are queued and written in
+batches, one database transaction per batch. Calls that must be durable before the
+charger is answered (``start_transaction``, ``stop_transaction``) travel through the same
+queue, in order, and their futures resolve only after the batch holding them committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, select, update
+from sqlalchemy.engine import make_url
+
+from evsuper.core.bus import TagBus
+from evsuper.core.domain import (
+    Anomaly,
+    ArchiveState,
+    ChargerBooted,
+    ChargerConnected,
+    ChargerDisconnected,
+    ConnectorStatusChanged,
+    MeterValuesReceived,
+    Transaction,
+)
+from evsuper.core.tags import Sample, SystemTag, system_tag
+from evsuper.historian import schema
+from evsuper.historian.migrate import upgrade_to_head
+
+log = logging.getLogger(__name__)
+
+BATCH_MAX = 5000  # jobs per database transaction
+RETRY_DELAY_S = 1.0
+STATE_PUBLISH_PERIOD_S = 1.0
+
+
+@dataclass(slots=True)
+class _Job:
+    """Either a row for ``table`` or a function run in the batch's transaction."""
+
+    table: Table | None = None
+    row: dict[str, Any] | None = None
+    fn: Callable[[Connection], Any] | None = None
+    future: concurrent.futures.Future[Any] | None = field(default=None)
+
+
+_STOP = _Job()
+
+
+def create_archive_engine(url: str) -> Engine:
+    """SQLAlchemy engine with the pragmas evsuper relies on (SQLite: WAL, full sync)."""
+    engine = create_engine(url, pool_pre_ping=True)
+    if make_url(url).get_backend_name() == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.close()
+
+    return engine
+
+
+class Archive:
+    def __init__(self, url: str, bus: TagBus) -> None:
+        self.url = url
+        self.bus = bus
+        self.engine = create_archive_engine(url)
+        self._queue: queue.Queue[_Job] = queue.Queue()
+        self._thread = threading.Thread(target=self._writer, name="evsuper-archive", daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._state = ArchiveState.OK
+        self._last_published = 0.0
+        self.rows_written = 0
+
+    def describe(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    # ---- lifecycle (engine loop) ----
+
+    async def start(self) -> None:
+        """Migrate the schema to head, start the writer, listen to domain events."""
+        self._loop = asyncio.get_running_loop()
+        await asyncio.to_thread(self._migrate)
+        self._thread.start()
+        self._unsubscribe = self.bus.subscribe_events(self._on_event)
+        self._publish_state(ArchiveState.OK, 0)
+
+    async def stop(self) -> None:
+        """Write everything queued, then stop the writer."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            await asyncio.to_thread(self._thread.join)
+        self.engine.dispose()
+        self.bus.publish(system_tag(SystemTag.ARCHIVE_STATE), Sample(ArchiveState.STOPPED))
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+    def _migrate(self) -> None:
+        with self.engine.begin() as connection:
+            upgrade_to_head(connection)
+
+    # ---- durable calls (the TransactionStore protocol) ----
+
+    async def start_transaction(
+        self,
+        charger_id: str,
+        connector_id: int,
+        id_tag: str,
+        start_ts: datetime,
+        meter_start_wh: int,
+        reservation_id: int | None,
+    ) -> Transaction:
+        def run(connection: Connection) -> Transaction:
+            result = connection.execute(
+                insert(schema.transactions).values(
+                    charger_id=charger_id,
+                    connector_id=connector_id,
+                    id_tag=id_tag,
+                    start_ts=start_ts,
+                    meter_start_wh=meter_start_wh,
+                    reservation_id=reservation_id,
+                )
+            )
+            (transaction_id,) = result.inserted_primary_key or (None,)
+            return Transaction(
+                id=int(transaction_id),
+                charger_id=charger_id,
+                connector_id=connector_id,
+                id_tag=id_tag,
+                start_ts=start_ts,
+                meter_start_wh=meter_start_wh,
+                reservation_id=reservation_id,
+            )
+
+        result: Transaction = await self.run_durable(run)
+        return result
+
+    async def stop_transaction(
+        self,
+        transaction_id: int,
+        stop_ts: datetime,
+        meter_stop_wh: int,
+        reason: str | None,
+        id_tag: str | None,
+    ) -> Transaction | None:
+        def run(connection: Connection) -> Transaction | None:
+            t = schema.transactions
+            row = connection.execute(select(t).where(t.c.id == transaction_id)).mappings().first()
+            if row is None or row["stop_ts"] is not None:
+                return None
+            soc = self._soc_bounds(connection, transaction_id)
+            values = {
+                "stop_ts": stop_ts,
+                "meter_stop_wh": meter_stop_wh,
+                "energy_wh": meter_stop_wh - row["meter_start_wh"],
+                "stop_reason": reason,
+                "stop_id_tag": id_tag,
+                "soc_start": soc[0],
+                "soc_stop": soc[1],
+            }
+            connection.execute(update(t).where(t.c.id == transaction_id).values(**values))
+            return _transaction({**row, **values})
+
+        result: Transaction | None = await self.run_durable(run)
+        return result
+
+    async def open_transactions(self) -> list[Transaction]:
+        def run(connection: Connection) -> list[Transaction]:
+            t = schema.transactions
+            rows = connection.execute(select(t).where(t.c.stop_ts.is_(None))).mappings()
+            return [_transaction(row) for row in rows]
+
+        result: list[Transaction] = await self.run_durable(run)
+        return result
+
+    async def run_durable(self, fn: Callable[[Connection], Any]) -> Any:
+        """Run ``fn`` in the writer's next batch; returns its result once committed."""
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._queue.put(_Job(fn=fn, future=future))
+        return await asyncio.wrap_future(future)
+
+    @staticmethod
+    def _soc_bounds(
+        connection: Connection, transaction_id: int
+    ) -> tuple[float | None, float | None]:
+        m = schema.meter_samples
+        query = select(m.c.value).where(
+            m.c.transaction_id == transaction_id, m.c.measurand == "SoC"
+        )
+        first = connection.execute(query.order_by(m.c.ts, m.c.id).limit(1)).scalar()
+        last = connection.execute(query.order_by(m.c.ts.desc(), m.c.id.desc()).limit(1)).scalar()
+        return first, last
+
+    # ---- events → rows (engine loop) ----
+
+    def _on_event(self, ev: Any) -> None:
+        match ev:
+            case MeterValuesReceived():
+                for r in ev.readings:
+                    self._put(
+                        schema.meter_samples,
+                        ts=r.ts,
+                        charger_id=ev.charger_id,
+                        connector_id=ev.connector_id,
+                        transaction_id=ev.transaction_id,
+                        measurand=r.measurand,
+                        phase=r.phase,
+                        unit=r.unit,
+                        context=r.context,
+                        location=r.location,
+                        value=r.value,
+                    )
+            case ConnectorStatusChanged():
+                self._put(
+                    schema.connector_status,
+                    ts=ev.ts,
+                    charger_id=ev.charger_id,
+                    connector_id=ev.connector_id,
+                    status=ev.status.value,
+                    error_code=ev.error_code,
+                    info=ev.info,
+                    vendor_id=ev.vendor_id,
+                    vendor_error_code=ev.vendor_error_code,
+                )
+            case ChargerConnected():
+                self._put(
+                    schema.charger_events,
+                    ts=ev.ts,
+                    charger_id=ev.charger_id,
+                    kind="connected",
+                    detail=f"{ev.remote} {ev.protocol}",
+                )
+            case ChargerDisconnected():
+                self._put(
+                    schema.charger_events,
+                    ts=ev.ts,
+                    charger_id=ev.charger_id,
+                    kind="disconnected",
+                    detail=ev.reason,
+                )
+            case ChargerBooted():
+                self._put(
+                    schema.charger_events,
+                    ts=ev.ts,
+                    charger_id=ev.charger_id,
+                    kind="booted",
+                    detail=f"{ev.vendor} {ev.model} fw {ev.firmware}: {ev.registration.value}",
+                )
+                self._queue.put(_Job(fn=lambda c, ev=ev: _upsert_charger(c, ev)))
+            case Anomaly():
+                self._put(
+                    schema.anomalies,
+                    ts=ev.ts,
+                    charger_id=ev.charger_id,
+                    kind=ev.kind,
+                    detail=ev.detail,
+                )
+
+    def _put(self, table: Table, **row: Any) -> None:
+        self._queue.put(_Job(table=table, row=row))
+
+    # ---- writer thread ----
+
+    def _writer(self) -> None:
+        pending: list[_Job] = []
+        stopping = False
+        while True:
+            if not pending:
+                pending.append(self._queue.get())
+            while len(pending) < BATCH_MAX:
+                try:
+                    pending.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if _STOP in pending:
+                stopping = True
+                pending = [job for job in pending if job is not _STOP]
+            try:
+                self._write(pending)
+            except Exception as exc:
+                log.exception("archive write failed; retrying in %.0f s", RETRY_DELAY_S)
+                self._publish_state(ArchiveState.ERROR, len(pending) + self._queue.qsize())
+                pending = self._fail_durable(pending, exc)
+                if stopping and not pending:
+                    return
+                time.sleep(RETRY_DELAY_S)
+                continue
+            for job in pending:
+                if job.future is not None and not job.future.done():
+                    job.future.set_result(job.row)
+            self.rows_written += len(pending)
+            pending = []
+            backlog = self._queue.qsize()
+            self._publish_state(
+                ArchiveState.BACKLOG if backlog > BATCH_MAX else ArchiveState.OK, backlog
+            )
+            if stopping and backlog == 0:
+                return
+
+    def _write(self, jobs: list[_Job]) -> None:
+        """One database transaction: consecutive rows of a table go as one executemany."""
+        with self.engine.begin() as connection:
+            run: list[dict[str, Any]] = []
+            run_table: Table | None = None
+            for job in jobs:
+                if job.table is not None and job.row is not None:
+                    if job.table is not run_table and run:
+                        connection.execute(insert(run_table), run)  # type: ignore[arg-type]
+                        run = []
+                    run_table = job.table
+                    run.append(job.row)
+                    continue
+                if run:
+                    connection.execute(insert(run_table), run)  # type: ignore[arg-type]
+                    run = []
+                if job.fn is not None:
+                    # keep the result on the job; futures resolve only after the commit
+                    job.row = job.fn(connection)
+            if run:
+                connection.execute(insert(run_table), run)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _fail_durable(jobs: list[_Job], exc: Exception) -> list[_Job]:
+        """Callers waiting on a durable write get the error now; plain rows are retried."""
+        kept = []
+        for job in jobs:
+            if job.future is not None:
+                job.future.set_exception(exc)
+            elif job.fn is None:
+                kept.append(job)
+        return kept
+
+    def _publish_state(self, state: ArchiveState, backlog: int) -> None:
+        now = time.monotonic()
+        if state == self._state and now - self._last_published < STATE_PUBLISH_PERIOD_S:
+            return
+        self._state = state
+        self._last_published = now
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+
+        def publish() -> None:
+            self.bus.publish(system_tag(SystemTag.ARCHIVE_STATE), Sample(state))
+            self.bus.publish(system_tag(SystemTag.ARCHIVE_BACKLOG), Sample(backlog))
+
+        try:
+            loop.call_soon_threadsafe(publish)
+        except RuntimeError:  # loop closed while we were writing
+            pass
+
+
+def _upsert_charger(connection: Connection, ev: ChargerBooted) -> None:
+    c = schema.chargers
+    values = {
+        "vendor": ev.vendor,
+        "model": ev.model,
+        "serial": ev.serial,
+        "firmware": ev.firmware,
+        "registration": ev.registration.value,
+        "last_boot": ev.ts,
+    }
+    updated = connection.execute(update(c).where(c.c.id == ev.charger_id).values(**values))
+    if updated.rowcount == 0:
+        connection.execute(insert(c).values(id=ev.charger_id, first_seen=ev.ts, **values))
+
+
+def _transaction(row: Any) -> Transaction:
+    return Transaction(
+        id=int(row["id"]),
+        charger_id=row["charger_id"],
+        connector_id=row["connector_id"],
+        id_tag=row["id_tag"],
+        start_ts=row["start_ts"],
+        meter_start_wh=row["meter_start_wh"],
+        reservation_id=row["reservation_id"],
+        stop_ts=row["stop_ts"],
+        meter_stop_wh=row["meter_stop_wh"],
+        stop_reason=row["stop_reason"],
+        stop_id_tag=row["stop_id_tag"],
+        soc_start=row["soc_start"],
+        soc_stop=row["soc_stop"],
+    )

@@ -1,0 +1,145 @@
+"""The archive schema: the single definition of the tables (alembic migrations follow it).
+
+Third-party readers: every timestamp is UTC; energies are Wh, powers W as sent by the
+charger (``meter_samples.unit`` says which); see docs/archive.md.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+# BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite: autoincrement works on both.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, whatever the database keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the archive; use aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+chargers = Table(
+    "chargers",
+    metadata,
+    Column("id", String(64), primary_key=True, comment="charge point id"),
+    Column("vendor", String(64)),
+    Column("model", String(64)),
+    Column("serial", String(64)),
+    Column("firmware", String(64)),
+    Column("registration", String(16), comment="Accepted | Pending | Rejected"),
+    Column("first_seen", UtcDateTime),
+    Column("last_boot", UtcDateTime),
+)
+
+charger_events = Table(
+    "charger_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ts", UtcDateTime, nullable=False),
+    Column("charger_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False, comment="connected | booted | disconnected"),
+    Column("detail", Text),
+    Index(None, "charger_id", "ts"),
+)
+
+connector_status = Table(
+    "connector_status",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ts", UtcDateTime, nullable=False),
+    Column("charger_id", String(64), nullable=False),
+    Column("connector_id", Integer, nullable=False, comment="0 = the charger as a whole"),
+    Column("status", String(16), nullable=False),
+    Column("error_code", String(32), nullable=False),
+    Column("info", String(64)),
+    Column("vendor_id", String(255)),
+    Column("vendor_error_code", String(64)),
+    Index(None, "charger_id", "connector_id", "ts"),
+)
+
+transactions = Table(
+    "transactions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True, comment="OCPP transactionId"),
+    Column("charger_id", String(64), nullable=False),
+    Column("connector_id", Integer, nullable=False),
+    Column("id_tag", String(20), nullable=False),
+    Column("reservation_id", Integer),
+    Column("start_ts", UtcDateTime, nullable=False),
+    Column("meter_start_wh", BigInteger, nullable=False),
+    Column("stop_ts", UtcDateTime),
+    Column("meter_stop_wh", BigInteger),
+    Column("energy_wh", BigInteger, comment="meter_stop_wh - meter_start_wh"),
+    Column("soc_start", Float, comment="percent, first SoC sample of the session"),
+    Column("soc_stop", Float, comment="percent, last SoC sample of the session"),
+    Column("stop_reason", String(32)),
+    Column("stop_id_tag", String(20)),
+    Index(None, "charger_id", "start_ts"),
+    Index(None, "start_ts"),
+)
+
+meter_samples = Table(
+    "meter_samples",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ts", UtcDateTime, nullable=False),
+    Column("charger_id", String(64), nullable=False),
+    Column("connector_id", Integer, nullable=False),
+    Column("transaction_id", BigInteger),
+    Column("measurand", String(48), nullable=False),
+    Column("phase", String(8)),
+    Column("unit", String(16), nullable=False),
+    Column("context", String(32), nullable=False),
+    Column("location", String(16), nullable=False),
+    Column("value", Float, nullable=False),
+    Index(None, "charger_id", "connector_id", "ts"),
+    Index(None, "transaction_id"),
+)
+
+anomalies = Table(
+    "anomalies",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ts", UtcDateTime, nullable=False),
+    Column("charger_id", String(64), nullable=False),
+    Column("kind", String(48), nullable=False),
+    Column("detail", Text, nullable=False),
+    Index(None, "charger_id", "ts"),
+)

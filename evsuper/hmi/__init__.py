@@ -1,0 +1,1 @@
+"""The Qt operator interface: the only package that imports PySide6."""

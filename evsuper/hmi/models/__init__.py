@@ -1,0 +1,1 @@
+"""Qt item models fed by tag batches from the bridge."""

@@ -1,0 +1,237 @@
+"""The one place for colours, fonts and the style sheet (ISA-101 high-performance HMI).
+
+Grey and calm for everything normal: normal states differ by shape, fill and text,
+never by hue. Colour is kept for the abnormal: alarm red means an alarm (a faulted
+connector) and nothing else; a lost charger is shown dark with a magenta label, a
+non-alarm indication that cannot be mistaken for an alarm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, auto
+
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QApplication
+
+from evsuper.core.domain import ArchiveState, CommState, ConnectorStatus
+
+
+class Palette:
+    """Named colours; widgets and delegates refer to these, never to literals."""
+
+    BACKGROUND = QColor("#c4c6c8")  # display background
+    PANEL = QColor("#d5d7d9")  # faceplate, status bar
+    TILE = QColor("#dfe0e1")
+    TILE_BORDER = QColor("#a4a7aa")
+    TILE_HOVER = QColor("#e7e8e9")
+    SELECTION = QColor("#1f2225")
+    TEXT = QColor("#1f2225")
+    TEXT_SECONDARY = QColor("#55595d")
+    TEXT_MUTED = QColor("#8a8e92")
+    SEPARATOR = QColor("#b5b8bb")
+    BAR_TRACK = QColor("#c3c6c9")
+    BAR_FILL = QColor("#4a4d51")  # power bar and "charging" glyph fill
+    SUSPENDED_FILL = QColor("#9a9da1")
+    ALARM = QColor("#d40f1c")  # alarms only
+    ON_ALARM = QColor("#ffffff")
+    OFFLINE_TILE = QColor("#62666b")
+    OFFLINE_HATCH = QColor("#6c7075")
+    OFFLINE_TEXT = QColor("#d2d4d6")
+    OFFLINE_DIM = QColor("#a3a6aa")
+    COMM_FAILURE = QColor("#f29bf2")  # magenta: lost communication, not an alarm
+    NO_DATA_TILE = QColor("#d0d2d4")
+
+
+FONT_FAMILIES = ["Segoe UI", "Noto Sans", "DejaVu Sans", "Sans Serif"]
+
+
+def font(point_size: float, *, bold: bool = False) -> QFont:
+    result = QFont()
+    result.setFamilies(FONT_FAMILIES)
+    result.setPointSizeF(point_size)
+    result.setBold(bold)
+    return result
+
+
+class GlyphFill(Enum):
+    """How a connector symbol is filled: the shape code for the connector state."""
+
+    NONE = auto()  # no status received yet: dotted outline
+    EMPTY = auto()  # Available
+    PARTIAL = auto()  # Preparing, Finishing: lower half filled
+    SOLID = auto()  # Charging
+    SOLID_LIGHT = auto()  # Suspended by the EV or the EVSE
+    DASHED = auto()  # Reserved
+    HATCHED = auto()  # Unavailable (out of service)
+    ALARM = auto()  # Faulted
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorStyle:
+    label: str
+    fill: GlyphFill
+    text: QColor
+    bold: bool = False
+
+    @property
+    def is_alarm(self) -> bool:
+        return self.fill is GlyphFill.ALARM
+
+
+_CONNECTOR_STYLES: dict[ConnectorStatus, ConnectorStyle] = {
+    ConnectorStatus.AVAILABLE: ConnectorStyle("Available", GlyphFill.EMPTY, Palette.TEXT),
+    ConnectorStatus.PREPARING: ConnectorStyle("Preparing", GlyphFill.PARTIAL, Palette.TEXT),
+    ConnectorStatus.CHARGING: ConnectorStyle("Charging", GlyphFill.SOLID, Palette.TEXT, True),
+    ConnectorStatus.SUSPENDED_EV: ConnectorStyle(
+        "Suspended EV", GlyphFill.SOLID_LIGHT, Palette.TEXT
+    ),
+    ConnectorStatus.SUSPENDED_EVSE: ConnectorStyle(
+        "Suspended EVSE", GlyphFill.SOLID_LIGHT, Palette.TEXT
+    ),
+    ConnectorStatus.FINISHING: ConnectorStyle("Finishing", GlyphFill.PARTIAL, Palette.TEXT),
+    ConnectorStatus.RESERVED: ConnectorStyle("Reserved", GlyphFill.DASHED, Palette.TEXT),
+    ConnectorStatus.UNAVAILABLE: ConnectorStyle(
+        "Unavailable", GlyphFill.HATCHED, Palette.TEXT_MUTED
+    ),
+    ConnectorStatus.FAULTED: ConnectorStyle("FAULTED", GlyphFill.ALARM, Palette.ALARM, True),
+}
+_NO_STATUS = ConnectorStyle("No status", GlyphFill.NONE, Palette.TEXT_MUTED)
+
+
+def connector_style(status: ConnectorStatus | None) -> ConnectorStyle:
+    return _NO_STATUS if status is None else _CONNECTOR_STYLES[status]
+
+
+@dataclass(frozen=True, slots=True)
+class CommStyle:
+    """How a charger tile looks for its communication state."""
+
+    label: str  # shown on the tile; empty when normal
+    background: QColor
+    text: QColor
+    label_color: QColor
+    dim: QColor  # connector lines whose values are not live
+    hatched: bool = False
+    dashed_border: bool = False
+
+    @property
+    def live(self) -> bool:
+        return not (self.hatched or self.dashed_border)
+
+
+_COMM_STYLES: dict[CommState, CommStyle] = {
+    CommState.ONLINE: CommStyle("", Palette.TILE, Palette.TEXT, Palette.TEXT, Palette.TEXT),
+    CommState.OFFLINE: CommStyle(
+        "OFFLINE",
+        Palette.OFFLINE_TILE,
+        Palette.OFFLINE_TEXT,
+        Palette.COMM_FAILURE,
+        Palette.OFFLINE_DIM,
+        hatched=True,
+    ),
+    CommState.UNKNOWN: CommStyle(
+        "NOT SEEN",
+        Palette.NO_DATA_TILE,
+        Palette.TEXT_SECONDARY,
+        Palette.TEXT_SECONDARY,
+        Palette.TEXT_MUTED,
+        dashed_border=True,
+    ),
+}
+
+
+def comm_style(comm: CommState) -> CommStyle:
+    return _COMM_STYLES[comm]
+
+
+def comm_label(comm: CommState) -> str:
+    """Text for the communication state in detail views (the tile leaves "online" unsaid)."""
+    return {CommState.ONLINE: "Online", CommState.OFFLINE: "OFFLINE"}.get(comm, "Not seen")
+
+
+class Emphasis(Enum):
+    """Weight of a status-bar or result text: normal, notable (bold grey) or alarm."""
+
+    NORMAL = "normal"
+    NOTABLE = "notable"
+    ALARM = "alarm"
+
+
+def archive_emphasis(state: ArchiveState | None) -> Emphasis:
+    if state is ArchiveState.ERROR:
+        return Emphasis.ALARM
+    if state in (ArchiveState.BACKLOG, ArchiveState.STOPPED, None):
+        return Emphasis.NOTABLE
+    return Emphasis.NORMAL
+
+
+# Qt style sheet; dynamic properties ("emphasis", "role") select the variants.
+_QSS = """
+QMainWindow, QDialog {{ background: {background}; }}
+QWidget {{ color: {text}; }}
+QToolTip {{ background: {panel}; color: {text}; border: 1px solid {border}; }}
+QListView#overview {{ background: {background}; border: none; }}
+QDockWidget {{ color: {text}; font-weight: bold; }}
+QDockWidget::title {{
+    background: {panel}; padding: 5px 8px; border-bottom: 1px solid {border};
+}}
+QScrollArea#faceplateScroll, QWidget#faceplate {{ background: {panel}; border: none; }}
+QLabel[role="title"] {{ font-size: 15pt; font-weight: bold; }}
+QLabel[role="subtitle"] {{ color: {secondary}; }}
+QLabel[role="caption"] {{ color: {secondary}; }}
+QLabel[role="value"] {{ color: {text}; }}
+QLabel[role="section"] {{
+    color: {secondary}; font-weight: bold; padding-top: 8px;
+    border-bottom: 1px solid {border};
+}}
+QLabel[emphasis="notable"] {{ font-weight: bold; }}
+QLabel[emphasis="alarm"] {{ color: {alarm}; font-weight: bold; }}
+QLabel[role="commBadge"] {{ padding: 2px 6px; border: 1px solid {border}; }}
+QLabel[role="commBadge"][emphasis="notable"] {{
+    background: {offline}; color: {comm_failure}; border-color: {offline};
+}}
+QLabel#commandResult {{
+    background: {tile}; border: 1px solid {border}; padding: 4px 6px;
+}}
+QLabel#commandResult[emphasis="notable"] {{ border: 2px solid {text}; }}
+QPushButton {{
+    background: {tile}; border: 1px solid {border}; border-radius: 2px;
+    padding: 3px 8px; min-height: 18px;
+}}
+QPushButton:hover {{ background: {hover}; }}
+QPushButton:pressed {{ background: {bar_track}; }}
+QPushButton:disabled {{ color: {muted}; background: {panel}; border-color: {separator}; }}
+QComboBox, QLineEdit {{
+    background: {tile}; border: 1px solid {border}; padding: 2px 4px; min-height: 18px;
+}}
+QComboBox:disabled, QLineEdit:disabled {{ color: {muted}; background: {panel}; }}
+QStatusBar {{ background: {panel}; border-top: 1px solid {border}; }}
+QStatusBar::item {{ border: none; }}
+QStatusBar QLabel {{ padding: 0 10px; border-left: 1px solid {separator}; }}
+"""
+
+
+def stylesheet() -> str:
+    p = Palette
+    return _QSS.format(
+        background=p.BACKGROUND.name(),
+        panel=p.PANEL.name(),
+        tile=p.TILE.name(),
+        hover=p.TILE_HOVER.name(),
+        border=p.TILE_BORDER.name(),
+        separator=p.SEPARATOR.name(),
+        text=p.TEXT.name(),
+        secondary=p.TEXT_SECONDARY.name(),
+        muted=p.TEXT_MUTED.name(),
+        bar_track=p.BAR_TRACK.name(),
+        alarm=p.ALARM.name(),
+        offline=p.OFFLINE_TILE.name(),
+        comm_failure=p.COMM_FAILURE.name(),
+    )
+
+
+def apply_theme(app: QApplication) -> None:
+    app.setStyle("Fusion")
+    app.setFont(font(9.5))
+    app.setStyleSheet(stylesheet())

@@ -1,0 +1,1 @@
+"""Views over the HMI models (item views and their delegates)."""
