@@ -166,7 +166,7 @@ class CentralSystem:
         try:
             await session.start()
         except ConnectionClosed as closed:
-            reason = _close_reason(closed, watchdog)
+            reason = _close_reason(closed)
         finally:
             watchdog.cancel()
             if self.sessions.get(charger_id) is session:
@@ -185,7 +185,7 @@ class CentralSystem:
             await asyncio.sleep(min(limit / 4, 5.0))
             last_seen = self._charger(charger_id).last_seen
             if last_seen is not None and (utcnow() - last_seen).total_seconds() > limit:
-                log.warning("%s: silent for more than %.0f s, closing", charger_id, limit)
+                log.warning("%s: silent for more than %.1f s, closing", charger_id, limit)
                 await connection.close(1001, "heartbeat timeout")
                 return
 
@@ -443,9 +443,7 @@ class CentralSystem:
             log.info("%s: %s not honoured (%s)", session.id, type(payload).__name__, exc)
 
 
-def _close_reason(closed: ConnectionClosed, watchdog: asyncio.Task[None]) -> str:
-    if watchdog.done() and not watchdog.cancelled():
-        return "heartbeat timeout"
+def _close_reason(closed: ConnectionClosed) -> str:
     frame = closed.rcvd or closed.sent
     if frame is None:
         return "connection lost (no close frame)"

@@ -1,0 +1,440 @@
+"""The OCPP 1.6J central system against real WebSocket clients on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16.enums import Action
+from support import wait_until
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
+
+from evsuper.core.bus import TagBus
+from evsuper.core.domain import CommState, ConnectorStatus
+from evsuper.core.timeutil import to_wire, utcnow
+from evsuper.drivers.ocpp.central import CentralSystem
+from evsuper.engine import commands as cmd
+from evsuper.historian.archive import Archive
+from evsuper.project.loader import load_project
+from evsuper.project.model import AuthorizationMode, Project, UnknownChargerPolicy
+
+
+class FakeCharger(ChargePoint):
+    """A scripted charge point: answers what the central system asks, records requests."""
+
+    def __init__(self, charger_id: str, connection: ClientConnection) -> None:
+        super().__init__(charger_id, connection, response_timeout=5)
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.reset_answer = "Accepted"
+
+    @on(Action.reset)
+    def on_reset(self, type: str) -> call_result.Reset:
+        self.requests.append(("Reset", {"type": type}))
+        return call_result.Reset(status=self.reset_answer)
+
+    @on(Action.remote_start_transaction)
+    def on_remote_start(self, id_tag: str, **kwargs: Any) -> call_result.RemoteStartTransaction:
+        self.requests.append(("RemoteStartTransaction", {"id_tag": id_tag, **kwargs}))
+        return call_result.RemoteStartTransaction(status="Rejected")
+
+    @on(Action.trigger_message)
+    def on_trigger(self, requested_message: str, **_: Any) -> call_result.TriggerMessage:
+        self.requests.append(("TriggerMessage", {"requested_message": requested_message}))
+        return call_result.TriggerMessage(status="Accepted")
+
+    async def boot(self) -> Any:
+        return await self.call(
+            call.BootNotification(charge_point_model="T1", charge_point_vendor="Test")
+        )
+
+
+@dataclass
+class Site:
+    project: Project
+    bus: TagBus
+    archive: Archive
+    central: CentralSystem
+
+    def tag(self, path: str) -> Any:
+        return self.bus.value(path)
+
+    def rows(self, query: str) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(self.project.directory / "archive.sqlite") as db:
+            return db.execute(query).fetchall()
+
+    @asynccontextmanager
+    async def charger(
+        self, charger_id: str = "CP-001", path: str | None = None
+    ) -> AsyncIterator[FakeCharger]:
+        url = self.central.url_for(charger_id) if path is None else self.ws_url(path)
+        async with connect(url, subprotocols=["ocpp1.6"]) as ws:  # type: ignore[list-item]
+            charger = FakeCharger(charger_id, ws)
+            task = asyncio.create_task(charger.start())
+            try:
+                yield charger
+            finally:
+                task.cancel()
+
+    def ws_url(self, path: str) -> str:
+        return f"ws://127.0.0.1:{self.central.port}/{path}"
+
+
+SiteFactory = Callable[..., Any]
+
+
+@pytest.fixture
+async def site(make_project: Any) -> AsyncIterator[SiteFactory]:
+    started: list[Site] = []
+
+    async def start(**settings: Any) -> Site:
+        project = make_project(**settings)
+        bus = TagBus()
+        archive = Archive(project.archive_url(), bus)
+        await archive.start()
+        central = CentralSystem(project, bus, archive, host="127.0.0.1", port=0)
+        await central.start()
+        started.append(Site(project, bus, archive, central))
+        return started[-1]
+
+    yield start
+    for s in started:
+        await s.central.stop()
+        await s.archive.stop()
+
+
+async def test_boot_status_and_heartbeat(site: SiteFactory) -> None:
+    s = await site()
+    async with s.charger() as cp:
+        boot = await cp.boot()
+        assert boot.status == "Accepted"
+        assert boot.interval == 60
+        assert boot.current_time.endswith("Z")
+        await cp.call(
+            call.StatusNotification(connector_id=1, error_code="NoError", status="Available")
+        )
+        await cp.call(
+            call.StatusNotification(
+                connector_id=2,
+                error_code="GroundFailure",
+                status="Faulted",
+                info="RCD tripped",
+                vendor_error_code="E42",
+            )
+        )
+        heartbeat = await cp.call(call.Heartbeat())
+        assert heartbeat.current_time.endswith("Z")
+        assert s.tag("CP-001/comm") is CommState.ONLINE
+        assert s.tag("CP-001/vendor") == "Test"
+        assert s.tag("CP-001/C1/status") is ConnectorStatus.AVAILABLE
+        assert s.tag("CP-001/C2/status") is ConnectorStatus.FAULTED
+        assert s.tag("CP-001/C2/error_code") == "GroundFailure"
+        assert s.tag("CP-001/C2/error_info") == "RCD tripped / E42"
+    await wait_until(lambda: s.tag("CP-001/comm") is CommState.OFFLINE)
+    await s.archive.run_durable(lambda c: None)  # everything queued before is committed
+    assert s.rows("select status, error_code, vendor_error_code from connector_status") == [
+        ("Available", "NoError", None),
+        ("Faulted", "GroundFailure", "E42"),
+    ]
+    assert [k for (k,) in s.rows("select kind from charger_events order by id")] == [
+        "connected",
+        "booted",
+        "disconnected",
+    ]
+
+
+async def test_charger_id_from_either_url_form(site: SiteFactory) -> None:
+    s = await site()
+    async with s.charger("CP-002", path="CP-002") as cp:
+        assert (await cp.boot()).status == "Accepted"
+    async with s.charger("CP-001", path="ocpp/CP-001") as cp:
+        assert (await cp.boot()).status == "Accepted"
+
+
+async def test_subprotocol_and_path_are_enforced(site: SiteFactory) -> None:
+    s = await site()
+    with pytest.raises(InvalidStatus) as no_protocol:
+        async with connect(s.central.url_for("CP-001")):
+            pass
+    assert no_protocol.value.response.status_code == 400
+    with pytest.raises(InvalidStatus) as bad_path:
+        async with connect(s.ws_url("a/b/CP-001"), subprotocols=["ocpp1.6"]):  # type: ignore[list-item]
+            pass
+    assert bad_path.value.response.status_code == 404
+
+
+async def test_transaction_is_archived_before_it_is_confirmed(site: SiteFactory) -> None:
+    s = await site()
+    async with s.charger() as cp:
+        await cp.boot()
+        start = await cp.call(
+            call.StartTransaction(
+                connector_id=1, id_tag="ANY", meter_start=1000, timestamp=to_wire(utcnow())
+            )
+        )
+        # durable before acknowledged: the row exists as soon as the charger has its id
+        assert s.rows(
+            f"select id_tag, meter_start_wh from transactions where id = {start.transaction_id}"
+        ) == [("ANY", 1000)]
+        assert s.tag("CP-001/C1/transaction_id") == start.transaction_id
+        await cp.call(
+            call.MeterValues(
+                connector_id=1,
+                transaction_id=start.transaction_id,
+                meter_value=[
+                    {
+                        "timestamp": to_wire(utcnow()),
+                        "sampledValue": [
+                            {
+                                "value": "3500",
+                                "measurand": "Energy.Active.Import.Register",
+                                "unit": "Wh",
+                            },
+                            {
+                                "value": "3.7",
+                                "measurand": "Power.Active.Import",
+                                "unit": "kW",
+                                "phase": "L1",
+                            },
+                            {
+                                "value": "3.6",
+                                "measurand": "Power.Active.Import",
+                                "unit": "kW",
+                                "phase": "L2",
+                            },
+                            {
+                                "value": "16",
+                                "measurand": "Current.Import",
+                                "unit": "A",
+                                "phase": "L1",
+                            },
+                            {
+                                "value": "231.5",
+                                "measurand": "Voltage",
+                                "unit": "V",
+                                "phase": "L1-N",
+                            },
+                            {
+                                "value": "41",
+                                "measurand": "SoC",
+                                "unit": "Percent",
+                                "location": "EV",
+                            },
+                            {
+                                "value": "21",
+                                "measurand": "Temperature",
+                                "unit": "Celsius",
+                                "location": "Body",
+                            },
+                        ],
+                    }
+                ],
+            )
+        )
+        assert s.tag("CP-001/C1/power_kw") == pytest.approx(7.3)
+        assert s.tag("CP-001/C1/energy_kwh") == pytest.approx(2.5)
+        assert s.tag("CP-001/C1/soc") == 41
+        stop = await cp.call(
+            call.StopTransaction(
+                meter_stop=6000,
+                timestamp=to_wire(utcnow()),
+                transaction_id=start.transaction_id,
+                reason="EVDisconnected",
+                id_tag="ANY",
+                transaction_data=[
+                    {
+                        "timestamp": to_wire(utcnow()),
+                        "sampledValue": [{"value": "80", "measurand": "SoC", "unit": "Percent"}],
+                    }
+                ],
+            )
+        )
+        assert stop.id_tag_info == {"status": "Accepted"}
+        assert s.rows(
+            "select energy_wh, soc_start, soc_stop, stop_reason, stop_ts is not null "
+            f"from transactions where id = {start.transaction_id}"
+        ) == [(5000, 41.0, 80.0, "EVDisconnected", 1)]
+        assert s.tag("CP-001/C1/transaction_id") is None
+        assert s.tag("CP-001/C1/energy_kwh") == pytest.approx(5.0)
+    measurands = {m for (m,) in s.rows("select distinct measurand from meter_samples")}
+    assert measurands == {
+        "Energy.Active.Import.Register",
+        "Power.Active.Import",
+        "Current.Import",
+        "Voltage",
+        "SoC",
+        "Temperature",
+    }
+    assert s.rows(
+        "select phase, unit, location from meter_samples where measurand = 'Voltage'"
+    ) == [("L1-N", "V", "Outlet")]
+
+
+async def test_transaction_ids_are_unique(site: SiteFactory) -> None:
+    s = await site(bollards=3)
+    async with s.charger("CP-001") as a, s.charger("CP-002") as b, s.charger("CP-003") as c:
+        chargers = [a, b, c]
+        for cp in chargers:
+            await cp.boot()
+        starts = await asyncio.gather(
+            *(
+                cp.call(
+                    call.StartTransaction(
+                        connector_id=n, id_tag="T", meter_start=0, timestamp=to_wire(utcnow())
+                    )
+                )
+                for cp in chargers
+                for n in (1, 2)
+            )
+        )
+    ids = [r.transaction_id for r in starts]
+    assert len(set(ids)) == 6
+
+
+async def test_stop_for_unknown_transaction_is_accepted_and_recorded(site: SiteFactory) -> None:
+    s = await site()
+    async with s.charger() as cp:
+        await cp.boot()
+        stop = await cp.call(
+            call.StopTransaction(
+                meter_stop=10, timestamp=to_wire(utcnow()), transaction_id=4242, id_tag="X"
+            )
+        )
+        assert stop.id_tag_info == {"status": "Accepted"}
+        await s.archive.run_durable(lambda c: None)
+        assert s.rows("select kind from anomalies") == [("stop-unknown-transaction",)]
+
+
+@pytest.mark.parametrize(
+    ("frame", "unique_id", "code"),
+    [
+        ("this is not json", "-1", "FormationViolation"),
+        ('[2, "m1", "Heartbeat", {"unexpected": 1}]', "m1", "FormationViolation"),
+        ('[2, "m2", "StatusNotification", {"connectorId": "one"}]', "m2", None),
+        ('[2, "m3", "NoSuchAction", {}]', "m3", "NotImplemented"),
+        ('[2, "m4", "DiagnosticsStatusNotification", {"status": "Idle"}]', "m4", "NotSupported"),
+        (
+            '[2, "m5", "StartTransaction", {"connectorId": 1, "idTag": "this-id-tag-is-far-too-long", "meterStart": 0, "timestamp": "2026-01-01T00:00:00Z"}]',
+            "m5",
+            "TypeConstraintViolation",
+        ),
+    ],
+)
+async def test_malformed_frame_gets_callerror_and_connection_lives(
+    site: SiteFactory, frame: str, unique_id: str, code: str | None
+) -> None:
+    s = await site()
+    url = s.central.url_for("CP-001")
+    async with connect(url, subprotocols=["ocpp1.6"]) as ws:  # type: ignore[list-item]
+        await ws.send(frame)
+        reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert reply[0] == 4 and reply[1] == unique_id
+        if code is not None:
+            assert reply[2] == code
+        assert reply[3]  # a description for the integrator reading the charger's log
+        await ws.send('[2, "hb", "Heartbeat", {}]')
+        answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert answer[:2] == [3, "hb"]
+    assert s.tag("CP-001/comm") is not None
+
+
+async def test_unknown_charger_rejected_by_default(site: SiteFactory) -> None:
+    s = await site()
+    async with s.charger("STRANGER") as cp:
+        assert (await cp.boot()).status == "Rejected"
+        reply = await cp.call(call.Heartbeat())  # allowed while rejected
+        assert reply.current_time
+        from ocpp.exceptions import SecurityError
+
+        with pytest.raises(SecurityError):
+            await cp.call(call.Authorize(id_tag="X"), suppress=False)
+
+
+async def test_unknown_charger_pending_until_operator_accepts(site: SiteFactory) -> None:
+    s = await site(unknown_chargers=UnknownChargerPolicy.PENDING)
+    async with s.charger("NEWCOMER") as cp:
+        assert (await cp.boot()).status == "Pending"
+        result = await s.central.execute(cmd.AcceptCharger(charger_id="NEWCOMER"))
+        assert result.ok
+        await wait_until(
+            lambda: ("TriggerMessage", {"requested_message": "BootNotification"}) in cp.requests
+        )
+        assert (await cp.boot()).status == "Accepted"
+    reloaded = load_project(s.project.directory)
+    assert reloaded.charger("NEWCOMER") is not None
+
+
+async def test_unknown_charger_accepted_and_registered(site: SiteFactory) -> None:
+    s = await site(unknown_chargers=UnknownChargerPolicy.ACCEPT)
+    async with s.charger("AUTO-1") as cp:
+        assert (await cp.boot()).status == "Accepted"
+    assert load_project(s.project.directory).charger("AUTO-1") is not None
+
+
+async def test_badge_authorization(site: SiteFactory) -> None:
+    s = await site(authorization=AuthorizationMode.BADGES)
+    async with s.charger() as cp:
+        await cp.boot()
+        assert (await cp.call(call.Authorize(id_tag="BADGE-0001"))).id_tag_info[
+            "status"
+        ] == "Accepted"
+        assert (await cp.call(call.Authorize(id_tag="NOBODY"))).id_tag_info["status"] == "Invalid"
+        first = await cp.call(
+            call.StartTransaction(
+                connector_id=1, id_tag="BADGE-0001", meter_start=0, timestamp=to_wire(utcnow())
+            )
+        )
+        assert first.id_tag_info["status"] == "Accepted"
+        second = await cp.call(
+            call.StartTransaction(
+                connector_id=2, id_tag="BADGE-0001", meter_start=0, timestamp=to_wire(utcnow())
+            )
+        )
+        assert second.id_tag_info["status"] == "ConcurrentTx"
+        assert second.transaction_id != first.transaction_id
+
+
+async def test_commands_return_the_chargers_answer(site: SiteFactory) -> None:
+    s = await site()
+    offline = await s.central.execute(cmd.Reset(charger_id="CP-001"))
+    assert offline.outcome is cmd.Outcome.OFFLINE
+    async with s.charger() as cp:
+        await cp.boot()
+        result = await s.central.execute(cmd.Reset(charger_id="CP-001", kind=cmd.ResetKind.HARD))
+        assert (result.outcome, result.status) == (cmd.Outcome.ACCEPTED, "Accepted")
+        assert cp.requests == [("Reset", {"type": "Hard"})]
+        cp.reset_answer = "Rejected"
+        result = await s.central.execute(cmd.Reset(charger_id="CP-001"))
+        assert (result.outcome, result.status) == (cmd.Outcome.REJECTED, "Rejected")
+        result = await s.central.execute(cmd.ClearCache(charger_id="CP-001"))
+        assert (result.outcome, result.status) == (cmd.Outcome.ERROR, "NotImplemented")
+
+
+async def test_command_timeout(site: SiteFactory) -> None:
+    s = await site(response_timeout_s=0.3)
+    async with connect(s.central.url_for("CP-001"), subprotocols=["ocpp1.6"]):  # type: ignore[list-item]
+        await wait_until(lambda: "CP-001" in s.central.sessions)
+        result = await s.central.execute(cmd.Reset(charger_id="CP-001"))  # nobody answers
+    assert result.outcome is cmd.Outcome.TIMEOUT
+
+
+async def test_silent_charger_goes_offline_after_heartbeat_multiple(site: SiteFactory) -> None:
+    s = await site(heartbeat_interval_s=1, offline_after_heartbeats=1.5)
+    async with s.charger() as cp:
+        await cp.boot()
+        loop = asyncio.get_running_loop()
+        silent_since = loop.time()
+        await wait_until(lambda: s.tag("CP-001/comm") is CommState.OFFLINE, timeout=5)
+        assert loop.time() - silent_since >= 1.5
+    await s.archive.run_durable(lambda c: None)
+    assert s.rows("select detail from charger_events where kind = 'disconnected'") == [
+        ("close code 1001: heartbeat timeout",)
+    ]

@@ -1,0 +1,128 @@
+"""project.toml loading: valid projects load; every error names file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evsuper.project.loader import ProjectError, load_project
+from evsuper.project.model import AuthorizationMode, UnknownChargerPolicy
+from evsuper.project.new import write_new_project
+
+ROOT = Path(__file__).resolve().parents[2]
+
+GOOD = """\
+format_version = 1
+name = "Test site"
+
+[ocpp]
+port = 9100
+unknown_chargers = "pending"
+authorization = "open"
+
+[[badges]]
+id_tag = "B1"
+
+[[chargers]]
+id = "CP-1"
+connectors = 2
+max_power_kw = 22
+
+[[chargers]]
+id = "CP-2"
+connectors = 1
+max_power_kw = 7.4
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "project.toml").write_text(text)
+    return tmp_path
+
+
+def error_for(tmp_path: Path, text: str) -> ProjectError:
+    with pytest.raises(ProjectError) as info:
+        load_project(write(tmp_path, text))
+    return info.value
+
+
+def test_valid_project_loads_with_defaults(tmp_path: Path) -> None:
+    project = load_project(write(tmp_path, GOOD))
+    assert project.name == "Test site"
+    assert project.ocpp.port == 9100
+    assert project.ocpp.heartbeat_interval_s == 60
+    assert project.ocpp.unknown_chargers is UnknownChargerPolicy.PENDING
+    assert project.ocpp.authorization is AuthorizationMode.OPEN
+    assert [(c.id, c.connectors, c.max_power_kw) for c in project.chargers] == [
+        ("CP-1", 2, 22.0),
+        ("CP-2", 1, 7.4),
+    ]
+    assert project.archive_url() == f"sqlite:///{tmp_path.resolve()}/archive.sqlite"
+
+
+def test_demo_project_loads() -> None:
+    project = load_project(ROOT / "projects" / "demo")
+    assert len(project.chargers) == 12
+    assert all(c.connectors == 2 for c in project.chargers)
+    assert project.simulator.enabled
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "field", "message"),
+    [
+        ("port = 9100", 'port = "x"', 5, "ocpp.port", "expected an integer"),
+        ("port = 9100", "port = 70000", 5, "ocpp.port", "TCP port"),
+        ('"pending"', '"maybe"', 6, "ocpp.unknown_chargers", "'maybe' is not one of"),
+        ("max_power_kw = 7.4", "max_power_kw = -1", 20, "chargers[1].max_power_kw", "positive"),
+        ('id = "CP-2"', 'id = "CP-1"', 18, "chargers[1].id", "duplicate"),
+        ('id = "CP-2"', 'id = "CP 2/x"', 18, "chargers[1].id", "not a valid charge point id"),
+        ("connectors = 1", "connectors = 0", 19, "chargers[1].connectors", "between 1 and 16"),
+        ("connectors = 1", "conectors = 1", 19, "chargers[1].conectors", "unknown setting"),
+        ('id_tag = "B1"', 'name = "B1"', 9, "badges[0].id_tag", "required setting is missing"),
+        ("format_version = 1", "format_version = 99", 1, "format_version", "newer"),
+    ],
+)
+def test_bad_field_names_file_line_and_field(
+    tmp_path: Path, old: str, new: str, line: int, field: str, message: str
+) -> None:
+    assert old in GOOD
+    error = error_for(tmp_path, GOOD.replace(old, new, 1))
+    assert error.file == tmp_path / "project.toml"
+    assert (error.line, error.field) == (line, field)
+    assert message in error.message
+    assert str(error).startswith(f"{tmp_path / 'project.toml'}:{line}: {field}: ")
+
+
+def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    error = error_for(tmp_path, GOOD.replace("port = 9100", "port = = 9100"))
+    assert error.line == 5
+    assert "not valid TOML" in error.message
+
+
+def test_missing_project_file(tmp_path: Path) -> None:
+    with pytest.raises(ProjectError, match="no project.toml"):
+        load_project(tmp_path)
+
+
+def test_new_project_round_trip(tmp_path: Path) -> None:
+    project = write_new_project(
+        tmp_path / "site",
+        bollards=20,
+        connectors=3,
+        id_pattern="CP-{:03d}",
+        authorization=AuthorizationMode.OPEN,
+        unknown_chargers=UnknownChargerPolicy.ACCEPT,
+    )
+    assert [c.id for c in project.chargers][:2] == ["CP-001", "CP-002"]
+    assert project.chargers[-1].id == "CP-020"
+    assert {c.connectors for c in project.chargers} == {3}
+    assert project.ocpp.authorization is AuthorizationMode.OPEN
+    assert project.ocpp.unknown_chargers is UnknownChargerPolicy.ACCEPT
+    with pytest.raises(FileExistsError):
+        write_new_project(tmp_path / "site", bollards=1)
+
+
+def test_new_project_rejects_pattern_without_field(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="duplicate ids"):
+        write_new_project(tmp_path / "site", bollards=3, id_pattern="CP")
