@@ -34,7 +34,7 @@ def test_nothing_outside_hmi_imports_qt() -> None:
 def test_headless_engine_loads_no_qt() -> None:
     code = (
         "import sys, evsuper.cli, evsuper.engine.runtime;"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in %r))" % QT_MODULES
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {QT_MODULES!r}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

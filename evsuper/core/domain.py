@@ -169,7 +169,7 @@ class TransactionStore(Protocol):
         reason: str | None,
         id_tag: str | None,
     ) -> Transaction | None:
-        """Close the transaction; ``None`` when the id is unknown (already closed or never opened)."""
+        """Close the transaction; ``None`` if the id is unknown (already closed or never opened)."""
         ...
 
     async def open_transactions(self) -> list[Transaction]: ...

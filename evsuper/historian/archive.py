@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import functools
 import logging
 import queue
 import threading
@@ -139,9 +141,8 @@ class Archive:
                     reservation_id=reservation_id,
                 )
             )
-            (transaction_id,) = result.inserted_primary_key or (None,)
             return Transaction(
-                id=int(transaction_id),
+                id=int(result.inserted_primary_key[0]),  # type: ignore[index]
                 charger_id=charger_id,
                 connector_id=connector_id,
                 id_tag=id_tag,
@@ -264,7 +265,7 @@ class Archive:
                     kind="booted",
                     detail=f"{ev.vendor} {ev.model} fw {ev.firmware}: {ev.registration.value}",
                 )
-                self._queue.put(_Job(fn=lambda c, ev=ev: _upsert_charger(c, ev)))
+                self._queue.put(_Job(fn=functools.partial(_upsert_charger, booted=ev)))
             case Anomaly():
                 self._put(
                     schema.anomalies,
@@ -362,13 +363,12 @@ class Archive:
             self.bus.publish(system_tag(SystemTag.ARCHIVE_STATE), Sample(state))
             self.bus.publish(system_tag(SystemTag.ARCHIVE_BACKLOG), Sample(backlog))
 
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop closed while we were writing
             loop.call_soon_threadsafe(publish)
-        except RuntimeError:  # loop closed while we were writing
-            pass
 
 
-def _upsert_charger(connection: Connection, ev: ChargerBooted) -> None:
+def _upsert_charger(connection: Connection, booted: ChargerBooted) -> None:
+    ev = booted
     c = schema.chargers
     values = {
         "vendor": ev.vendor,

@@ -7,7 +7,7 @@ import re
 import tomllib
 from enum import Enum
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, NoReturn, get_type_hints
 
 from evsuper.project.model import (
     FORMAT_VERSION,
@@ -125,7 +125,7 @@ class _Reader:
         self.lines = text.splitlines()
         self.file = file
 
-    def fail(self, path: FieldPath, message: str) -> Any:
+    def fail(self, path: FieldPath, message: str) -> NoReturn:
         raise ProjectError(self.file, self.locate(path), _dotted(path), message)
 
     def build(self, cls: type, table: Any, path: FieldPath) -> Any:
@@ -175,7 +175,7 @@ class _Reader:
         """1-based line where ``path`` is set, else the line of its table, else 1."""
         table: FieldPath = ()
         counts: dict[str, int] = {}
-        table_line = {(): 1}
+        table_line: dict[FieldPath, int] = {(): 1}
         for number, line in enumerate(self.lines, start=1):
             stripped = line.strip()
             if m := re.match(r"^\[\[\s*([\w.-]+)\s*\]\]", stripped):
@@ -186,9 +186,8 @@ class _Reader:
             elif m := re.match(r"^\[\s*([\w.-]+)\s*\]", stripped):
                 table = (m.group(1),)
                 table_line[table] = number
-            elif m := re.match(r"^([\w-]+)\s*=", stripped):
-                if (*table, m.group(1)) == path:
-                    return number
+            elif (m := re.match(r"^([\w-]+)\s*=", stripped)) and (*table, m.group(1)) == path:
+                return number
         for length in range(len(path), 0, -1):
             if path[:length] in table_line:
                 return table_line[path[:length]]

@@ -101,7 +101,7 @@ def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 
 def test_missing_project_file(tmp_path: Path) -> None:
-    with pytest.raises(ProjectError, match="no project.toml"):
+    with pytest.raises(ProjectError, match=r"no project\.toml"):
         load_project(tmp_path)
 
 

@@ -86,6 +86,7 @@ class CentralSystem:
         self._badges = {b.id_tag for b in project.badges}
         self._runtime: dict[str, _ChargerRuntime] = {}
         self._server: Server | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     # ---- lifecycle ----
 
@@ -156,7 +157,7 @@ class CentralSystem:
             await previous._connection.close(1000, "replaced by a new connection")
         session = ChargePoint16(charger_id, connection, self)
         self.sessions[charger_id] = session
-        remote = "%s:%s" % connection.remote_address[:2]
+        remote = ":".join(str(part) for part in connection.remote_address[:2])
         log.info("%s: connected from %s (%s)", charger_id, remote, connection.subprotocol)
         self.touch(charger_id)
         self.bus.publish(charger_tag(charger_id, ChargerTag.COMM), Sample(CommState.ONLINE))
@@ -432,7 +433,9 @@ class CentralSystem:
         session = self.sessions.get(charger_id)
         if session is not None:  # ask for a new boot now rather than at its retry interval
             trigger = call.TriggerMessage(requested_message=MessageTrigger.boot_notification)
-            asyncio.create_task(self._request_quietly(session, trigger))
+            task = asyncio.create_task(self._request_quietly(session, trigger))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         return cmd.CommandResult(cmd.Outcome.ACCEPTED, "Registered")
 
     @staticmethod

@@ -32,7 +32,7 @@ class FakeCharger(ChargePoint):
     """A scripted charge point: answers what the central system asks, records requests."""
 
     def __init__(self, charger_id: str, connection: ClientConnection) -> None:
-        super().__init__(charger_id, connection, response_timeout=5)
+        super().__init__(charger_id, connection, response_within=5)
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.reset_answer = "Accepted"
 
