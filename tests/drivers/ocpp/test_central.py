@@ -32,7 +32,7 @@ class FakeCharger(ChargePoint):
     """A scripted charge point: answers what the central system asks, records requests."""
 
     def __init__(self, charger_id: str, connection: ClientConnection) -> None:
-        super().__init__(charger_id, connection, response_within=5)
+        super().__init__(charger_id, connection, response_timeout=5)
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.reset_answer = "Accepted"
 
@@ -322,7 +322,8 @@ async def test_stop_for_unknown_transaction_is_accepted_and_recorded(site: SiteF
         ('[2, "m3", "NoSuchAction", {}]', "m3", "NotImplemented"),
         ('[2, "m4", "DiagnosticsStatusNotification", {"status": "Idle"}]', "m4", "NotSupported"),
         (
-            '[2, "m5", "StartTransaction", {"connectorId": 1, "idTag": "this-id-tag-is-far-too-long", "meterStart": 0, "timestamp": "2026-01-01T00:00:00Z"}]',
+            '[2, "m5", "StartTransaction", {"connectorId": 1, "meterStart": 0, '
+            '"idTag": "this-id-tag-is-far-too-long", "timestamp": "2026-01-01T00:00:00Z"}]',
             "m5",
             "TypeConstraintViolation",
         ),
@@ -432,7 +433,7 @@ async def test_silent_charger_goes_offline_after_heartbeat_multiple(site: SiteFa
         await cp.boot()
         loop = asyncio.get_running_loop()
         silent_since = loop.time()
-        await wait_until(lambda: s.tag("CP-001/comm") is CommState.OFFLINE, timeout=5)
+        await wait_until(lambda: s.tag("CP-001/comm") is CommState.OFFLINE, within=5)
         assert loop.time() - silent_since >= 1.5
     await s.archive.run_durable(lambda c: None)
     assert s.rows("select detail from charger_events where kind = 'disconnected'") == [
