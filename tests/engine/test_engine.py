@@ -1,0 +1,147 @@
+"""The whole engine: central system, archive and real simulated bollards on loopback."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from support import wait_until
+
+from evsuper.core.domain import ChargerBooted, CommState, ConnectorStatus
+from evsuper.engine import commands as cmd
+from evsuper.engine.runtime import Engine, EngineThread
+
+
+@pytest.fixture
+async def engine(make_project: Any) -> AsyncIterator[Engine]:
+    engine = Engine(make_project(bollards=3), ocpp_port=0)
+    await engine.start()
+    yield engine
+    await engine.stop()
+
+
+def tag(engine: Engine, path: str) -> Any:
+    return engine.bus.value(path)
+
+
+async def all_available(engine: Engine) -> None:
+    for charger in engine.project.chargers:
+        for n in range(1, charger.connectors + 1):
+            await wait_until(
+                lambda c=charger.id, n=n: (
+                    tag(engine, f"{c}/C{n}/status") is ConnectorStatus.AVAILABLE
+                )
+            )
+
+
+async def test_bollards_boot_and_go_available(engine: Engine) -> None:
+    await all_available(engine)
+    for charger in engine.project.chargers:
+        assert tag(engine, f"{charger.id}/comm") is CommState.ONLINE
+        assert tag(engine, f"{charger.id}/registration").value == "Accepted"
+        assert tag(engine, f"{charger.id}/vendor") == charger.vendor
+
+
+async def test_remote_start_stop_round_trip_ends_in_archive(engine: Engine) -> None:
+    await all_available(engine)
+    started = await engine.router.execute(
+        cmd.RemoteStart(charger_id="CP-002", connector_id=2, id_tag="BADGE-0002")
+    )
+    assert (started.outcome, started.status) == (cmd.Outcome.ACCEPTED, "Accepted")
+    transaction_id = await wait_until(lambda: tag(engine, "CP-002/C2/transaction_id"))
+    await wait_until(lambda: tag(engine, "CP-002/C2/status") is ConnectorStatus.CHARGING)
+    await wait_until(lambda: (tag(engine, "CP-002/C2/energy_kwh") or 0) > 0)
+    assert tag(engine, "CP-002/C2/power_kw") > 0
+    assert tag(engine, "CP-002/C2/id_tag") == "BADGE-0002"
+
+    stopped = await engine.router.execute(
+        cmd.RemoteStop(charger_id="CP-002", transaction_id=transaction_id)
+    )
+    assert stopped.ok
+    await wait_until(lambda: tag(engine, "CP-002/C2/transaction_id") is None)
+    await engine.archive.run_durable(lambda c: None)
+    with sqlite3.connect(engine.project.directory / "archive.sqlite") as db:
+        row = db.execute(
+            "select charger_id, connector_id, id_tag, energy_wh, stop_reason, soc_start, soc_stop "
+            "from transactions where id = ?",
+            (transaction_id,),
+        ).fetchone()
+        samples = db.execute(
+            "select count(distinct measurand) from meter_samples where transaction_id = ?",
+            (transaction_id,),
+        ).fetchone()[0]
+    charger_id, connector_id, id_tag, energy_wh, reason, soc_start, soc_stop = row
+    assert (charger_id, connector_id, id_tag, reason) == ("CP-002", 2, "BADGE-0002", "Remote")
+    assert energy_wh > 0
+    assert soc_start is not None and soc_stop >= soc_start
+    assert samples >= 4  # energy, power, current, voltage, SoC ...
+
+
+async def test_reset_round_trip(engine: Engine) -> None:
+    await all_available(engine)
+    boots: list[ChargerBooted] = []
+    engine.bus.subscribe_events(
+        lambda ev: boots.append(ev) if isinstance(ev, ChargerBooted) else None
+    )
+    result = await engine.router.execute(cmd.Reset(charger_id="CP-001", kind=cmd.ResetKind.HARD))
+    assert (result.outcome, result.status) == (cmd.Outcome.ACCEPTED, "Accepted")
+    await wait_until(lambda: any(b.charger_id == "CP-001" for b in boots))
+    await wait_until(lambda: tag(engine, "CP-001/comm") is CommState.ONLINE)
+    await wait_until(lambda: tag(engine, "CP-001/C1/status") is ConnectorStatus.AVAILABLE)
+
+
+async def test_availability_and_unlock(engine: Engine) -> None:
+    await all_available(engine)
+    off = await engine.router.execute(
+        cmd.ChangeAvailability(
+            charger_id="CP-003", connector_id=1, kind=cmd.AvailabilityKind.INOPERATIVE
+        )
+    )
+    assert off.ok
+    await wait_until(lambda: tag(engine, "CP-003/C1/status") is ConnectorStatus.UNAVAILABLE)
+    on = await engine.router.execute(
+        cmd.ChangeAvailability(
+            charger_id="CP-003", connector_id=1, kind=cmd.AvailabilityKind.OPERATIVE
+        )
+    )
+    assert on.ok
+    await wait_until(lambda: tag(engine, "CP-003/C1/status") is ConnectorStatus.AVAILABLE)
+    unlock = await engine.router.execute(cmd.UnlockConnector(charger_id="CP-003", connector_id=2))
+    assert (unlock.outcome, unlock.status) == (cmd.Outcome.ACCEPTED, "Unlocked")
+
+
+async def test_configuration_read_and_change(engine: Engine) -> None:
+    await all_available(engine)
+    read = await engine.router.execute(cmd.GetConfiguration(charger_id="CP-001"))
+    assert read.ok
+    keys = {entry["key"]: entry for entry in read.payload["keys"]}
+    assert "HeartbeatInterval" in keys
+    changed = await engine.router.execute(
+        cmd.ChangeConfiguration(charger_id="CP-001", key="HeartbeatInterval", value="120")
+    )
+    assert changed.ok
+    missing = await engine.router.execute(
+        cmd.ChangeConfiguration(charger_id="CP-001", key="NoSuchKey", value="1")
+    )
+    assert (missing.outcome, missing.status) == (cmd.Outcome.REJECTED, "NotSupported")
+    cleared = await engine.router.execute(cmd.ClearCache(charger_id="CP-001"))
+    assert cleared.ok
+    unknown = await engine.router.execute(cmd.Reset(charger_id="CP-404"))
+    assert unknown.outcome is cmd.Outcome.ERROR
+
+
+def test_engine_thread_serves_commands_from_another_thread(make_project: Any) -> None:
+    thread = EngineThread(Engine(make_project(bollards=1), ocpp_port=0))
+    thread.start()
+    try:
+        future = thread.submit(all_available(thread.engine))
+        future.result(timeout=15)
+        result = thread.submit(
+            thread.engine.router.execute(cmd.UnlockConnector(charger_id="CP-001", connector_id=1))
+        ).result(timeout=15)
+        assert result.status == "Unlocked"
+    finally:
+        thread.stop()
+    assert not thread.loop.is_running()
