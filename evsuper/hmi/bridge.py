@@ -73,7 +73,7 @@ class EngineBridge(QObject):
         return self._engine_thread.engine.project
 
     def value(self, path: TagPath, default: Any = None) -> Any:
-        """Last value the GUI knows for ``path`` (as of the latest batch)."""
+        """Last value the GUI knows for ``path``: the start snapshot, then each batch."""
         sample = self._values.get(path)
         return default if sample is None else sample.value
 
@@ -98,10 +98,18 @@ class EngineBridge(QObject):
         self._closed = True
         self._timer.stop()
         self._callbacks.clear()
+        unsubscribe = self._unsubscribe
+
+        async def detach() -> None:
+            unsubscribe()
+
+        coro = detach()
         try:
-            self._engine_thread.call(self._unsubscribe, timeout=2.0)
-        except (RuntimeError, TimeoutError) as exc:  # engine already gone
-            log.debug("bridge: could not unsubscribe: %s", exc)
+            self._engine_thread.submit(coro).result(2.0)
+        except RuntimeError:  # the engine loop is already closed: nothing to leave
+            coro.close()
+        except TimeoutError:
+            log.warning("bridge: the engine did not answer the unsubscribe in time")
 
     # ---- engine thread
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum, auto
 
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from evsuper.core.domain import ArchiveState, CommState, ConnectorStatus
 
@@ -74,10 +74,6 @@ class ConnectorStyle:
     text: QColor
     bold: bool = False
 
-    @property
-    def is_alarm(self) -> bool:
-        return self.fill is GlyphFill.ALARM
-
 
 _CONNECTOR_STYLES: dict[ConnectorStatus, ConnectorStyle] = {
     ConnectorStatus.AVAILABLE: ConnectorStyle("Available", GlyphFill.EMPTY, Palette.TEXT),
@@ -114,10 +110,6 @@ class CommStyle:
     dim: QColor  # connector lines whose values are not live
     hatched: bool = False
     dashed_border: bool = False
-
-    @property
-    def live(self) -> bool:
-        return not (self.hatched or self.dashed_border)
 
 
 _COMM_STYLES: dict[CommState, CommStyle] = {
@@ -158,6 +150,17 @@ class Emphasis(Enum):
     ALARM = "alarm"
 
 
+def set_emphasis(widget: QWidget, emphasis: Emphasis) -> None:
+    """Select the style-sheet variant of ``widget`` (its ``emphasis`` property).
+
+    Write-only on purpose: reading an unset property through PySide6 6.12 returns an
+    invalid QVariant, and converting that to ``None`` loses a reference to ``None``.
+    """
+    widget.setProperty("emphasis", emphasis.value)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+
+
 def archive_emphasis(state: ArchiveState | None) -> Emphasis:
     if state is ArchiveState.ERROR:
         return Emphasis.ALARM
@@ -181,9 +184,10 @@ QLabel[role="title"] {{ font-size: 15pt; font-weight: bold; }}
 QLabel[role="subtitle"] {{ color: {secondary}; }}
 QLabel[role="caption"] {{ color: {secondary}; }}
 QLabel[role="value"] {{ color: {text}; }}
+QLabel:disabled, QLabel[role="value"]:disabled {{ color: {muted}; }}
 QLabel[role="section"] {{
-    color: {secondary}; font-weight: bold; padding-top: 8px;
-    border-bottom: 1px solid {border};
+    color: {secondary}; font-weight: bold; margin: 0; padding: 8px 0 2px 0;
+    border: none; border-bottom: 1px solid {border};
 }}
 QLabel[emphasis="notable"] {{ font-weight: bold; }}
 QLabel[emphasis="alarm"] {{ color: {alarm}; font-weight: bold; }}

@@ -167,6 +167,9 @@ class OverviewModel(QAbstractListModel):
     def max_connectors(self) -> int:
         return max((len(s.connectors) for s in self._states), default=1)
 
+    def state_at(self, row: int) -> ChargerState:
+        return self._states[row]
+
     def state(self, charger_id: str) -> ChargerState | None:
         row = self._rows.get(charger_id)
         return None if row is None else self._states[row]

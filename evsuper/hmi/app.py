@@ -1,0 +1,47 @@
+"""``run_hmi``: the desktop application around an engine running on its own thread."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from evsuper.engine.runtime import Engine, EngineThread
+from evsuper.hmi.bridge import EngineBridge
+from evsuper.hmi.compat import BROKEN_BINDING_TEXT, binding_leaks_none
+from evsuper.hmi.dialogs.startup import show_startup_error
+from evsuper.hmi.main_window import MainWindow
+from evsuper.hmi.theme import apply_theme
+from evsuper.project.model import Project
+
+log = logging.getLogger(__name__)
+
+
+def run_hmi(project: Project) -> int:
+    """Run the HMI until its window closes; returns the process exit code."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName("evsuper")
+    apply_theme(app)
+    if binding_leaks_none():
+        log.error("unusable Qt binding: %s", BROKEN_BINDING_TEXT)
+        QMessageBox.critical(None, "evsuper — cannot start", BROKEN_BINDING_TEXT)
+        return 2
+    try:
+        engine_thread = EngineThread(Engine(project))
+        engine_thread.start()
+    except Exception as exc:
+        log.exception("engine failed to start")
+        show_startup_error(project, exc)
+        return 1
+
+    bridge = EngineBridge(engine_thread)
+    window = MainWindow(project, bridge.execute)
+    bridge.tagsChanged.connect(window.apply_tags)
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        bridge.close()
+        engine_thread.stop()

@@ -1,0 +1,422 @@
+"""Charger faceplate: details of one bollard and its operator commands.
+
+The faceplate reads the charger's state from the overview model and sends typed
+commands through a ``CommandSender``; the charger's answer is shown on a result line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from PySide6.QtCore import QModelIndex, QSize, Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from evsuper.core.domain import ConnectorStatus
+from evsuper.core.timeutil import utcnow
+from evsuper.engine.commands import (
+    AvailabilityKind,
+    ChangeAvailability,
+    Command,
+    CommandResult,
+    Outcome,
+    RemoteStart,
+    RemoteStop,
+    Reset,
+    ResetKind,
+    UnlockConnector,
+)
+from evsuper.hmi import formatting
+from evsuper.hmi.bridge import CommandSender
+from evsuper.hmi.models.overview import ChargerState, ConnectorState, OverviewModel
+from evsuper.hmi.theme import Emphasis, comm_label, connector_style, set_emphasis
+from evsuper.hmi.widgets.glyphs import connector_glyph_pixmap
+
+FALLBACK_ID_TAG = "OPERATOR"  # offered for Remote Start when the project has no badges
+
+_STARTABLE = {
+    None,
+    ConnectorStatus.AVAILABLE,
+    ConnectorStatus.PREPARING,
+    ConnectorStatus.RESERVED,
+}
+
+
+def _label(role: str, text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setProperty("role", role)
+    return label
+
+
+def _value_grid(
+    fields: Sequence[tuple[str, str]], columns: int
+) -> tuple[QGridLayout, dict[str, QLabel]]:
+    """Caption/value pairs laid out in ``columns`` columns; returns the value labels by key."""
+    grid = QGridLayout()
+    grid.setHorizontalSpacing(10)
+    grid.setVerticalSpacing(2)
+    values: dict[str, QLabel] = {}
+    for i, (key, caption) in enumerate(fields):
+        row, column = divmod(i, columns)
+        value = _label("value")
+        values[key] = value
+        grid.addWidget(_label("caption", caption), row, 2 * column)
+        grid.addWidget(value, row, 2 * column + 1)
+    for column in range(columns):
+        grid.setColumnStretch(2 * column + 1, 1)
+    return grid, values
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """The last command sent to a charger: waiting (``result`` None) or answered."""
+
+    action: str
+    at: datetime  # when sent, then when answered
+    result: CommandResult | None = None
+
+
+class _ConnectorPanel(QWidget):
+    """Values and buttons of one connector."""
+
+    def __init__(self, connector_id: int) -> None:
+        super().__init__()
+        self.connector_id = connector_id
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+
+        header = QHBoxLayout()
+        self._glyph = QLabel()
+        header.addWidget(self._glyph)
+        header.addWidget(_label("section", f"Connector {connector_id}"), 1)
+        layout.addLayout(header)
+
+        grid, self._values = _value_grid(
+            (
+                ("status", "Status"),
+                ("power", "Power"),
+                ("error", "Error"),
+                ("energy", "Energy"),
+                ("info", "Info"),
+                ("soc", "SoC"),
+                ("transaction", "Transaction"),
+                ("id_tag", "idTag"),
+            ),
+            columns=2,
+        )
+        layout.addLayout(grid)
+
+        buttons = QGridLayout()
+        buttons.setSpacing(4)
+        self.start = self._button("start", "Remote Start", 0, 0, buttons)
+        self.stop = self._button("stop", "Remote Stop", 0, 1, buttons)
+        self.unlock = self._button("unlock", "Unlock", 1, 0, buttons)
+        self.availability = self._button("availability", "Set Inoperative", 1, 1, buttons)
+        layout.addLayout(buttons)
+        self._state: ConnectorState | None = None
+
+    def _button(
+        self, name: str, text: str, row: int, column: int, grid: QGridLayout
+    ) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(f"{name}_C{self.connector_id}")
+        grid.addWidget(button, row, column)
+        return button
+
+    def show_state(self, connector: ConnectorState, online: bool) -> None:
+        """Show ``connector``; values of an offline charger are last-known, drawn disabled."""
+        self._state = connector
+        self.setEnabled(online)
+        style = connector_style(connector.status)
+        self._glyph.setPixmap(
+            connector_glyph_pixmap(connector.connector_id, style, QSize(18, 18), live=online)
+        )
+        faulted = connector.faulted
+        values = self._values
+        values["status"].setText(style.label)
+        set_emphasis(values["status"], Emphasis.ALARM if faulted else Emphasis.NORMAL)
+        values["error"].setText(formatting.text(connector.error_code))
+        set_emphasis(values["error"], Emphasis.ALARM if faulted else Emphasis.NORMAL)
+        values["info"].setText(formatting.text(connector.error_info))
+        values["power"].setText(formatting.kw(connector.power_kw))
+        values["energy"].setText(formatting.kwh(connector.energy_kwh))
+        values["soc"].setText(formatting.percent(connector.soc))
+        values["transaction"].setText(formatting.text(connector.transaction_id))
+        values["id_tag"].setText(formatting.text(connector.id_tag))
+
+        unavailable = connector.status is ConnectorStatus.UNAVAILABLE
+        self.availability.setText("Set Operative" if unavailable else "Set Inoperative")
+        self.start.setEnabled(connector.transaction_id is None and connector.status in _STARTABLE)
+        self.stop.setEnabled(connector.transaction_id is not None)
+
+    def availability_kind(self) -> AvailabilityKind:
+        unavailable = self._state is not None and self._state.status is ConnectorStatus.UNAVAILABLE
+        return AvailabilityKind.OPERATIVE if unavailable else AvailabilityKind.INOPERATIVE
+
+    def transaction_id(self) -> int | None:
+        return None if self._state is None else self._state.transaction_id
+
+
+class Faceplate(QWidget):
+    """Details and commands of the charger chosen with ``show_charger``."""
+
+    def __init__(
+        self,
+        model: OverviewModel,
+        send: CommandSender,
+        id_tags: Sequence[str],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("faceplate")
+        self._model = model
+        self._send = send
+        self._charger_id: str | None = None
+        self._sent: dict[str, _Sent] = {}  # last command per charger
+        self._connectors: list[_ConnectorPanel] = []
+        model.dataChanged.connect(self._on_data_changed)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 12)
+        layout.setSpacing(6)
+
+        title_row = QHBoxLayout()
+        self._title = _label("title")
+        self._comm = _label("commBadge")
+        title_row.addWidget(self._title, 1)
+        title_row.addWidget(self._comm)
+        layout.addLayout(title_row)
+        self._subtitle = _label("subtitle")
+        layout.addWidget(self._subtitle)
+
+        self.result = QLabel()
+        self.result.setObjectName("commandResult")
+        self.result.setWordWrap(True)
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.result)
+
+        layout.addWidget(_label("section", "Charger"))
+        info, self._info = _value_grid(
+            (
+                ("registration", "Registration"),
+                ("vendor", "Vendor"),
+                ("model", "Model"),
+                ("serial", "Serial number"),
+                ("firmware", "Firmware"),
+                ("last_seen", "Last seen"),
+                ("status", "Charger status"),
+            ),
+            columns=1,
+        )
+        layout.addLayout(info)
+
+        commands = QGridLayout()
+        commands.setHorizontalSpacing(6)
+        commands.setVerticalSpacing(4)
+        commands.addWidget(_label("caption", "Reset"), 0, 0)
+        self.reset_kind = QComboBox()
+        self.reset_kind.setObjectName("reset_kind")
+        self.reset_kind.addItems([kind.value for kind in ResetKind])
+        commands.addWidget(self.reset_kind, 0, 1)
+        self.reset = QPushButton("Reset")
+        self.reset.setObjectName("reset")
+        commands.addWidget(self.reset, 0, 2)
+        commands.addWidget(_label("caption", "Availability"), 1, 0)
+        self.charger_operative = QPushButton("Set Operative")
+        self.charger_operative.setObjectName("charger_operative")
+        self.charger_inoperative = QPushButton("Set Inoperative")
+        self.charger_inoperative.setObjectName("charger_inoperative")
+        commands.addWidget(self.charger_operative, 1, 1)
+        commands.addWidget(self.charger_inoperative, 1, 2)
+        commands.addWidget(_label("caption", "Start with idTag"), 2, 0)
+        self.id_tag = QComboBox()
+        self.id_tag.setObjectName("id_tag")
+        self.id_tag.setEditable(True)
+        self.id_tag.addItems(list(id_tags) or [FALLBACK_ID_TAG])
+        commands.addWidget(self.id_tag, 2, 1, 1, 2)
+        commands.setColumnStretch(1, 1)
+        commands.setColumnStretch(2, 1)
+        layout.addLayout(commands)
+
+        self._connector_area = QVBoxLayout()
+        self._connector_area.setSpacing(10)
+        layout.addLayout(self._connector_area)
+        layout.addStretch(1)
+
+        self.reset.clicked.connect(self._reset)
+        self.charger_operative.clicked.connect(
+            lambda: self._set_charger_availability(AvailabilityKind.OPERATIVE)
+        )
+        self.charger_inoperative.clicked.connect(
+            lambda: self._set_charger_availability(AvailabilityKind.INOPERATIVE)
+        )
+        self.setEnabled(False)
+
+    @property
+    def charger_id(self) -> str | None:
+        return self._charger_id
+
+    def show_charger(self, charger_id: str) -> None:
+        state = self._model.state(charger_id)
+        if state is None:
+            raise KeyError(charger_id)
+        if charger_id != self._charger_id:
+            self._charger_id = charger_id
+            self._build_connectors(len(state.connectors))
+        self.setEnabled(True)
+        self._refresh()
+
+    def _build_connectors(self, count: int) -> None:
+        if len(self._connectors) == count:
+            return
+        for panel in self._connectors:
+            panel.deleteLater()
+        self._connectors = []
+        for n in range(1, count + 1):
+            panel = _ConnectorPanel(n)
+            panel.start.clicked.connect(lambda _=False, p=panel: self._remote_start(p))
+            panel.stop.clicked.connect(lambda _=False, p=panel: self._remote_stop(p))
+            panel.unlock.clicked.connect(lambda _=False, p=panel: self._unlock(p))
+            panel.availability.clicked.connect(
+                lambda _=False, p=panel: self._set_connector_availability(p)
+            )
+            self._connector_area.addWidget(panel)
+            self._connectors.append(panel)
+
+    # ---- commands (the widget's only job: build them and show their answers)
+
+    def _reset(self) -> None:
+        kind = ResetKind(self.reset_kind.currentText())
+        self._submit(f"Reset {kind.value}", lambda cid: Reset(charger_id=cid, kind=kind))
+
+    def _remote_start(self, panel: _ConnectorPanel) -> None:
+        id_tag = self.id_tag.currentText().strip() or FALLBACK_ID_TAG
+        self._submit(
+            f"Remote Start C{panel.connector_id} ({id_tag})",
+            lambda cid: RemoteStart(charger_id=cid, connector_id=panel.connector_id, id_tag=id_tag),
+        )
+
+    def _remote_stop(self, panel: _ConnectorPanel) -> None:
+        transaction_id = panel.transaction_id()
+        if transaction_id is None:
+            return
+        self._submit(
+            f"Remote Stop C{panel.connector_id} (transaction {transaction_id})",
+            lambda cid: RemoteStop(charger_id=cid, transaction_id=transaction_id),
+        )
+
+    def _unlock(self, panel: _ConnectorPanel) -> None:
+        self._submit(
+            f"Unlock C{panel.connector_id}",
+            lambda cid: UnlockConnector(charger_id=cid, connector_id=panel.connector_id),
+        )
+
+    def _set_connector_availability(self, panel: _ConnectorPanel) -> None:
+        kind = panel.availability_kind()
+        self._submit(
+            f"Set C{panel.connector_id} {kind.value}",
+            lambda cid: ChangeAvailability(
+                charger_id=cid, connector_id=panel.connector_id, kind=kind
+            ),
+        )
+
+    def _set_charger_availability(self, kind: AvailabilityKind) -> None:
+        self._submit(
+            f"Set charger {kind.value}",
+            lambda cid: ChangeAvailability(charger_id=cid, connector_id=0, kind=kind),
+        )
+
+    def _submit(self, action: str, build: Callable[[str], Command]) -> None:
+        charger_id = self._charger_id
+        if charger_id is None:
+            return
+        sent = _Sent(action, utcnow())
+        self._sent[charger_id] = sent
+
+        def on_result(result: CommandResult) -> None:
+            if self._sent.get(charger_id) is sent:  # else a newer command replaced it
+                self._sent[charger_id] = _Sent(action, utcnow(), result)
+                if charger_id == self._charger_id:
+                    self._show_result()
+
+        self._send(build(charger_id), on_result)
+        self._show_result()
+
+    # ---- display
+
+    def _on_data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex) -> None:
+        if self._charger_id is None:
+            return
+        row = self._model.row_of(self._charger_id)
+        if row is not None and top_left.row() <= row <= bottom_right.row():
+            self._refresh()
+
+    def _refresh(self) -> None:
+        state = self._model.state(self._charger_id) if self._charger_id else None
+        if state is None:
+            return
+        self._title.setText(state.charger_id)
+        self._comm.setText(comm_label(state.comm).upper())
+        set_emphasis(self._comm, Emphasis.NORMAL if state.online else Emphasis.NOTABLE)
+        self._subtitle.setText(self._describe(state))
+        info = self._info
+        info["registration"].setText(formatting.text(state.registration))
+        info["vendor"].setText(formatting.text(state.vendor))
+        info["model"].setText(formatting.text(state.model))
+        info["serial"].setText(formatting.text(state.serial))
+        info["firmware"].setText(formatting.text(state.firmware))
+        info["last_seen"].setText(formatting.timestamp(state.last_seen))
+        status = state.status
+        info["status"].setText(connector_style(status).label if status else formatting.NO_VALUE)
+        faulted = status is ConnectorStatus.FAULTED
+        set_emphasis(info["status"], Emphasis.ALARM if faulted else Emphasis.NORMAL)
+
+        online = state.online
+        for button in (self.reset, self.charger_operative, self.charger_inoperative):
+            button.setEnabled(online)
+        self.reset_kind.setEnabled(online)
+        self.id_tag.setEnabled(online)
+        for panel, connector in zip(self._connectors, state.connectors, strict=True):
+            panel.show_state(connector, online)
+        self._show_result()
+
+    @staticmethod
+    def _describe(state: ChargerState) -> str:
+        if state.online:
+            count = len(state.connectors)
+            return f"{count} connector{'s' if count > 1 else ''} · {formatting.kw(state.power_kw)}"
+        if state.last_seen is not None:
+            return f"No communication since {formatting.timestamp(state.last_seen)}"
+        return "Not seen since the supervisor started"
+
+    def _show_result(self) -> None:
+        sent = self._sent.get(self._charger_id) if self._charger_id else None
+        if sent is None:
+            self.result.setText("No command sent yet.")
+            set_emphasis(self.result, Emphasis.NORMAL)
+            return
+        when = formatting.clock(sent.at)
+        result = sent.result
+        if result is None:
+            self.result.setText(f"{when}  {sent.action}: sent, waiting for the charger…")
+            set_emphasis(self.result, Emphasis.NORMAL)
+            return
+        line = f"{when}  {sent.action}: {result.outcome.value}"
+        if result.status and result.status != result.outcome.value:
+            line += f" ({result.status})"
+        if result.detail:
+            line += f" — {result.detail}"
+        self.result.setText(line)
+        set_emphasis(
+            self.result, Emphasis.NORMAL if result.outcome is Outcome.ACCEPTED else Emphasis.NOTABLE
+        )

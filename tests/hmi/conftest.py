@@ -1,0 +1,104 @@
+"""Fixtures of the HMI tests: offscreen Qt, a project built in code, tag batch builders."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from evsuper.core.domain import CommState, ConnectorStatus, RegistrationStatus
+from evsuper.core.tags import Sample, TagPath, charger_tag, connector_tag
+from evsuper.hmi.compat import BROKEN_BINDING_TEXT, binding_leaks_none
+from evsuper.hmi.theme import apply_theme
+from evsuper.project.model import Project
+from evsuper.project.new import write_new_project
+
+
+@pytest.fixture(scope="session")
+def binding_ok(qapp: QApplication) -> bool:
+    # Checked once: on a broken binding every check itself costs references to None.
+    return not binding_leaks_none()
+
+
+@pytest.fixture(autouse=True)
+def _usable_binding(binding_ok: bool) -> None:
+    if not binding_ok:
+        pytest.fail(BROKEN_BINDING_TEXT, pytrace=False)
+
+
+@pytest.fixture
+def themed_app(qapp: QApplication) -> Iterator[QApplication]:
+    apply_theme(qapp)
+    yield qapp
+    qapp.setStyleSheet("")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """Twelve two-connector bollards CP-001 … CP-012 with twenty badges."""
+    return write_new_project(tmp_path / "Parking Nord", bollards=12)
+
+
+class TagBatch:
+    """Builds a ``{path: Sample}`` batch as the OCPP driver would publish it."""
+
+    def __init__(self) -> None:
+        self.samples: dict[TagPath, Sample] = {}
+
+    def charger(self, charger_id: str, **values: Any) -> TagBatch:
+        for name, value in values.items():
+            self.samples[charger_tag(charger_id, name)] = Sample(value)
+        return self
+
+    def connector(self, charger_id: str, connector_id: int, **values: Any) -> TagBatch:
+        for name, value in values.items():
+            self.samples[connector_tag(charger_id, connector_id, name)] = Sample(value)
+        return self
+
+    def online(self, charger_id: str, connectors: int = 2) -> TagBatch:
+        """A booted, accepted charger with idle connectors."""
+        self.charger(
+            charger_id,
+            comm=CommState.ONLINE,
+            registration=RegistrationStatus.ACCEPTED,
+            vendor="Alfen",
+            model="Eve Double",
+            firmware="6.3.1",
+            status=ConnectorStatus.AVAILABLE,
+        )
+        for n in range(1, connectors + 1):
+            self.connector(
+                charger_id,
+                n,
+                status=ConnectorStatus.AVAILABLE,
+                error_code="NoError",
+                power_kw=0.0,
+                transaction_id=None,
+            )
+        return self
+
+    def charging(
+        self, charger_id: str, connector_id: int, transaction_id: int, power_kw: float
+    ) -> TagBatch:
+        return self.connector(
+            charger_id,
+            connector_id,
+            status=ConnectorStatus.CHARGING,
+            transaction_id=transaction_id,
+            power_kw=power_kw,
+            energy_kwh=4.2,
+            soc=55.0,
+            id_tag="BADGE-0001",
+        )
+
+
+@pytest.fixture
+def batch() -> TagBatch:
+    return TagBatch()

@@ -1,0 +1,226 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QPushButton
+
+from evsuper.core.domain import CommState, ConnectorStatus
+from evsuper.core.tags import Sample
+from evsuper.engine.commands import (
+    AvailabilityKind,
+    ChangeAvailability,
+    Command,
+    CommandResult,
+    Outcome,
+    RemoteStart,
+    RemoteStop,
+    Reset,
+    ResetKind,
+    UnlockConnector,
+)
+from evsuper.hmi.models.overview import OverviewModel
+from evsuper.hmi.widgets.faceplate import Faceplate
+from evsuper.project.model import Project
+
+Callback = Callable[[CommandResult], None]
+
+
+class Sender:
+    """Records what the faceplate sends; the test answers through the callbacks."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[Command, Callback]] = []
+
+    def __call__(self, command: Command, callback: Callback) -> None:
+        self.sent.append((command, callback))
+
+    @property
+    def last(self) -> Command:
+        return self.sent[-1][0]
+
+    def answer(self, result: CommandResult, index: int = -1) -> None:
+        self.sent[index][1](result)
+
+
+@pytest.fixture
+def model(qapp, project: Project, batch) -> OverviewModel:
+    model = OverviewModel(project)
+    batch.online("CP-001").online("CP-002").charging("CP-001", 1, 4711, 11.0)
+    model.apply(batch.samples)
+    return model
+
+
+@pytest.fixture
+def sender() -> Sender:
+    return Sender()
+
+
+@pytest.fixture
+def faceplate(qtbot, themed_app, model: OverviewModel, sender: Sender) -> Faceplate:
+    faceplate = Faceplate(model, sender, ["BADGE-0001", "BADGE-0002"])
+    qtbot.addWidget(faceplate)
+    faceplate.show_charger("CP-001")
+    faceplate.show()
+    return faceplate
+
+
+def button(faceplate: Faceplate, name: str) -> QPushButton:
+    found = faceplate.findChild(QPushButton, name)
+    assert found is not None, name
+    return found
+
+
+def click(qtbot, faceplate: Faceplate, name: str) -> None:
+    qtbot.mouseClick(button(faceplate, name), Qt.MouseButton.LeftButton)
+
+
+def test_remote_stop_sends_the_running_transaction_and_shows_the_answer(
+    qtbot, faceplate: Faceplate, sender: Sender
+) -> None:
+    assert button(faceplate, "stop_C1").isEnabled()
+    assert not button(faceplate, "stop_C2").isEnabled()  # nothing to stop there
+
+    click(qtbot, faceplate, "stop_C1")
+
+    command = sender.last
+    assert isinstance(command, RemoteStop)
+    assert (command.charger_id, command.transaction_id) == ("CP-001", 4711)
+    assert "waiting" in faceplate.result.text()
+
+    sender.answer(CommandResult(Outcome.REJECTED, "Rejected", "transaction unknown"))
+    text = faceplate.result.text()
+    assert "Remote Stop C1 (transaction 4711): Rejected" in text
+    assert "transaction unknown" in text
+    assert "waiting" not in text
+
+
+def test_remote_start_uses_connector_and_chosen_id_tag(
+    qtbot, faceplate: Faceplate, sender: Sender
+) -> None:
+    assert not button(faceplate, "start_C1").isEnabled()  # already charging
+    click(qtbot, faceplate, "start_C2")
+    assert sender.last == RemoteStart(
+        charger_id="CP-001", connector_id=2, id_tag="BADGE-0001", issued_at=sender.last.issued_at
+    )
+
+    faceplate.id_tag.setEditText("FLEET-7")
+    click(qtbot, faceplate, "start_C2")
+    command = sender.last
+    assert isinstance(command, RemoteStart) and command.id_tag == "FLEET-7"
+
+
+def test_reset_unlock_and_availability_commands(
+    qtbot, faceplate: Faceplate, model: OverviewModel, sender: Sender
+) -> None:
+    faceplate.reset_kind.setCurrentText("Hard")
+    click(qtbot, faceplate, "reset")
+    assert isinstance(sender.last, Reset) and sender.last.kind is ResetKind.HARD
+    assert "Reset Hard: sent" in faceplate.result.text()
+
+    click(qtbot, faceplate, "unlock_C2")
+    assert isinstance(sender.last, UnlockConnector) and sender.last.connector_id == 2
+
+    click(qtbot, faceplate, "charger_inoperative")
+    command = sender.last
+    assert isinstance(command, ChangeAvailability)
+    assert (command.connector_id, command.kind) == (0, AvailabilityKind.INOPERATIVE)
+
+    click(qtbot, faceplate, "availability_C2")
+    command = sender.last
+    assert isinstance(command, ChangeAvailability)
+    assert (command.connector_id, command.kind) == (2, AvailabilityKind.INOPERATIVE)
+
+    model.apply({"CP-001/C2/status": Sample(ConnectorStatus.UNAVAILABLE)})
+    assert button(faceplate, "availability_C2").text() == "Set Operative"
+    click(qtbot, faceplate, "availability_C2")
+    command = sender.last
+    assert isinstance(command, ChangeAvailability) and command.kind is AvailabilityKind.OPERATIVE
+    assert all(c.charger_id == "CP-001" for c, _ in sender.sent)
+
+
+def test_commands_are_disabled_while_the_charger_is_offline(
+    qtbot, faceplate: Faceplate, model: OverviewModel, sender: Sender
+) -> None:
+    buttons = faceplate.findChildren(QPushButton)
+    assert len(buttons) == 3 + 2 * 4
+    assert sum(b.isEnabled() for b in buttons) == len(buttons) - 2  # start C1, stop C2
+
+    model.apply({"CP-001/comm": Sample(CommState.OFFLINE)})
+    assert not any(b.isEnabled() for b in buttons)
+    for b in buttons:
+        qtbot.mouseClick(b, Qt.MouseButton.LeftButton)
+    assert sender.sent == []
+
+    model.apply({"CP-001/comm": Sample(CommState.ONLINE)})
+    assert button(faceplate, "stop_C1").isEnabled()
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        (CommandResult(Outcome.ACCEPTED, "Accepted"), "Reset Soft: Accepted"),
+        (CommandResult(Outcome.TIMEOUT, "Timeout", "no answer in 30 s"), "no answer in 30 s"),
+        (CommandResult(Outcome.OFFLINE, "NotConnected"), "Reset Soft: Offline (NotConnected)"),
+        (CommandResult(Outcome.ERROR, "NotImplemented", "CALLERROR"), "Error (NotImplemented)"),
+    ],
+)
+def test_every_outcome_is_shown(
+    qtbot, faceplate: Faceplate, sender: Sender, result: CommandResult, expected: str
+) -> None:
+    click(qtbot, faceplate, "reset")
+    sender.answer(result)
+    assert expected in faceplate.result.text()
+
+
+def test_results_belong_to_their_charger(qtbot, faceplate: Faceplate, sender: Sender) -> None:
+    click(qtbot, faceplate, "reset")
+    faceplate.show_charger("CP-002")
+    assert faceplate.result.text() == "No command sent yet."
+    assert not button(faceplate, "stop_C1").isEnabled()
+
+    sender.answer(CommandResult(Outcome.ACCEPTED, "Accepted"))  # CP-001 answers meanwhile
+    assert faceplate.result.text() == "No command sent yet."
+
+    faceplate.show_charger("CP-001")
+    assert "Reset Soft: Accepted" in faceplate.result.text()
+
+
+def test_remote_start_falls_back_to_the_operator_id_tag(
+    qtbot, themed_app, model: OverviewModel, sender: Sender
+) -> None:
+    faceplate = Faceplate(model, sender, [])
+    qtbot.addWidget(faceplate)
+    faceplate.show_charger("CP-002")
+    click(qtbot, faceplate, "start_C1")
+    command = sender.last
+    assert isinstance(command, RemoteStart) and command.id_tag == "OPERATOR"
+
+
+def test_a_late_answer_does_not_hide_a_newer_command(
+    qtbot, faceplate: Faceplate, sender: Sender
+) -> None:
+    click(qtbot, faceplate, "reset")
+    click(qtbot, faceplate, "unlock_C1")
+    sender.answer(CommandResult(Outcome.TIMEOUT, "Timeout"), index=0)
+    assert "Unlock C1: sent, waiting" in faceplate.result.text()
+    sender.answer(CommandResult(Outcome.ACCEPTED, "Unlocked"), index=1)
+    assert "Unlock C1: Accepted (Unlocked)" in faceplate.result.text()
+
+
+def test_values_follow_the_model(faceplate: Faceplate, model: OverviewModel) -> None:
+    def texts() -> str:
+        return " | ".join(label.text() for label in faceplate.findChildren(QLabel))
+
+    assert "11.0 kW" in texts() and "4711" in texts()
+    model.apply(
+        {
+            "CP-001/C1/power_kw": Sample(7.34),
+            "CP-001/C2/status": Sample(ConnectorStatus.FAULTED),
+            "CP-001/C2/error_code": Sample("GroundFailure"),
+            "CP-001/firmware": Sample("7.0.0"),
+        }
+    )
+    assert "7.3 kW" in texts()
+    assert "FAULTED" in texts() and "GroundFailure" in texts() and "7.0.0" in texts()

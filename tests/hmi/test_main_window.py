@@ -1,0 +1,145 @@
+"""The main window rendered offscreen with a project built in code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QLabel, QPushButton
+
+from evsuper.core.domain import ArchiveState, CommState, ConnectorStatus
+from evsuper.core.tags import Sample, SystemTag, system_tag
+from evsuper.engine.commands import Command, CommandResult, Outcome, RemoteStop
+from evsuper.hmi.main_window import MainWindow
+from evsuper.hmi.theme import Palette
+from evsuper.project.model import Project
+
+
+@pytest.fixture
+def window(qtbot, themed_app, project: Project) -> MainWindow:
+    window = MainWindow(project, lambda command, callback: None)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def varied_site(batch) -> dict:
+    for n in range(1, 13):
+        batch.online(f"CP-{n:03d}")
+    batch.charging("CP-001", 1, 101, 11.0).charging("CP-001", 2, 102, 21.0)
+    batch.charging("CP-002", 2, 103, 7.4)
+    batch.connector("CP-003", 1, status=ConnectorStatus.FAULTED, error_code="GroundFailure")
+    batch.charger("CP-004", comm=CommState.OFFLINE)
+    batch.connector("CP-005", 1, status=ConnectorStatus.UNAVAILABLE)
+    batch.connector("CP-005", 2, status=ConnectorStatus.UNAVAILABLE)
+    batch.connector("CP-006", 1, status=ConnectorStatus.PREPARING)
+    batch.charger("CP-009", comm=CommState.UNKNOWN)
+    batch.samples[system_tag(SystemTag.ARCHIVE_STATE)] = Sample(ArchiveState.OK)
+    return batch.samples
+
+
+def count_color(image: QImage, color: QColor) -> int:
+    rgb = color.rgb()
+    return sum(
+        image.pixel(x, y) == rgb
+        for y in range(0, image.height(), 2)
+        for x in range(0, image.width(), 2)
+    )
+
+
+def label(window: MainWindow, name: str) -> str:
+    found = window.findChild(QLabel, name)
+    assert found is not None, name
+    return found.text()
+
+
+def test_window_renders_the_site(window: MainWindow, batch, tmp_path: Path) -> None:
+    assert "Parking Nord" in window.windowTitle()
+    window.apply_tags(varied_site(batch))
+    window.show_faceplate("CP-001")
+
+    path = tmp_path / "main_window.png"
+    assert window.grab().save(str(path))
+    assert path.stat().st_size > 10_000
+    image = QImage(str(path))
+    assert (image.width(), image.height()) == (1400, 900)
+    overview = window.overview.grab().toImage()
+    assert count_color(overview, Palette.ALARM) > 50  # the faulted connector and its tile
+    assert count_color(overview, Palette.OFFLINE_TILE) > 1000  # the offline tile
+    assert count_color(overview, Palette.BAR_FILL) > 100  # charging glyphs and power bars
+
+
+def test_healthy_site_shows_no_alarm_colour(window: MainWindow, batch) -> None:
+    for n in range(1, 13):
+        batch.online(f"CP-{n:03d}")
+    batch.charging("CP-007", 1, 1, 22.0)
+    window.apply_tags(batch.samples)
+    overview = window.overview.grab().toImage()
+    assert count_color(overview, Palette.ALARM) == 0
+    assert count_color(overview, Palette.OFFLINE_TILE) == 0
+    assert count_color(overview, Palette.BAR_FILL) > 50
+
+
+def test_status_bar_counts_and_archive(window: MainWindow, batch) -> None:
+    assert label(window, "onlineCount") == "Chargers online: 0 / 12"
+    assert label(window, "archiveState") == "Archive: NO DATA"
+    window.apply_tags(varied_site(batch))
+    assert label(window, "onlineCount") == "Chargers online: 10 / 12"
+    assert label(window, "faultedCount") == "Faulted: 1"
+    assert "Charging: 3" in label(window, "siteActivity")
+    assert "39.4 kW" in label(window, "siteActivity")
+    assert label(window, "archiveState") == "Archive: OK"
+    window.apply_tags({system_tag(SystemTag.ARCHIVE_BACKLOG): Sample(40)})
+    assert label(window, "archiveState") == "Archive: OK"
+
+    window.apply_tags(
+        {
+            system_tag(SystemTag.ARCHIVE_STATE): Sample(ArchiveState.BACKLOG),
+            system_tag(SystemTag.ARCHIVE_BACKLOG): Sample(1234),
+        }
+    )
+    assert label(window, "archiveState") == "Archive: BACKLOG · 1234 queued"
+
+
+def test_clicking_a_tile_opens_its_faceplate(qtbot, window: MainWindow, batch) -> None:
+    window.apply_tags(varied_site(batch))
+    assert not window.faceplate_dock.isVisible()
+    view = window.overview
+    rect = view.visualRect(window.model.index(4))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(window.faceplate_dock.isVisible)
+    assert window.faceplate.charger_id == "CP-005"
+    assert view.currentIndex().row() == 4
+
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert window.faceplate.charger_id == "CP-006"
+
+
+def test_tiles_reflow_with_the_width(qtbot, window: MainWindow) -> None:
+    view = window.overview
+    first, second = window.model.index(0), window.model.index(1)
+    assert view.visualRect(second).top() == view.visualRect(first).top()
+
+    window.resize(320, 900)
+    qtbot.waitUntil(lambda: view.visualRect(second).top() > view.visualRect(first).bottom())
+    assert view.visualRect(second).left() == view.visualRect(first).left()
+
+
+def test_window_sends_through_the_given_sender(qtbot, themed_app, project: Project, batch) -> None:
+    sent: list[tuple[Command, Callable[[CommandResult], None]]] = []
+    window = MainWindow(project, lambda command, callback: sent.append((command, callback)))
+    qtbot.addWidget(window)
+    window.apply_tags(varied_site(batch))
+    window.show_faceplate("CP-002")
+    stop = window.faceplate.findChild(QPushButton, "stop_C2")
+    assert stop is not None
+    qtbot.mouseClick(stop, Qt.MouseButton.LeftButton)
+
+    [(command, callback)] = sent
+    assert isinstance(command, RemoteStop) and command.transaction_id == 103
+    callback(CommandResult(Outcome.ACCEPTED, "Accepted"))
+    assert "Remote Stop C2 (transaction 103): Accepted" in window.faceplate.result.text()

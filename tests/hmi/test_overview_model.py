@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import logging
+
+import pytest
+from PySide6.QtCore import QModelIndex, Qt
+
+from evsuper.core.domain import CommState, ConnectorStatus, RegistrationStatus
+from evsuper.core.tags import Sample, SystemTag, system_tag
+from evsuper.hmi.models.overview import STATE_ROLE, ChargerState, OverviewModel, SiteSummary
+from evsuper.project.model import Project
+
+
+class Recorder:
+    """Collects (first row, last row) of every dataChanged."""
+
+    def __init__(self, model: OverviewModel) -> None:
+        self.ranges: list[tuple[int, int]] = []
+        self.summaries: list[SiteSummary] = []
+        model.dataChanged.connect(self._on_changed)
+        model.summaryChanged.connect(self.summaries.append)
+
+    def _on_changed(self, top_left: QModelIndex, bottom_right: QModelIndex) -> None:
+        self.ranges.append((top_left.row(), bottom_right.row()))
+
+    @property
+    def rows(self) -> set[int]:
+        return {row for first, last in self.ranges for row in range(first, last + 1)}
+
+
+@pytest.fixture
+def model(qapp, project: Project) -> OverviewModel:
+    return OverviewModel(project)
+
+
+def test_rows_follow_the_project(model: OverviewModel, project: Project) -> None:
+    assert model.rowCount() == 12
+    ids = [model.data(model.index(row), Qt.ItemDataRole.DisplayRole) for row in range(12)]
+    assert ids == [c.id for c in project.chargers]
+    state = model.data(model.index(4), STATE_ROLE)
+    assert isinstance(state, ChargerState)
+    assert state.charger_id == "CP-005"
+    assert [c.connector_id for c in state.connectors] == [1, 2]
+    assert state.comm is CommState.UNKNOWN
+    assert model.summary == SiteSummary(total=12)
+
+
+def test_apply_updates_state_and_signals_only_changed_rows(model: OverviewModel, batch) -> None:
+    recorder = Recorder(model)
+    batch.online("CP-002").online("CP-005").charging("CP-005", 2, 7001, 11.0)
+    batch.charger("CP-005", serial="SN-42").connector("CP-005", 2, error_info="note")
+
+    model.apply(batch.samples)
+
+    assert recorder.rows == {1, 4}
+    state = model.state("CP-005")
+    assert state is not None
+    assert state.online and state.registration is RegistrationStatus.ACCEPTED
+    assert state.serial == "SN-42"
+    c2 = state.connectors[1]
+    assert c2.status is ConnectorStatus.CHARGING
+    assert (c2.transaction_id, c2.power_kw, c2.energy_kwh, c2.soc) == (7001, 11.0, 4.2, 55.0)
+    assert (c2.id_tag, c2.error_info) == ("BADGE-0001", "note")
+    assert state.connectors[0].status is ConnectorStatus.AVAILABLE
+    untouched = model.state("CP-001")
+    assert untouched is not None and untouched.comm is CommState.UNKNOWN
+
+
+def test_contiguous_rows_are_signalled_as_ranges(model: OverviewModel, batch) -> None:
+    recorder = Recorder(model)
+    for cid in ("CP-001", "CP-002", "CP-003", "CP-006"):
+        batch.online(cid)
+    model.apply(batch.samples)
+    assert sorted(recorder.ranges) == [(0, 2), (5, 5)]
+
+
+def test_same_values_again_signal_nothing(model: OverviewModel, batch) -> None:
+    batch.online("CP-003").charging("CP-003", 1, 12, 7.4)
+    model.apply(batch.samples)
+    recorder = Recorder(model)
+    model.apply(dict(batch.samples))
+    assert recorder.ranges == [] and recorder.summaries == []
+
+
+def test_plain_strings_from_a_driver_become_enums(model: OverviewModel) -> None:
+    model.apply(
+        {
+            "CP-001/comm": Sample("online"),
+            "CP-001/C1/status": Sample("Faulted"),
+            "CP-001/C1/power_kw": Sample(3),
+        }
+    )
+    state = model.state("CP-001")
+    assert state is not None
+    assert state.comm is CommState.ONLINE
+    assert state.connectors[0].status is ConnectorStatus.FAULTED
+    assert state.connectors[0].power_kw == 3.0 and isinstance(state.connectors[0].power_kw, float)
+
+
+def test_tags_outside_the_overview_are_ignored(model: OverviewModel, caplog) -> None:
+    recorder = Recorder(model)
+    with caplog.at_level(logging.WARNING):
+        model.apply(
+            {
+                "CP-999/comm": Sample(CommState.ONLINE),  # not in the project
+                "CP-001/C3/status": Sample(ConnectorStatus.CHARGING),  # only 2 connectors
+                "CP-001/C1/temperature": Sample(40.0),  # not an overview tag
+                system_tag(SystemTag.ARCHIVE_BACKLOG): Sample(5),
+                "CP-002/C1/status": Sample("Exploded"),  # not a status
+                "CP-002/C2/status": Sample(ConnectorStatus.PREPARING),
+            }
+        )
+    assert recorder.rows == {1}
+    state = model.state("CP-002")
+    assert state is not None
+    assert state.connectors[0].status is None
+    assert state.connectors[1].status is ConnectorStatus.PREPARING
+    assert "CP-002/C1/status" in caplog.text
+
+
+def test_summary_counts_online_charging_faulted_and_power(model: OverviewModel, batch) -> None:
+    recorder = Recorder(model)
+    for cid in ("CP-001", "CP-002", "CP-003", "CP-004"):
+        batch.online(cid)
+    batch.charging("CP-001", 1, 1, 11.0).charging("CP-001", 2, 2, 7.0)
+    batch.charging("CP-002", 1, 3, 3.5)
+    batch.connector("CP-003", 2, status=ConnectorStatus.FAULTED, error_code="GroundFailure")
+    batch.charger("CP-004", status=ConnectorStatus.FAULTED)
+    model.apply(batch.samples)
+
+    expected = SiteSummary(total=12, online=4, charging=3, faulted=2, power_kw=21.5)
+    assert model.summary == expected
+    assert recorder.summaries == [expected]
+
+    model.apply({"CP-001/comm": Sample(CommState.OFFLINE)})
+    assert model.summary == SiteSummary(total=12, online=3, charging=1, faulted=2, power_kw=3.5)
+    assert len(recorder.summaries) == 2
