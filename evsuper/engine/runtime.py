@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Coroutine
@@ -91,7 +92,8 @@ class EngineThread:
             return
         stop_requested = self._stop_requested
         if stop_requested is not None:
-            self.loop.call_soon_threadsafe(stop_requested.set)
+            with contextlib.suppress(RuntimeError):  # the loop closed on its own meanwhile
+                self.loop.call_soon_threadsafe(stop_requested.set)
         self._thread.join(timeout)
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
@@ -118,6 +120,7 @@ class EngineThread:
         try:
             await self.engine.start()
         except BaseException as exc:
+            await self.engine.stop()  # release what did start (archive writer, sockets)
             self._started.set_exception(exc)
             return
         self._started.set_result(None)

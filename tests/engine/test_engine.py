@@ -145,3 +145,17 @@ def test_engine_thread_serves_commands_from_another_thread(make_project: Any) ->
     finally:
         thread.stop()
     assert not thread.loop.is_running()
+
+
+def test_engine_thread_reports_a_port_in_use_and_releases_the_rest(make_project: Any) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        thread = EngineThread(Engine(make_project(bollards=1), ocpp_port=port))
+        with pytest.raises(OSError):
+            thread.start()
+    thread.stop()
+    assert not thread.engine.archive._thread.is_alive()
