@@ -6,6 +6,7 @@ it (registry, transactions, live values) belongs to the ``CentralSystem``.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -25,11 +26,16 @@ from evsuper.core.domain import (
 )
 from evsuper.core.timeutil import from_wire, to_wire, utcnow
 from evsuper.drivers.ocpp.mapping import callerror_code_16, parse_meter_values, unique_id_of
+from evsuper.drivers.ocpp.schemas import validate_request
 
 if TYPE_CHECKING:
     from evsuper.drivers.ocpp.central import CentralSystem
 
 log = logging.getLogger("evsuper.ocpp")
+
+# Requests are validated by evsuper.drivers.ocpp.schemas before dispatch, and the answers
+# are built here from typed payloads: the library's own (slower) validation is skipped.
+handles = functools.partial(on, skip_schema_validation=True)
 
 # Requests a charger may send before it is accepted (OCPP 1.6 §4.2: Pending / Rejected).
 _ALLOWED_UNREGISTERED = {Action.boot_notification, Action.heartbeat}
@@ -66,6 +72,7 @@ class ChargePoint16(ChargePoint):
                 )
             if msg.action not in self.route_map:
                 raise _unknown_action(msg.action)
+            validate_request(msg.action, msg.payload)
             await self._handle_call(msg)
         except OCPPError as error:
             log.warning("%s: %s answered with %s: %s", self.id, msg.action, error.code, error)
@@ -73,7 +80,7 @@ class ChargePoint16(ChargePoint):
 
     # ---- Core profile, charger → central system ----
 
-    @on(Action.boot_notification)
+    @handles(Action.boot_notification)
     async def on_boot_notification(
         self, charge_point_vendor: str, charge_point_model: str, **info: Any
     ) -> call_result.BootNotification:
@@ -92,11 +99,11 @@ class ChargePoint16(ChargePoint):
             current_time=to_wire(utcnow()), interval=interval, status=status.value
         )
 
-    @on(Action.heartbeat)
+    @handles(Action.heartbeat)
     async def on_heartbeat(self) -> call_result.Heartbeat:
         return call_result.Heartbeat(current_time=to_wire(utcnow()))
 
-    @on(Action.status_notification)
+    @handles(Action.status_notification)
     async def on_status_notification(
         self,
         connector_id: int,
@@ -121,11 +128,11 @@ class ChargePoint16(ChargePoint):
         )
         return call_result.StatusNotification()
 
-    @on(Action.authorize)
+    @handles(Action.authorize)
     async def on_authorize(self, id_tag: str) -> call_result.Authorize:
         return call_result.Authorize(id_tag_info={"status": self.central.authorize(id_tag).value})
 
-    @on(Action.start_transaction)
+    @handles(Action.start_transaction)
     async def on_start_transaction(
         self,
         connector_id: int,
@@ -142,7 +149,7 @@ class ChargePoint16(ChargePoint):
             transaction_id=transaction.id, id_tag_info={"status": authorization.value}
         )
 
-    @on(Action.stop_transaction)
+    @handles(Action.stop_transaction)
     async def on_stop_transaction(
         self,
         meter_stop: int,
@@ -167,7 +174,7 @@ class ChargePoint16(ChargePoint):
             id_tag_info={"status": self.central.authorize(id_tag).value}
         )
 
-    @on(Action.meter_values)
+    @handles(Action.meter_values)
     async def on_meter_values(
         self,
         connector_id: int,
@@ -182,7 +189,7 @@ class ChargePoint16(ChargePoint):
         )
         return call_result.MeterValues()
 
-    @on(Action.data_transfer)
+    @handles(Action.data_transfer)
     async def on_data_transfer(
         self, vendor_id: str, message_id: str | None = None, data: str | None = None
     ) -> call_result.DataTransfer:

@@ -318,7 +318,30 @@ async def test_stop_for_unknown_transaction_is_accepted_and_recorded(site: SiteF
     [
         ("this is not json", "-1", "FormationViolation"),
         ('[2, "m1", "Heartbeat", {"unexpected": 1}]', "m1", "FormationViolation"),
-        ('[2, "m2", "StatusNotification", {"connectorId": "one"}]', "m2", None),
+        (
+            '[2, "m2", "StatusNotification", {"connectorId": "one", "errorCode": "NoError", '
+            '"status": "Available"}]',
+            "m2",
+            "TypeConstraintViolation",
+        ),
+        (
+            '[2, "m6", "StatusNotification", {"connectorId": 1}]',
+            "m6",
+            "OccurenceConstraintViolation",
+        ),
+        (
+            '[2, "m7", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", '
+            '"status": "Sleeping"}]',
+            "m7",
+            "PropertyConstraintViolation",
+        ),
+        (
+            '[2, "m8", "StartTransaction", {"connectorId": 1, "idTag": "A", "meterStart": 0, '
+            '"timestamp": "yesterday"}]',
+            "m8",
+            "PropertyConstraintViolation",
+        ),
+        ('[7, "m9", "Heartbeat", {}]', "m9", "PropertyConstraintViolation"),
         ('[2, "m3", "NoSuchAction", {}]', "m3", "NotImplemented"),
         ('[2, "m4", "DiagnosticsStatusNotification", {"status": "Idle"}]', "m4", "NotSupported"),
         (
@@ -330,7 +353,7 @@ async def test_stop_for_unknown_transaction_is_accepted_and_recorded(site: SiteF
     ],
 )
 async def test_malformed_frame_gets_callerror_and_connection_lives(
-    site: SiteFactory, frame: str, unique_id: str, code: str | None
+    site: SiteFactory, frame: str, unique_id: str, code: str
 ) -> None:
     s = await site()
     url = s.central.url_for("CP-001")
@@ -338,8 +361,7 @@ async def test_malformed_frame_gets_callerror_and_connection_lives(
         await ws.send(frame)
         reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
         assert reply[0] == 4 and reply[1] == unique_id
-        if code is not None:
-            assert reply[2] == code
+        assert reply[2] == code
         assert reply[3]  # a description for the integrator reading the charger's log
         await ws.send('[2, "hb", "Heartbeat", {}]')
         answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
