@@ -242,29 +242,12 @@ class Archive:
                     vendor_error_code=ev.vendor_error_code,
                 )
             case ChargerConnected():
-                self._put(
-                    schema.charger_events,
-                    ts=ev.ts,
-                    charger_id=ev.charger_id,
-                    kind="connected",
-                    detail=f"{ev.remote} {ev.protocol}",
-                )
+                self._charger_event(ev.charger_id, ev.ts, "connected", f"{ev.remote} {ev.protocol}")
             case ChargerDisconnected():
-                self._put(
-                    schema.charger_events,
-                    ts=ev.ts,
-                    charger_id=ev.charger_id,
-                    kind="disconnected",
-                    detail=ev.reason,
-                )
+                self._charger_event(ev.charger_id, ev.ts, "disconnected", ev.reason)
             case ChargerBooted():
-                self._put(
-                    schema.charger_events,
-                    ts=ev.ts,
-                    charger_id=ev.charger_id,
-                    kind="booted",
-                    detail=f"{ev.vendor} {ev.model} fw {ev.firmware}: {ev.registration.value}",
-                )
+                detail = f"{ev.vendor} {ev.model} fw {ev.firmware}: {ev.registration.value}"
+                self._charger_event(ev.charger_id, ev.ts, "booted", detail)
                 self._queue.put(_Job(fn=functools.partial(_upsert_charger, booted=ev)))
             case Anomaly():
                 self._put(
@@ -274,6 +257,9 @@ class Archive:
                     kind=ev.kind,
                     detail=ev.detail,
                 )
+
+    def _charger_event(self, charger_id: str, ts: datetime, kind: str, detail: str) -> None:
+        self._put(schema.charger_events, ts=ts, charger_id=charger_id, kind=kind, detail=detail)
 
     def _put(self, table: Table, **row: Any) -> None:
         self._queue.put(_Job(table=table, row=row))
