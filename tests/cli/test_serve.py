@@ -232,7 +232,7 @@ async def test_run_without_display_says_so_in_one_line(tmp_path: Path) -> None:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await process.communicate()
+    _, err = await process.communicate()
     assert process.returncode == 2
     lines = err.decode().strip().splitlines()
     assert len(lines) == 1
@@ -246,6 +246,7 @@ async def test_bad_project_gives_one_clear_error(tmp_path: Path) -> None:
     process = await evsuper("serve", str(tmp_path))
     out, _ = await process.communicate()
     assert process.returncode == 2
+    file = tmp_path / "project.toml"
     assert out.decode().strip() == (
-        f"evsuper: bad project: {tmp_path / 'project.toml'}:4: ocpp.port: expected an integer, got 'high'"
+        f"evsuper: bad project: {file}:4: ocpp.port: expected an integer, got 'high'"
     )
