@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
@@ -86,30 +85,21 @@ def _configure_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
     # the ocpp library logs every frame at INFO; keep that for --verbose
-    for noisy in ("ocpp", "ocpp.frames", "websockets"):
+    for noisy in ("ocpp", "ocpp.frames", "websockets", "alembic"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not _display_available():
-        print(
-            "evsuper run: no display (DISPLAY/WAYLAND_DISPLAY unset); "
-            f"use 'evsuper serve {args.project}' for the headless engine.",
-            file=sys.stderr,
-        )
+    from evsuper.hmi.display import display_problem  # no Qt imported yet
+
+    problem = display_problem(args.project)
+    if problem is not None:
+        print(problem, file=sys.stderr)
         return 2
     project = load_project(args.project)
-    from evsuper.hmi.app import run_hmi  # Qt is imported only here
+    from evsuper.hmi.app import run_hmi
 
     return run_hmi(project)
-
-
-def _display_available() -> bool:
-    if os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] in ("offscreen", "minimal", "vnc"):
-        return True
-    if sys.platform != "linux":
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from evsuper.engine.runtime import Engine, EngineThread
@@ -40,8 +42,19 @@ def run_hmi(project: Project) -> int:
     window = MainWindow(project, bridge.execute)
     bridge.tagsChanged.connect(window.apply_tags)
     window.show()
+    _quit_on_signals(app)
     try:
         return app.exec()
     finally:
         bridge.close()
         engine_thread.stop()
+
+
+def _quit_on_signals(app: QApplication) -> None:
+    """Ctrl-C or SIGTERM closes the window the normal way (engine stopped, archive flushed)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: app.quit())
+    # Python handles signals only when it runs; a periodic no-op gives it the chance.
+    wake = QTimer(app)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)

@@ -27,8 +27,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def evsuper(*args: str) -> asyncio.subprocess.Process:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+async def evsuper(*args: str, **env_overrides: str) -> asyncio.subprocess.Process:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **env_overrides}
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -250,3 +250,18 @@ async def test_bad_project_gives_one_clear_error(tmp_path: Path) -> None:
     assert out.decode().strip() == (
         f"evsuper: bad project: {file}:4: ocpp.port: expected an integer, got 'high'"
     )
+
+
+async def test_run_opens_the_hmi_and_closes_cleanly_on_sigterm(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    args = ("new", str(site), "--bollards", "2", "--ocpp-port", str(free_port()))
+    assert await Log(await evsuper(*args)).finish() == 0
+    log = Log(await evsuper("run", str(site), QT_QPA_PLATFORM="offscreen"))
+    try:
+        await log.wait_for(r"CP-002: booted Simulated")
+        log.process.send_signal(signal.SIGTERM)
+        assert await log.finish() == 0
+    finally:
+        if log.process.returncode is None:
+            log.process.kill()
+    assert "engine stopped" in "".join(log.lines)
