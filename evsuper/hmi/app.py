@@ -26,6 +26,7 @@ def run_hmi(project: Project) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("evsuper")
     apply_theme(app)
+    _quit_on_signals(app)
     if binding_leaks_none():
         log.error("unusable Qt binding: %s", BROKEN_BINDING_TEXT)
         QMessageBox.critical(None, "evsuper — cannot start", BROKEN_BINDING_TEXT)
@@ -42,7 +43,6 @@ def run_hmi(project: Project) -> int:
     window = MainWindow(project, bridge.execute)
     bridge.tagsChanged.connect(window.apply_tags)
     window.show()
-    _quit_on_signals(app)
     try:
         return app.exec()
     finally:
@@ -53,7 +53,8 @@ def run_hmi(project: Project) -> int:
 def _quit_on_signals(app: QApplication) -> None:
     """Ctrl-C or SIGTERM closes the window the normal way (engine stopped, archive flushed)."""
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: app.quit())
+        # queued: a signal during start-up ends the event loop as soon as it runs
+        signal.signal(sig, lambda *_: QTimer.singleShot(0, app.quit))
     # Python handles signals only when it runs; a periodic no-op gives it the chance.
     wake = QTimer(app)
     wake.timeout.connect(lambda: None)
