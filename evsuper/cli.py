@@ -37,14 +37,19 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="open the HMI on a project (default: projects/demo)")
     run.add_argument(
-        "project", nargs="?", type=Path, default=DEFAULT_PROJECT, metavar="PROJECT_DIR"
+        "project",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_PROJECT,
+        metavar="PROJECT_DIR",
+        help="folder with project.toml (default: projects/demo)",
     )
     run.set_defaults(handler=_run)
 
     serve = sub.add_parser(
         "serve", help="run the engine headless (no Qt): OCPP central system, archive, simulator"
     )
-    serve.add_argument("project", type=Path, metavar="PROJECT_DIR")
+    serve.add_argument("project", type=Path, metavar="PROJECT_DIR", help="folder with project.toml")
     serve.add_argument("--ocpp-host", help="listen address (default: the project's)")
     serve.add_argument("--ocpp-port", type=int, help="listen port (default: the project's)")
     serve.add_argument(
@@ -53,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     new = sub.add_parser("new", help="write a minimal project for N OCPP 1.6J bollards")
-    new.add_argument("project", type=Path, metavar="PROJECT_DIR")
+    new.add_argument("project", type=Path, metavar="PROJECT_DIR", help="folder to create")
     new.add_argument("--bollards", type=int, required=True, metavar="N", help="number of bollards")
     new.add_argument(
         "--connectors", type=int, default=2, metavar="K", help="connectors per bollard"

@@ -230,6 +230,8 @@ class CentralSystem:
         ):
             self.bus.publish(charger_tag(charger_id, name), Sample(value))
         log.info("%s: booted %s %s fw %s: %s", charger_id, vendor, model, firmware, status.value)
+        if status is RegistrationStatus.PENDING:
+            log.info("%s: not in the project, waiting for an operator to accept it", charger_id)
         self.bus.emit(ChargerBooted(charger_id, vendor, model, serial, firmware, status))
         return status
 
