@@ -65,7 +65,8 @@ class _ConnectorRuntime:
 @dataclass(slots=True)
 class _ChargerRuntime:
     connectors: dict[int, _ConnectorRuntime] = field(default_factory=dict)
-    last_seen: datetime | None = None
+    # loop clock (monotonic) of the last frame, and of the last LAST_SEEN tag published
+    last_frame: float = 0.0
     last_seen_published: float = 0.0
 
     def connector(self, connector_id: int) -> _ConnectorRuntime:
@@ -184,19 +185,18 @@ class CentralSystem:
         limit = settings.heartbeat_interval_s * settings.offline_after_heartbeats
         while True:
             await asyncio.sleep(min(limit / 4, 5.0))
-            last_seen = self._charger(charger_id).last_seen
-            if last_seen is not None and (utcnow() - last_seen).total_seconds() > limit:
+            silence = asyncio.get_running_loop().time() - self._charger(charger_id).last_frame
+            if silence > limit:
                 log.warning("%s: silent for more than %.1f s, closing", charger_id, limit)
                 await connection.close(1001, "heartbeat timeout")
                 return
 
     def touch(self, charger_id: str) -> None:
         runtime = self._charger(charger_id)
-        runtime.last_seen = now = utcnow()
-        clock = asyncio.get_running_loop().time()
+        runtime.last_frame = clock = asyncio.get_running_loop().time()
         if clock - runtime.last_seen_published >= LAST_SEEN_PUBLISH_PERIOD_S:
             runtime.last_seen_published = clock
-            self.bus.publish(charger_tag(charger_id, ChargerTag.LAST_SEEN), Sample(now))
+            self.bus.publish(charger_tag(charger_id, ChargerTag.LAST_SEEN), Sample(utcnow()))
 
     def _charger(self, charger_id: str) -> _ChargerRuntime:
         runtime = self._runtime.get(charger_id)
