@@ -1,17 +1,29 @@
-"""Main window: site overview in the centre, faceplate at the right, site health below."""
+"""Main window: site overview in the centre, faceplate at the right, site health below.
+
+The status bar also offers the chargers waiting for acceptance, when there are any.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QScrollArea, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QScrollArea,
+    QWidget,
+)
 
 from evsuper.core.domain import ArchiveState
 from evsuper.core.tags import Sample, TagPath
 from evsuper.hmi import formatting
 from evsuper.hmi.bridge import CommandSender
+from evsuper.hmi.dialogs.pending import PendingChargersDialog
 from evsuper.hmi.models.overview import OverviewModel, SiteSummary
+from evsuper.hmi.models.pending import PendingChargersModel
 from evsuper.hmi.models.system import SystemStatus
 from evsuper.hmi.theme import Emphasis, archive_emphasis, set_emphasis
 from evsuper.hmi.views.overview import OverviewView
@@ -29,6 +41,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{project.name} — evsuper")
         self.resize(1400, 900)
         self.model = OverviewModel(project)
+        self.pending = PendingChargersModel(self.model)
         self.system = SystemStatus()
 
         self.overview = OverviewView(self.model)
@@ -60,15 +73,24 @@ class MainWindow(QMainWindow):
         self._faulted.setObjectName("faultedCount")
         self._archive = QLabel()
         self._archive.setObjectName("archiveState")
+        self.pending_button = QPushButton()
+        self.pending_button.setObjectName("pendingChargers")
+        self.pending_button.setToolTip("Chargers waiting for acceptance: review them")
+        self.pending_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.pending_button.clicked.connect(self.show_pending)
+        self.pending_dialog = PendingChargersDialog(self.pending, send, self)
         status_bar = self.statusBar()
         status_bar.setSizeGripEnabled(False)
         status_bar.addWidget(self._online)
+        status_bar.addWidget(self.pending_button)
         status_bar.addWidget(self._faulted)
         status_bar.addWidget(self._activity)
         status_bar.addPermanentWidget(self._archive)
         self.model.summaryChanged.connect(self._show_summary)
         self.system.changed.connect(self._show_system)
+        self.pending.countChanged.connect(self._show_pending_count)
         self._show_summary(self.model.summary)
+        self._show_pending_count(self.pending.count)
         self._show_system()
 
     def apply_tags(self, changes: Mapping[TagPath, Sample]) -> None:
@@ -82,6 +104,15 @@ class MainWindow(QMainWindow):
         row = self.model.row_of(charger_id)
         if row is not None and self.overview.currentIndex().row() != row:
             self.overview.select_charger(row)
+
+    def show_pending(self) -> None:
+        self.pending_dialog.show()
+        self.pending_dialog.raise_()
+        self.pending_dialog.activateWindow()
+
+    def _show_pending_count(self, count: int) -> None:
+        self.pending_button.setText(f"Pending chargers: {count}")
+        self.pending_button.setVisible(count > 0)
 
     def _show_summary(self, summary: SiteSummary) -> None:
         self._online.setText(f"Chargers online: {summary.online} / {summary.total}")

@@ -213,6 +213,20 @@ QComboBox:disabled, QLineEdit:disabled {{ color: {muted}; background: {panel}; }
 QStatusBar {{ background: {panel}; border-top: 1px solid {border}; }}
 QStatusBar::item {{ border: none; }}
 QStatusBar QLabel {{ padding: 0 10px; border-left: 1px solid {separator}; }}
+QPushButton#pendingChargers {{
+    font-weight: bold; border: 1px solid {text}; padding: 1px 10px; margin: 2px 8px;
+    min-height: 14px;
+}}
+QTableView {{
+    background: {tile}; alternate-background-color: {hover}; border: 1px solid {border};
+}}
+QHeaderView::section {{
+    background: {panel}; color: {secondary}; font-weight: bold; border: none;
+    border-bottom: 1px solid {border}; padding: 4px 6px;
+}}
+QTableView::item {{ padding: 0 3px; }}
+QTableView QPushButton {{ margin: 3px 8px; }}
+QLabel#pendingEmpty {{ color: {secondary}; background: {tile}; border: 1px solid {border}; }}
 """
 
 

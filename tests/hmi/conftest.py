@@ -19,6 +19,7 @@ from evsuper.hmi.compat import BROKEN_BINDING_TEXT, binding_leaks_none
 from evsuper.hmi.theme import apply_theme
 from evsuper.project.model import Project
 from evsuper.project.new import write_new_project
+from hmi.sender import Sender
 
 
 @pytest.fixture(scope="session")
@@ -102,3 +103,8 @@ class TagBatch:
 @pytest.fixture
 def batch() -> TagBatch:
     return TagBatch()
+
+
+@pytest.fixture
+def sender() -> Sender:
+    return Sender()

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
@@ -11,7 +9,6 @@ from evsuper.core.tags import Sample
 from evsuper.engine.commands import (
     AvailabilityKind,
     ChangeAvailability,
-    Command,
     CommandResult,
     Outcome,
     RemoteStart,
@@ -23,25 +20,7 @@ from evsuper.engine.commands import (
 from evsuper.hmi.models.overview import OverviewModel
 from evsuper.hmi.widgets.faceplate import Faceplate
 from evsuper.project.model import Project
-
-Callback = Callable[[CommandResult], None]
-
-
-class Sender:
-    """Records what the faceplate sends; the test answers through the callbacks."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[Command, Callback]] = []
-
-    def __call__(self, command: Command, callback: Callback) -> None:
-        self.sent.append((command, callback))
-
-    @property
-    def last(self) -> Command:
-        return self.sent[-1][0]
-
-    def answer(self, result: CommandResult, index: int = -1) -> None:
-        self.sent[index][1](result)
+from hmi.sender import Sender
 
 
 @pytest.fixture
@@ -50,11 +29,6 @@ def model(qapp, project: Project, batch) -> OverviewModel:
     batch.online("CP-001").online("CP-002").charging("CP-001", 1, 4711, 11.0)
     model.apply(batch.samples)
     return model
-
-
-@pytest.fixture
-def sender() -> Sender:
-    return Sender()
 
 
 @pytest.fixture

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,25 +13,37 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from evsuper.core.domain import CommState, ConnectorStatus
+from evsuper.core.domain import CommState, ConnectorStatus, RegistrationStatus
+from evsuper.drivers.simulator.bollard import SimulatedBollard
 from evsuper.engine.runtime import Engine, EngineThread
 from evsuper.hmi.bridge import EngineBridge
 from evsuper.hmi.main_window import MainWindow
+from evsuper.project.loader import load_project
+from evsuper.project.model import ChargerConfig, Project, UnknownChargerPolicy
+
+
+@contextmanager
+def running(qtbot: Any, project: Project) -> Iterator[tuple[EngineThread, MainWindow]]:
+    """The engine on its thread and the main window fed by a bridge, as ``evsuper run``."""
+    engine_thread = EngineThread(Engine(project, ocpp_port=0))
+    engine_thread.start()
+    bridge = EngineBridge(engine_thread)
+    try:
+        window = MainWindow(engine_thread.engine.project, bridge.execute)
+        bridge.tagsChanged.connect(window.apply_tags)
+        qtbot.addWidget(window)
+        window.resize(1400, 900)
+        window.show()
+        yield engine_thread, window
+    finally:
+        bridge.close()
+        engine_thread.stop()
 
 
 @pytest.fixture
 def live(qtbot: Any, themed_app: Any, make_project: Any) -> Iterator[MainWindow]:
-    engine_thread = EngineThread(Engine(make_project(bollards=4), ocpp_port=0))
-    engine_thread.start()
-    bridge = EngineBridge(engine_thread)
-    window = MainWindow(engine_thread.engine.project, bridge.execute)
-    bridge.tagsChanged.connect(window.apply_tags)
-    qtbot.addWidget(window)
-    window.resize(1400, 900)
-    window.show()
-    yield window
-    bridge.close()
-    engine_thread.stop()
+    with running(qtbot, make_project(bollards=4)) as (_, window):
+        yield window
 
 
 def connector_status(window: MainWindow, charger_id: str, n: int) -> ConnectorStatus | None:
@@ -83,3 +97,72 @@ def test_overview_follows_a_real_simulated_charger(qtbot: Any, live: MainWindow)
         timeout=15000,
     )
     qtbot.waitUntil(lambda: "Remote Stop" in window.faceplate.result.text())
+
+
+@contextmanager
+def newcomer(engine_thread: EngineThread, project: Project) -> Iterator[None]:
+    """A simulated bollard NEWCOMER, not in the project, connected while the block runs."""
+    bollard = SimulatedBollard(
+        ChargerConfig("NEWCOMER", connectors=2), project.simulator, project.badges
+    )
+    url = engine_thread.engine.central.url_for("NEWCOMER")
+
+    async def start() -> asyncio.Task[None]:
+        return asyncio.create_task(bollard.run(url), name="test:NEWCOMER")
+
+    task = engine_thread.submit(start()).result(5)
+
+    async def stop() -> None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    try:
+        yield
+    finally:
+        engine_thread.submit(stop()).result(10)
+
+
+def test_operator_accepts_a_pending_charger(qtbot: Any, themed_app: Any, make_project: Any) -> None:
+    # A pending charger boots again after the heartbeat interval (capped at 60 s): keep it short.
+    project = make_project(
+        bollards=1,
+        unknown_chargers=UnknownChargerPolicy.PENDING,
+        heartbeat_interval_s=1,
+        offline_after_heartbeats=5,
+    )
+    with running(qtbot, project) as (engine_thread, window), newcomer(engine_thread, project):
+        qtbot.waitUntil(lambda: window.pending.count == 1, timeout=15000)
+        qtbot.waitUntil(window.pending_button.isVisible)
+        assert window.pending_button.text() == "Pending chargers: 1"
+        assert window.model.row_of("NEWCOMER") is None
+        assert window.model.summary.total == 1
+
+        qtbot.mouseClick(window.pending_button, Qt.MouseButton.LeftButton)
+        dialog = window.pending_dialog
+        qtbot.waitUntil(dialog.isVisible)
+        state = window.pending.state_at(0)
+        assert (state.charger_id, state.vendor) == ("NEWCOMER", "Simulated")
+        assert state.registration is RegistrationStatus.PENDING
+        shots = os.environ.get("EVSUPER_SCREENSHOTS")
+        if shots:
+            Path(shots).mkdir(parents=True, exist_ok=True)
+            window.grab().save(str(Path(shots) / "live_pending_window.png"))
+            dialog.grab().save(str(Path(shots) / "live_pending_dialog.png"))
+        accept = dialog.accept_button("NEWCOMER")
+        assert accept is not None
+        qtbot.waitUntil(accept.isEnabled)
+        qtbot.mouseClick(accept, Qt.MouseButton.LeftButton)
+
+        qtbot.waitUntil(lambda: "Accepted" in dialog.result_line.text(), timeout=15000)
+        qtbot.waitUntil(lambda: window.model.row_of("NEWCOMER") == 1, timeout=15000)
+        for n in (1, 2):
+            qtbot.waitUntil(
+                lambda n=n: connector_status(window, "NEWCOMER", n) is ConnectorStatus.AVAILABLE,
+                timeout=15000,
+            )
+        qtbot.waitUntil(lambda: not window.pending_button.isVisible())
+        assert window.pending.count == 0 and dialog.empty.isVisible()
+        assert window.model.summary.total == 2
+        qtbot.waitUntil(lambda: window.model.summary.online == 2, timeout=15000)
+        assert window.overview.visualRect(window.model.index(1)).isValid()
+    assert load_project(project.directory).charger("NEWCOMER") is not None

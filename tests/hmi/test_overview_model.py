@@ -135,3 +135,116 @@ def test_summary_counts_online_charging_faulted_and_power(model: OverviewModel, 
     model.apply({"CP-001/comm": Sample(CommState.OFFLINE)})
     assert model.summary == SiteSummary(total=12, online=3, charging=1, faulted=2, power_kw=3.5)
     assert len(recorder.summaries) == 2
+
+
+class RowInserts:
+    """Collects (first, last) of every rowsInserted."""
+
+    def __init__(self, model: OverviewModel) -> None:
+        self.ranges: list[tuple[int, int]] = []
+        model.rowsInserted.connect(lambda _parent, first, last: self.ranges.append((first, last)))
+
+
+def pending(charger_id: str) -> dict:
+    """The tags of an unknown charger that booted and was answered Pending."""
+    return {
+        f"{charger_id}/comm": Sample(CommState.ONLINE),
+        f"{charger_id}/vendor": Sample("Alfen"),
+        f"{charger_id}/model": Sample("Eve Single"),
+        f"{charger_id}/serial": Sample("ACE001"),
+        f"{charger_id}/firmware": Sample("6.3.1"),
+        f"{charger_id}/registration": Sample(RegistrationStatus.PENDING),
+    }
+
+
+def test_a_pending_charger_is_not_a_row(model: OverviewModel) -> None:
+    recorder, inserts = Recorder(model), RowInserts(model)
+    unlisted: list[None] = []
+    model.unlistedChanged.connect(lambda: unlisted.append(None))
+
+    model.apply(pending("NEWCOMER"))
+    model.apply({"INTRUDER/registration": Sample(RegistrationStatus.REJECTED)})
+
+    assert model.rowCount() == 12 and model.row_of("NEWCOMER") is None
+    assert model.state("NEWCOMER") is None
+    assert inserts.ranges == [] and recorder.ranges == [] and recorder.summaries == []
+    assert len(unlisted) == 2
+    [newcomer, intruder] = model.unlisted()
+    assert (newcomer.charger_id, newcomer.registration) == ("NEWCOMER", RegistrationStatus.PENDING)
+    assert (newcomer.vendor, newcomer.serial, newcomer.online) == ("Alfen", "ACE001", True)
+    assert intruder.registration is RegistrationStatus.REJECTED
+    assert model.summary == SiteSummary(total=12)
+
+
+def test_engine_tags_make_no_charger(model: OverviewModel) -> None:
+    model.apply(
+        {
+            system_tag(SystemTag.ARCHIVE_STATE): Sample("ok"),
+            system_tag(SystemTag.ARCHIVE_BACKLOG): Sample(3),
+            "CP-999/temperature": Sample(40.0),  # a name the overview does not show
+        }
+    )
+    assert model.unlisted() == []
+
+
+def test_an_accepted_unknown_charger_becomes_the_last_row(model: OverviewModel) -> None:
+    model.apply(pending("NEWCOMER"))
+    recorder, inserts = Recorder(model), RowInserts(model)
+
+    model.apply({"NEWCOMER/registration": Sample(RegistrationStatus.ACCEPTED)})
+
+    assert inserts.ranges == [(12, 12)]
+    assert model.rowCount() == 13 and model.row_of("NEWCOMER") == 12
+    assert model.data(model.index(12), Qt.ItemDataRole.DisplayRole) == "NEWCOMER"
+    state = model.state_at(12)
+    # What arrived while it was pending is kept: comm is not published again on reboot.
+    assert state.online and state.vendor == "Alfen"
+    assert [c.connector_id for c in state.connectors] == [1]
+    assert model.unlisted() == []
+    assert recorder.summaries == [SiteSummary(total=13, online=1)]
+
+    model.apply({"NEWCOMER/C1/status": Sample(ConnectorStatus.CHARGING)})
+    assert recorder.rows == {12}
+    assert model.summary.charging == 1
+
+
+def test_accepted_on_first_sight_is_a_row_at_once(model: OverviewModel, batch) -> None:
+    inserts = RowInserts(model)
+    batch.online("AUTO-1", connectors=2).online("AUTO-2", connectors=1)
+    model.apply(batch.samples)
+    assert inserts.ranges == [(12, 13)]
+    assert [model.state_at(row).charger_id for row in (12, 13)] == ["AUTO-1", "AUTO-2"]
+    auto_1 = model.state("AUTO-1")
+    assert (
+        auto_1 is not None
+        and [c.status for c in auto_1.connectors] == [ConnectorStatus.AVAILABLE] * 2
+    )
+
+
+def test_connectors_of_a_charger_added_at_run_time_grow(model: OverviewModel) -> None:
+    model.apply({"NEWCOMER/registration": Sample(RegistrationStatus.ACCEPTED)})
+    recorder = Recorder(model)
+    widths: list[int] = []
+    model.maxConnectorsChanged.connect(widths.append)
+    assert model.max_connectors == 2  # the project's bollards
+
+    model.apply({"NEWCOMER/C3/status": Sample(ConnectorStatus.AVAILABLE)})
+
+    state = model.state("NEWCOMER")
+    assert state is not None
+    assert [c.connector_id for c in state.connectors] == [1, 2, 3]
+    assert [c.status for c in state.connectors] == [None, None, ConnectorStatus.AVAILABLE]
+    assert recorder.rows == {12}
+    assert model.max_connectors == 3 and widths == [3]
+
+    model.apply(
+        {
+            "NEWCOMER/C2/status": Sample(ConnectorStatus.PREPARING),  # no growth
+            "NEWCOMER/C17/status": Sample(ConnectorStatus.AVAILABLE),  # beyond any charger
+            "NEWCOMER/C9/temperature": Sample(30.0),  # not a connector tag the overview keeps
+            "CP-001/C3/status": Sample(ConnectorStatus.AVAILABLE),  # the project says 2
+        }
+    )
+    assert len(state.connectors) == 3 and widths == [3]
+    project_charger = model.state("CP-001")
+    assert project_charger is not None and len(project_charger.connectors) == 2

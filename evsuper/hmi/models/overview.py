@@ -1,4 +1,10 @@
-"""The site overview model: one row per charger of the project, fed by tag batches."""
+"""The site overview model: one row per charger, fed by tag batches.
+
+Rows start with the project's chargers. A charger outside the project is tracked
+"unlisted" from its first tag on; it becomes a row (appended) once its registration
+is Accepted, i.e. when an operator accepted it or the policy registered it. Pending
+and rejected chargers stay unlisted: ``PendingChargersModel`` lists the pending ones.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +24,13 @@ from PySide6.QtCore import (
 
 from evsuper.core.domain import CommState, ConnectorStatus, RegistrationStatus
 from evsuper.core.tags import ChargerTag, ConnectorTag, Sample, TagPath, split_tag
-from evsuper.project.model import Project
+from evsuper.project.model import ChargerConfig, Project
 
 log = logging.getLogger(__name__)
 
 STATE_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's ChargerState
+# Connectors a charger outside the project may grow to (the project loader's limit).
+MAX_CONNECTORS = 16
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -78,6 +86,12 @@ class ChargerState:
             return self.connectors[connector_id - 1]
         return None
 
+    def grow_to(self, count: int) -> bool:
+        """Add connectors up to ``count``; True if any was added."""
+        added = range(len(self.connectors) + 1, count + 1)
+        self.connectors.extend(ConnectorState(n) for n in added)
+        return bool(added)
+
 
 @dataclass(frozen=True, slots=True)
 class SiteSummary:
@@ -123,9 +137,15 @@ _CONNECTOR_FIELDS: dict[str, Callable[[Any], Any]] = {
 
 
 class OverviewModel(QAbstractListModel):
-    """Rows follow ``project.chargers``; tags of chargers not in the project are ignored."""
+    """Rows: the project's chargers, then chargers accepted at run time (in that order).
+
+    A project charger keeps the connectors the project gives it; a charger added at run
+    time starts with one and grows with the highest ``C<n>`` its tags name.
+    """
 
     summaryChanged = Signal(object)  # SiteSummary
+    maxConnectorsChanged = Signal(int)
+    unlistedChanged = Signal()  # a charger that is not a row changed, or became a row
 
     def __init__(self, project: Project) -> None:
         super().__init__()
@@ -138,6 +158,9 @@ class OverviewModel(QAbstractListModel):
             for c in project.chargers
         ]
         self._rows = {state.charger_id: row for row, state in enumerate(self._states)}
+        self._configured = frozenset(self._rows)  # connector counts fixed by the project
+        self._unlisted: dict[str, ChargerState] = {}  # seen, not (yet) accepted; first seen first
+        self._max_connectors = self._compute_max_connectors()
         self._summary = self._compute_summary()
 
     # ---- Qt model interface
@@ -165,7 +188,7 @@ class OverviewModel(QAbstractListModel):
 
     @property
     def max_connectors(self) -> int:
-        return max((len(s.connectors) for s in self._states), default=1)
+        return self._max_connectors
 
     def state_at(self, row: int) -> ChargerState:
         return self._states[row]
@@ -177,39 +200,85 @@ class OverviewModel(QAbstractListModel):
     def row_of(self, charger_id: str) -> int | None:
         return self._rows.get(charger_id)
 
+    def unlisted(self) -> list[ChargerState]:
+        """Chargers seen on the bus that are not rows (pending, rejected, not booted yet)."""
+        return list(self._unlisted.values())
+
     def apply(self, changes: Mapping[TagPath, Sample]) -> None:
-        """Apply a batch of tag changes; emits dataChanged for the rows that changed."""
+        """Apply a batch of tag changes; emits dataChanged for the rows that changed.
+
+        Unlisted chargers that reached registration Accepted are then appended as rows.
+        """
         changed_rows: set[int] = set()
+        unlisted: dict[str, ChargerState] = {}  # the unlisted chargers this batch changed
         for path, sample in changes.items():
             charger_id, connector_id, name = split_tag(path)
             row = self._rows.get(charger_id)
-            if row is None:
-                continue
-            state = self._states[row]
-            if connector_id is None:
-                target: ChargerState | ConnectorState | None = state
-                fields = _CHARGER_FIELDS
+            if row is not None:
+                state: ChargerState | None = self._states[row]
             else:
-                target = state.connector(connector_id)
-                fields = _CONNECTOR_FIELDS
-            convert = fields.get(name)
-            if target is None or convert is None:
+                state = self._unlisted_state(charger_id, connector_id, name)
+            if state is None:
                 continue
-            try:
-                value = convert(sample.value)
-            except (TypeError, ValueError):
-                log.warning("tag %s: unexpected value %r", path, sample.value)
+            if connector_id is not None and charger_id not in self._configured:
+                growable = connector_id <= MAX_CONNECTORS and name in _CONNECTOR_FIELDS
+                if growable and state.grow_to(connector_id) and row is not None:
+                    changed_rows.add(row)
+            if not _apply_tag(state, connector_id, name, sample.value, path):
                 continue
-            if getattr(target, name) != value:
-                setattr(target, name, value)
+            if row is None:
+                unlisted[charger_id] = state
+            else:
                 changed_rows.add(row)
         for first, last in _runs(sorted(changed_rows)):
             self.dataChanged.emit(self.index(first), self.index(last))
-        if changed_rows:
+        accepted = [s for s in unlisted.values() if s.registration is RegistrationStatus.ACCEPTED]
+        if accepted:
+            self._append_rows(accepted)
+        if unlisted:
+            self.unlistedChanged.emit()
+        if changed_rows or accepted:
+            self._update_max_connectors()
             summary = self._compute_summary()
             if summary != self._summary:
                 self._summary = summary
                 self.summaryChanged.emit(summary)
+
+    def _unlisted_state(
+        self, charger_id: str, connector_id: int | None, name: str
+    ) -> ChargerState | None:
+        """The state of a charger that is not a row, made on its first tag; None if no charger."""
+        state = self._unlisted.get(charger_id)
+        if state is not None:
+            return state
+        fields = _CHARGER_FIELDS if connector_id is None else _CONNECTOR_FIELDS
+        if "/" in charger_id or name not in fields:  # engine tags (_system/…), foreign names
+            return None
+        # What the engine registers an accepted charger with; connectors follow its tags.
+        config = ChargerConfig(charger_id)
+        state = self._unlisted[charger_id] = ChargerState(
+            charger_id, config.max_power_kw, [ConnectorState(1)]
+        )
+        return state
+
+    def _append_rows(self, states: list[ChargerState]) -> None:
+        first = len(self._states)
+        self.beginInsertRows(QModelIndex(), first, first + len(states) - 1)
+        for row, state in enumerate(states, start=first):
+            del self._unlisted[state.charger_id]
+            self._states.append(state)
+            self._rows[state.charger_id] = row
+        self.endInsertRows()
+        log.info("overview: %s added", ", ".join(s.charger_id for s in states))
+
+    def _update_max_connectors(self) -> None:
+        count = self._compute_max_connectors()
+        if count != self._max_connectors:
+            self._max_connectors = count
+            self.maxConnectorsChanged.emit(count)
+
+    def _compute_max_connectors(self) -> int:
+        return max((len(s.connectors) for s in self._states), default=1)
 
     def _compute_summary(self) -> SiteSummary:
         online = [s for s in self._states if s.online]
@@ -222,6 +291,30 @@ class OverviewModel(QAbstractListModel):
             faulted=sum(s.faulted for s in online),
             power_kw=sum(s.power_kw for s in online),
         )
+
+
+def _apply_tag(
+    state: ChargerState, connector_id: int | None, name: str, raw: Any, path: TagPath
+) -> bool:
+    """Store one tag value in ``state``; True if it changed something."""
+    if connector_id is None:
+        target: ChargerState | ConnectorState | None = state
+        fields = _CHARGER_FIELDS
+    else:
+        target = state.connector(connector_id)
+        fields = _CONNECTOR_FIELDS
+    convert = fields.get(name)
+    if target is None or convert is None:
+        return False
+    try:
+        value = convert(raw)
+    except (TypeError, ValueError):
+        log.warning("tag %s: unexpected value %r", path, raw)
+        return False
+    if getattr(target, name) == value:
+        return False
+    setattr(target, name, value)
+    return True
 
 
 def _runs(rows: Iterable[int]) -> list[tuple[int, int]]:

@@ -55,7 +55,8 @@ class TileDelegate(QStyledItemDelegate):
     def __init__(self, model: OverviewModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._model = model
-        self._size = QSize(self.WIDTH, self.HEADER + model.max_connectors * self.ROW + 6)
+        self._size = self._tile_size(model.max_connectors)
+        model.maxConnectorsChanged.connect(self._on_max_connectors_changed)
         self._title_font = font(10.5, bold=True)
         self._badge_font = font(8.5, bold=True)
         self._body_font = font(9)
@@ -64,6 +65,14 @@ class TileDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _ModelIndex) -> QSize:
         return self._size
+
+    def _tile_size(self, connectors: int) -> QSize:
+        """All tiles share one size, tall enough for the charger with the most connectors."""
+        return QSize(self.WIDTH, self.HEADER + connectors * self.ROW + 6)
+
+    def _on_max_connectors_changed(self, connectors: int) -> None:
+        self._size = self._tile_size(connectors)
+        self.sizeHintChanged.emit(self._model.index(0))
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _ModelIndex) -> None:
         state = self._model.state_at(index.row())

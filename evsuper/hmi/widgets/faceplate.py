@@ -7,10 +7,8 @@ commands through a ``CommandSender``; the charger's answer is shown on a result 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
-from PySide6.QtCore import QModelIndex, QSize, Qt
+from PySide6.QtCore import QModelIndex, QSize
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -28,7 +26,6 @@ from evsuper.engine.commands import (
     ChangeAvailability,
     Command,
     CommandResult,
-    Outcome,
     RemoteStart,
     RemoteStop,
     Reset,
@@ -39,6 +36,7 @@ from evsuper.hmi import formatting
 from evsuper.hmi.bridge import CommandSender
 from evsuper.hmi.models.overview import ChargerState, ConnectorState, OverviewModel
 from evsuper.hmi.theme import Emphasis, comm_label, connector_style, set_emphasis
+from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.hmi.widgets.glyphs import connector_glyph_pixmap
 
 FALLBACK_ID_TAG = "OPERATOR"  # offered for Remote Start when the project has no badges
@@ -74,15 +72,6 @@ def _value_grid(
     for column in range(columns):
         grid.setColumnStretch(2 * column + 1, 1)
     return grid, values
-
-
-@dataclass(frozen=True, slots=True)
-class _Sent:
-    """The last command sent to a charger: waiting (``result`` None) or answered."""
-
-    action: str
-    at: datetime  # when sent, then when answered
-    result: CommandResult | None = None
 
 
 class _ConnectorPanel(QWidget):
@@ -182,7 +171,7 @@ class Faceplate(QWidget):
         self._model = model
         self._send = send
         self._charger_id: str | None = None
-        self._sent: dict[str, _Sent] = {}  # last command per charger
+        self._sent: dict[str, SentCommand] = {}  # last command per charger
         self._connectors: list[_ConnectorPanel] = []
         model.dataChanged.connect(self._on_data_changed)
 
@@ -199,10 +188,7 @@ class Faceplate(QWidget):
         self._subtitle = _label("subtitle")
         layout.addWidget(self._subtitle)
 
-        self.result = QLabel()
-        self.result.setObjectName("commandResult")
-        self.result.setWordWrap(True)
-        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.result = CommandResultLine("No command sent yet.")
         layout.addWidget(self.result)
 
         layout.addWidget(_label("section", "Charger"))
@@ -270,19 +256,17 @@ class Faceplate(QWidget):
         state = self._model.state(charger_id)
         if state is None:
             raise KeyError(charger_id)
-        if charger_id != self._charger_id:
-            self._charger_id = charger_id
-            self._build_connectors(len(state.connectors))
+        self._charger_id = charger_id
         self.setEnabled(True)
         self._refresh()
 
-    def _build_connectors(self, count: int) -> None:
-        if len(self._connectors) == count:
-            return
-        for panel in self._connectors:
+    def _fit_connectors(self, count: int) -> None:
+        """One panel per connector: the count differs between chargers and may grow."""
+        while len(self._connectors) > count:
+            panel = self._connectors.pop()
+            panel.hide()
             panel.deleteLater()
-        self._connectors = []
-        for n in range(1, count + 1):
+        for n in range(len(self._connectors) + 1, count + 1):
             panel = _ConnectorPanel(n)
             panel.start.clicked.connect(lambda _=False, p=panel: self._remote_start(p))
             panel.stop.clicked.connect(lambda _=False, p=panel: self._remote_stop(p))
@@ -340,12 +324,12 @@ class Faceplate(QWidget):
         charger_id = self._charger_id
         if charger_id is None:
             return
-        sent = _Sent(action, utcnow())
+        sent = SentCommand(action, utcnow())
         self._sent[charger_id] = sent
 
         def on_result(result: CommandResult) -> None:
             if self._sent.get(charger_id) is sent:  # else a newer command replaced it
-                self._sent[charger_id] = _Sent(action, utcnow(), result)
+                self._sent[charger_id] = sent.answered(result)
                 if charger_id == self._charger_id:
                     self._show_result()
 
@@ -386,6 +370,7 @@ class Faceplate(QWidget):
             button.setEnabled(online)
         self.reset_kind.setEnabled(online)
         self.id_tag.setEnabled(online)
+        self._fit_connectors(len(state.connectors))
         for panel, connector in zip(self._connectors, state.connectors, strict=True):
             panel.show_state(connector, online)
         self._show_result()
@@ -400,23 +385,4 @@ class Faceplate(QWidget):
         return "Not seen since the supervisor started"
 
     def _show_result(self) -> None:
-        sent = self._sent.get(self._charger_id) if self._charger_id else None
-        if sent is None:
-            self.result.setText("No command sent yet.")
-            set_emphasis(self.result, Emphasis.NORMAL)
-            return
-        when = formatting.clock(sent.at)
-        result = sent.result
-        if result is None:
-            self.result.setText(f"{when}  {sent.action}: sent, waiting for the charger…")
-            set_emphasis(self.result, Emphasis.NORMAL)
-            return
-        line = f"{when}  {sent.action}: {result.outcome.value}"
-        if result.status and result.status != result.outcome.value:
-            line += f" ({result.status})"
-        if result.detail:
-            line += f" — {result.detail}"
-        self.result.setText(line)
-        set_emphasis(
-            self.result, Emphasis.NORMAL if result.outcome is Outcome.ACCEPTED else Emphasis.NOTABLE
-        )
+        self.result.show_sent(self._sent.get(self._charger_id) if self._charger_id else None)
