@@ -123,13 +123,8 @@ def newcomer(engine_thread: EngineThread, project: Project) -> Iterator[None]:
 
 
 def test_operator_accepts_a_pending_charger(qtbot: Any, themed_app: Any, make_project: Any) -> None:
-    # A pending charger boots again after the heartbeat interval (capped at 60 s): keep it short.
-    project = make_project(
-        bollards=1,
-        unknown_chargers=UnknownChargerPolicy.PENDING,
-        heartbeat_interval_s=1,
-        offline_after_heartbeats=5,
-    )
+    # The default 60 s boot retry interval stands: acceptance must trigger the new boot at once.
+    project = make_project(bollards=1, unknown_chargers=UnknownChargerPolicy.PENDING)
     with running(qtbot, project) as (engine_thread, window), newcomer(engine_thread, project):
         qtbot.waitUntil(lambda: window.pending.count == 1, timeout=15000)
         qtbot.waitUntil(window.pending_button.isVisible)

@@ -61,7 +61,7 @@ FINISHING_S = (1.0, 3.0)  # from the end of a transaction to the cable being unp
 REJECTED_LINGER_S = 2.0  # a driver whose badge was refused unplugs after this
 IDLE_TICK_S = 5.0  # how often a session is checked when periodic meter values are off
 FAULT_STOP_REASON = "Other"  # OCPP 1.6 has no stop reason for a charger fault
-TRIGGERABLE = frozenset({"Heartbeat", "StatusNotification", "MeterValues"})
+TRIGGERABLE = frozenset({"BootNotification", "Heartbeat", "StatusNotification", "MeterValues"})
 
 
 class _Alarm:
@@ -292,14 +292,17 @@ class SimulatedBollard:
             self._link = None
             self._online.clear()
 
-    async def _boot(self, link: _Link) -> bool:
-        request = call.BootNotification(
+    def _boot_request(self) -> call.BootNotification:
+        return call.BootNotification(
             # Schema limits: vendor and model 20 characters, serial number 25.
             charge_point_vendor=self.config.vendor[:20],
             charge_point_model=self.config.model[:20],
             charge_point_serial_number=f"SIM{zlib.crc32(self.id.encode()):08X}",
             firmware_version=FIRMWARE_VERSION,
         )
+
+    async def _boot(self, link: _Link) -> bool:
+        request = self._boot_request()
         while not link.closed.is_set():
             answer = await link.request(request)
             if answer.status == "Accepted":
@@ -682,7 +685,12 @@ class SimulatedBollard:
             if connector_id is None
             else [self.connectors[connector_id]]
         )
-        if message == "Heartbeat":
+        if message == "BootNotification":
+            if self._link is None:  # pending or rejected: boot again now, not at the interval
+                self._beat.wake()
+            else:
+                await self._call(self._boot_request())
+        elif message == "Heartbeat":
             await self._call(call.Heartbeat())
         elif message == "StatusNotification":
             if connector_id is None:
