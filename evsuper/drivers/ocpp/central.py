@@ -84,6 +84,7 @@ class CentralSystem:
         self.port = port
         self.sessions: dict[str, ChargePoint16] = {}
         self._registered = {c.id for c in project.chargers}
+        self._unregistered: set[str] = set()  # booted while unknown: an operator may accept them
         self._badges = {b.id_tag for b in project.badges}
         self._runtime: dict[str, _ChargerRuntime] = {}
         self._server: Server | None = None
@@ -221,6 +222,8 @@ class CentralSystem:
             status = RegistrationStatus.PENDING
         else:
             status = RegistrationStatus.REJECTED
+        if status is not RegistrationStatus.ACCEPTED:
+            self._unregistered.add(charger_id)
         for name, value in (
             (ChargerTag.VENDOR, vendor),
             (ChargerTag.MODEL, model),
@@ -238,6 +241,7 @@ class CentralSystem:
     async def _register(self, charger_id: str) -> None:
         """Add a charger to the registry and to the project file (kept on restart)."""
         self._registered.add(charger_id)
+        self._unregistered.discard(charger_id)
         await asyncio.to_thread(append_charger, self.project.directory, ChargerConfig(charger_id))
         log.info("%s: registered in the project", charger_id)
 
@@ -410,7 +414,8 @@ class CentralSystem:
     # ---- commands (the CommandTarget protocol) ----
 
     def owns(self, charger_id: str) -> bool:
-        return charger_id in self._registered or charger_id in self.sessions
+        known = (self._registered, self._unregistered, self.sessions)
+        return any(charger_id in group for group in known)
 
     async def execute(self, command: cmd.Command) -> cmd.CommandResult:
         if isinstance(command, cmd.AcceptCharger):
@@ -431,6 +436,10 @@ class CentralSystem:
     async def _accept(self, charger_id: str) -> cmd.CommandResult:
         if self.is_registered(charger_id):
             return cmd.CommandResult(cmd.Outcome.ACCEPTED, "AlreadyRegistered")
+        if charger_id not in self._unregistered:
+            return cmd.CommandResult(
+                cmd.Outcome.ERROR, "UnknownCharger", f"{charger_id} has not asked to be accepted"
+            )
         await self._register(charger_id)
         session = self.sessions.get(charger_id)
         if session is not None:  # ask for a new boot now rather than at its retry interval

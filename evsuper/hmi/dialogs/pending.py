@@ -136,16 +136,16 @@ class PendingChargersDialog(QDialog):
             self._buttons.pop(self._model.state_at(row).charger_id, None)
 
     def _update_buttons(self) -> None:
-        """Accept needs the charger online (the engine asks it to boot again) and no reply due."""
+        """One request at a time; an offline charger is accepted when it boots again."""
         for row in range(self._model.count):
             state = self._model.state_at(row)
             button = self._buttons.get(state.charger_id)
             if button is not None:
-                button.setEnabled(state.online and state.charger_id not in self._waiting)
+                button.setEnabled(state.charger_id not in self._waiting)
                 button.setToolTip(
-                    f"Add {state.charger_id} to the project"
+                    f"Add {state.charger_id} to the project; it is asked to boot again now"
                     if state.online
-                    else f"{state.charger_id} is not connected"
+                    else f"Add {state.charger_id} to the project; accepted when it reconnects"
                 )
 
     def _show_count(self, count: int) -> None:

@@ -395,6 +395,18 @@ async def test_unknown_charger_pending_until_operator_accepts(site: SiteFactory)
     assert reloaded.charger("NEWCOMER") is not None
 
 
+async def test_pending_charger_can_be_accepted_while_offline(site: SiteFactory) -> None:
+    s = await site(unknown_chargers=UnknownChargerPolicy.PENDING)
+    never_seen = await s.central.execute(cmd.AcceptCharger(charger_id="NOBODY"))
+    assert never_seen.outcome is cmd.Outcome.ERROR
+    async with s.charger("LATE") as cp:
+        assert (await cp.boot()).status == "Pending"
+    await wait_until(lambda: "LATE" not in s.central.sessions)
+    assert (await s.central.execute(cmd.AcceptCharger(charger_id="LATE"))).ok
+    async with s.charger("LATE") as cp:
+        assert (await cp.boot()).status == "Accepted"
+
+
 async def test_unknown_charger_accepted_and_registered(site: SiteFactory) -> None:
     s = await site(unknown_chargers=UnknownChargerPolicy.ACCEPT)
     async with s.charger("AUTO-1") as cp:
