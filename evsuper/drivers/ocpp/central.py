@@ -30,6 +30,7 @@ from evsuper.core.domain import (
     ChargerConnected,
     ChargerDisconnected,
     CommState,
+    ConnectorStatus,
     ConnectorStatusChanged,
     MeterValuesReceived,
     RegistrationStatus,
@@ -278,6 +279,9 @@ class CentralSystem:
                 self.bus.publish(
                     connector_tag(ev.charger_id, ev.connector_id, name), Sample(value, ev.ts)
                 )
+            if ev.status is ConnectorStatus.AVAILABLE:  # the car has left: so has its SoC
+                soc = connector_tag(ev.charger_id, ev.connector_id, ConnectorTag.SOC)
+                self.bus.publish(soc, Sample(None, ev.ts))
         self.bus.emit(ev)
 
     def meter_values(self, ev: MeterValuesReceived) -> None:
@@ -334,6 +338,8 @@ class CentralSystem:
         self.bus.publish(
             connector_tag(charger_id, connector_id, ConnectorTag.ENERGY_KWH), Sample(0.0)
         )
+        # the SoC belongs to a car: unknown until this session's meter values report it
+        self.bus.publish(connector_tag(charger_id, connector_id, ConnectorTag.SOC), Sample(None))
         log.info(
             "%s: transaction %d started on connector %d by %s (meter %d Wh)",
             charger_id,
