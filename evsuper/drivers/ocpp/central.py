@@ -370,8 +370,8 @@ class CentralSystem:
             None,
         )
         readings, _ = parse_meter_values(transaction_data)
-        if readings:
-            self.bus.emit(
+        if readings:  # archived and shown like any meter values, before the stop is written
+            self.meter_values(
                 MeterValuesReceived(charger_id, connector_id or 0, transaction_id, tuple(readings))
             )
         transaction = await self.store.stop_transaction(

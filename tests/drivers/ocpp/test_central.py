@@ -264,7 +264,7 @@ async def test_transaction_is_archived_before_it_is_confirmed(site: SiteFactory)
         ) == [(5000, 41.0, 80.0, "EVDisconnected", 1)]
         assert s.tag("CP-001/C1/transaction_id") is None
         assert s.tag("CP-001/C1/energy_kwh") == pytest.approx(5.0)  # the last session's
-        assert s.tag("CP-001/C1/soc") == 41
+        assert s.tag("CP-001/C1/soc") == 80  # from the StopTransaction's transactionData
         await cp.call(call.StatusNotification(1, "NoError", "Available"))
         assert s.tag("CP-001/C1/soc") is None  # the car has left
     measurands = {m for (m,) in s.rows("select distinct measurand from meter_samples")}
