@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,9 +35,25 @@ def callerror_code_16(error: OCPPError) -> str:
 
 def unique_id_of(raw: str | bytes) -> str:
     """The message id of a frame that could not be parsed, or ``"-1"`` if unreadable."""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    m = _UNIQUE_ID.match(text)
-    return m.group(1) if m else "-1"
+    try:
+        frame = json.loads(raw)
+    except ValueError:  # broken JSON: the id may still be readable at the start
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        m = _UNIQUE_ID.match(text)
+        return m.group(1) if m else "-1"
+    readable = isinstance(frame, list) and len(frame) >= 2 and isinstance(frame[1], str)
+    return frame[1] if readable and 0 < len(frame[1]) <= 36 else "-1"
+
+
+def is_response_frame(raw: str | bytes) -> bool:
+    """A CALLRESULT (3) or CALLERROR (4) frame, also when it is otherwise malformed."""
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        return False
+    if not isinstance(frame, list) or not frame or isinstance(frame[0], bool):
+        return False
+    return frame[0] in (3, 4)
 
 
 def parse_meter_values(meter_values: Iterable[dict[str, Any]]) -> tuple[list[MeterReading], int]:

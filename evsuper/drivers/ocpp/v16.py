@@ -10,8 +10,14 @@ import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ocpp.exceptions import (
+    FormationViolationError,
+    InternalError,
+    NotSupportedError,
+    OCPPError,
+    SecurityError,
+)
 from ocpp.exceptions import NotImplementedError as OcppNotImplemented
-from ocpp.exceptions import NotSupportedError, OCPPError, SecurityError
 from ocpp.messages import CallError, MessageType, unpack
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
@@ -25,7 +31,12 @@ from evsuper.core.domain import (
     RegistrationStatus,
 )
 from evsuper.core.timeutil import from_wire, to_wire, utcnow
-from evsuper.drivers.ocpp.mapping import callerror_code_16, parse_meter_values, unique_id_of
+from evsuper.drivers.ocpp.mapping import (
+    callerror_code_16,
+    is_response_frame,
+    parse_meter_values,
+    unique_id_of,
+)
 from evsuper.drivers.ocpp.schemas import validate_request
 
 if TYPE_CHECKING:
@@ -56,14 +67,22 @@ class ChargePoint16(ChargePoint):
         try:
             msg = unpack(raw_msg)
         except OCPPError as error:
+            self.central.anomaly(self.id, "malformed-frame", f"{error.code}: {str(raw_msg)[:200]}")
+            if is_response_frame(raw_msg):  # never answer an answer: no error ping-pong
+                log.warning("%s: malformed response ignored: %.200r", self.id, raw_msg)
+                return
             log.warning(
                 "%s: malformed frame answered with %s: %.200r", self.id, error.code, raw_msg
             )
-            self.central.anomaly(self.id, "malformed-frame", f"{error.code}: {str(raw_msg)[:200]}")
             await self._send(_call_error(unique_id_of(raw_msg), error))
             return
         if msg.message_type_id != MessageType.Call:
             self._response_queue.put_nowait(msg)
+            return
+        if not isinstance(msg.unique_id, str) or not isinstance(msg.action, str):
+            error = FormationViolationError(description="message id and action must be strings")
+            self.central.anomaly(self.id, "malformed-frame", f"{error.code}: {str(raw_msg)[:200]}")
+            await self._send(_call_error(str(msg.unique_id), error))
             return
         try:
             if msg.action not in _ALLOWED_UNREGISTERED and not self.central.is_registered(self.id):
@@ -76,6 +95,10 @@ class ChargePoint16(ChargePoint):
             await self._handle_call(msg)
         except OCPPError as error:
             log.warning("%s: %s answered with %s: %s", self.id, msg.action, error.code, error)
+            await self._send(_call_error(msg.unique_id, error))
+        except Exception:  # a bug of ours must not cost the charger its connection
+            log.exception("%s: %s failed", self.id, msg.action)
+            error = InternalError(description=f"{msg.action} could not be processed")
             await self._send(_call_error(msg.unique_id, error))
 
     # ---- Core profile, charger → central system ----
