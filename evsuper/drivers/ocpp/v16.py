@@ -80,9 +80,9 @@ class ChargePoint16(ChargePoint):
             self._response_queue.put_nowait(msg)
             return
         if not isinstance(msg.unique_id, str) or not isinstance(msg.action, str):
-            error = FormationViolationError(description="message id and action must be strings")
-            self.central.anomaly(self.id, "malformed-frame", f"{error.code}: {str(raw_msg)[:200]}")
-            await self._send(_call_error(str(msg.unique_id), error))
+            malformed = FormationViolationError(description="message id and action must be strings")
+            self.central.anomaly(self.id, "malformed-frame", f"{malformed.code}: {raw_msg!s:.200}")
+            await self._send(_call_error(str(msg.unique_id), malformed))
             return
         try:
             if msg.action not in _ALLOWED_UNREGISTERED and not self.central.is_registered(self.id):
@@ -98,8 +98,8 @@ class ChargePoint16(ChargePoint):
             await self._send(_call_error(msg.unique_id, error))
         except Exception:  # a bug of ours must not cost the charger its connection
             log.exception("%s: %s failed", self.id, msg.action)
-            error = InternalError(description=f"{msg.action} could not be processed")
-            await self._send(_call_error(msg.unique_id, error))
+            failure = InternalError(description=f"{msg.action} could not be processed")
+            await self._send(_call_error(msg.unique_id, failure))
 
     # ---- Core profile, charger → central system ----
 
