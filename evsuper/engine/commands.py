@@ -24,6 +24,17 @@ class ResetKind(StrEnum):
     HARD = "Hard"
 
 
+class TriggerableMessage(StrEnum):
+    """What a central system may ask a charger to send now (OCPP 1.6 TriggerMessage)."""
+
+    BOOT_NOTIFICATION = "BootNotification"
+    DIAGNOSTICS_STATUS_NOTIFICATION = "DiagnosticsStatusNotification"
+    FIRMWARE_STATUS_NOTIFICATION = "FirmwareStatusNotification"
+    HEARTBEAT = "Heartbeat"
+    METER_VALUES = "MeterValues"
+    STATUS_NOTIFICATION = "StatusNotification"
+
+
 class AvailabilityKind(StrEnum):
     OPERATIVE = "Operative"
     INOPERATIVE = "Inoperative"
@@ -77,6 +88,21 @@ class ChangeConfiguration(Command):
 @dataclass(frozen=True, kw_only=True)
 class ClearCache(Command):
     pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class TriggerMessage(Command):
+    message: TriggerableMessage
+    connector_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataTransfer(Command):
+    """Vendor-specific exchange; the charger's answer data is the result's payload."""
+
+    vendor_id: str
+    message_id: str | None = None
+    data: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -40,6 +40,7 @@ from evsuper.core.domain import (
 )
 from evsuper.core.tags import ChargerTag, ConnectorTag, Sample, charger_tag, connector_tag
 from evsuper.core.timeutil import utcnow
+from evsuper.drivers.ocpp.data_transfer import DataTransferRouter
 from evsuper.drivers.ocpp.mapping import live_figures, parse_meter_values, request_for, result_of
 from evsuper.drivers.ocpp.v16 import ChargePoint16
 from evsuper.engine import commands as cmd
@@ -89,6 +90,7 @@ class CentralSystem:
         self._badges = {b.id_tag for b in project.badges}
         self._runtime: dict[str, _ChargerRuntime] = {}
         self._server: Server | None = None
+        self.data_transfer = DataTransferRouter()
         self._background: set[asyncio.Task[None]] = set()
 
     # ---- lifecycle ----

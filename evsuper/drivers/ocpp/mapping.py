@@ -11,7 +11,7 @@ from typing import Any
 
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
-from ocpp.v16.enums import AvailabilityType, ResetType
+from ocpp.v16.enums import AvailabilityType, MessageTrigger, ResetType
 
 from evsuper.core.domain import MeterReading
 from evsuper.core.timeutil import from_wire
@@ -148,6 +148,15 @@ def request_for(command: cmd.Command) -> Any:
             return call.ChangeConfiguration(key=command.key, value=command.value)
         case cmd.ClearCache():
             return call.ClearCache()
+        case cmd.TriggerMessage():
+            return call.TriggerMessage(
+                requested_message=MessageTrigger(command.message.value),
+                connector_id=command.connector_id,
+            )
+        case cmd.DataTransfer():
+            return call.DataTransfer(
+                vendor_id=command.vendor_id, message_id=command.message_id, data=command.data
+            )
     raise ValueError(f"{type(command).__name__} is not an OCPP 1.6 request")
 
 
@@ -163,6 +172,10 @@ def result_of(command: cmd.Command, response: Any) -> cmd.CommandResult:
             "unknown": response.unknown_key or [],
         }
         return cmd.CommandResult(cmd.Outcome.ACCEPTED, "Accepted", payload=configuration)
+    if isinstance(command, cmd.DataTransfer):
+        status = str(response.status)
+        outcome = cmd.Outcome.ACCEPTED if status == "Accepted" else cmd.Outcome.REJECTED
+        return cmd.CommandResult(outcome, status, payload=response.data)
     status = str(response.status)
     positive = status == "Accepted" or status in _POSITIVE
     outcome = cmd.Outcome.ACCEPTED if positive else cmd.Outcome.REJECTED

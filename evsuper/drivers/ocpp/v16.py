@@ -24,7 +24,6 @@ from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action, DataTransferStatus
 
 from evsuper.core.domain import (
-    Anomaly,
     ConnectorStatus,
     ConnectorStatusChanged,
     MeterValuesReceived,
@@ -216,11 +215,14 @@ class ChargePoint16(ChargePoint):
     async def on_data_transfer(
         self, vendor_id: str, message_id: str | None = None, data: str | None = None
     ) -> call_result.DataTransfer:
-        log.info("%s: DataTransfer from vendor %r, message %r", self.id, vendor_id, message_id)
-        self.central.bus.emit(
-            Anomaly(self.id, "data-transfer-unhandled", f"{vendor_id}/{message_id}: {data!s:.200}")
+        answer = await self.central.data_transfer.dispatch(self.id, vendor_id, message_id, data)
+        log.info(
+            "%s: DataTransfer %s/%s answered %s", self.id, vendor_id, message_id, answer.status
         )
-        return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
+        if answer.status in ("UnknownVendorId", "UnknownMessageId"):
+            detail = f"{vendor_id}/{message_id}: {data!s:.200}"
+            self.central.anomaly(self.id, "data-transfer-unhandled", detail)
+        return call_result.DataTransfer(status=DataTransferStatus(answer.status), data=answer.data)
 
     # ---- central system → charger ----
 

@@ -22,6 +22,7 @@ from evsuper.core.bus import TagBus
 from evsuper.core.domain import CommState, ConnectorStatus
 from evsuper.core.timeutil import to_wire, utcnow
 from evsuper.drivers.ocpp.central import CentralSystem
+from evsuper.drivers.ocpp.data_transfer import DataTransferAnswer
 from evsuper.engine import commands as cmd
 from evsuper.historian.archive import Archive
 from evsuper.project.loader import load_project
@@ -50,6 +51,11 @@ class FakeCharger(ChargePoint):
     def on_trigger(self, requested_message: str, **_: Any) -> call_result.TriggerMessage:
         self.requests.append(("TriggerMessage", {"requested_message": requested_message}))
         return call_result.TriggerMessage(status="Accepted")
+
+    @on(Action.data_transfer)
+    def on_data_transfer(self, vendor_id: str, **kwargs: Any) -> call_result.DataTransfer:
+        self.requests.append(("DataTransfer", {"vendor_id": vendor_id, **kwargs}))
+        return call_result.DataTransfer(status="Accepted", data=f"pong:{kwargs.get('data')}")
 
     async def boot(self) -> Any:
         return await self.call(
@@ -476,3 +482,47 @@ async def test_silent_charger_goes_offline_after_heartbeat_multiple(site: SiteFa
     assert s.rows("select detail from charger_events where kind = 'disconnected'") == [
         ("close code 1001: heartbeat timeout",)
     ]
+
+
+async def test_trigger_message_and_data_transfer_to_the_charger(site: SiteFactory) -> None:
+    s = await site()
+    async with s.charger() as cp:
+        await cp.boot()
+        triggered = await s.central.execute(
+            cmd.TriggerMessage(
+                charger_id="CP-001",
+                message=cmd.TriggerableMessage.STATUS_NOTIFICATION,
+                connector_id=2,
+            )
+        )
+        assert (triggered.outcome, triggered.status) == (cmd.Outcome.ACCEPTED, "Accepted")
+        exchanged = await s.central.execute(
+            cmd.DataTransfer(charger_id="CP-001", vendor_id="Acme", message_id="ping", data="42")
+        )
+        assert (exchanged.outcome, exchanged.payload) == (cmd.Outcome.ACCEPTED, "pong:42")
+    assert cp.requests == [
+        ("TriggerMessage", {"requested_message": "StatusNotification"}),
+        ("DataTransfer", {"vendor_id": "Acme", "message_id": "ping", "data": "42"}),
+    ]
+
+
+async def test_data_transfer_from_the_charger_is_routed(site: SiteFactory) -> None:
+    s = await site()
+    seen: list[tuple[str, str | None]] = []
+
+    async def ping(charger_id: str, data: str | None) -> DataTransferAnswer:
+        seen.append((charger_id, data))
+        return DataTransferAnswer("Accepted", f"pong:{data}")
+
+    s.central.data_transfer.register("Acme", "ping", ping)
+    async with s.charger() as cp:
+        await cp.boot()
+        answer = await cp.call(call.DataTransfer(vendor_id="Acme", message_id="ping", data="7"))
+        assert (answer.status, answer.data) == ("Accepted", "pong:7")
+        other = await cp.call(call.DataTransfer(vendor_id="Acme", message_id="reboot"))
+        assert other.status == "UnknownMessageId"
+        stranger = await cp.call(call.DataTransfer(vendor_id="Globex", message_id="ping"))
+        assert stranger.status == "UnknownVendorId"
+    assert seen == [("CP-001", "7")]
+    await s.archive.run_durable(lambda c: None)
+    assert [k for (k,) in s.rows("select kind from anomalies")] == ["data-transfer-unhandled"] * 2
