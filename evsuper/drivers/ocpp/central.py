@@ -62,6 +62,7 @@ class _ConnectorRuntime:
     transaction_id: int | None = None
     id_tag: str | None = None
     meter_start_wh: int = 0
+    status_ts: datetime | None = None  # charger's timestamp of the status shown
 
 
 @dataclass(slots=True)
@@ -264,6 +265,19 @@ class CentralSystem:
     # ---- what chargers report ----
 
     def connector_status(self, ev: ConnectorStatusChanged) -> None:
+        """Archive every status; show it unless a newer one (by its timestamp) is shown already."""
+        self.bus.emit(ev)
+        conn = self._charger(ev.charger_id).connector(ev.connector_id)
+        if conn.status_ts is not None and ev.ts < conn.status_ts:
+            log.info(
+                "%s: connector %d status %s of %s is older than the one shown; archived only",
+                ev.charger_id,
+                ev.connector_id,
+                ev.status.value,
+                ev.ts.isoformat(),
+            )
+            return
+        conn.status_ts = ev.ts
         if ev.connector_id == 0:
             self.bus.publish(
                 charger_tag(ev.charger_id, ChargerTag.STATUS), Sample(ev.status, ev.ts)
@@ -284,7 +298,6 @@ class CentralSystem:
             if ev.status is ConnectorStatus.AVAILABLE:  # the car has left: so has its SoC
                 soc = connector_tag(ev.charger_id, ev.connector_id, ConnectorTag.SOC)
                 self.bus.publish(soc, Sample(None, ev.ts))
-        self.bus.emit(ev)
 
     def meter_values(self, ev: MeterValuesReceived) -> None:
         conn = self._charger(ev.charger_id).connector(ev.connector_id)

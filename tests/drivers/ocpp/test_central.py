@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -526,3 +527,31 @@ async def test_data_transfer_from_the_charger_is_routed(site: SiteFactory) -> No
     assert seen == [("CP-001", "7")]
     await s.archive.run_durable(lambda c: None)
     assert [k for (k,) in s.rows("select kind from anomalies")] == ["data-transfer-unhandled"] * 2
+
+
+async def test_late_status_is_archived_but_does_not_override_a_newer_one(site: SiteFactory) -> None:
+    s = await site()
+    async with s.charger() as cp:
+        await cp.boot()
+        now = utcnow()
+        await cp.call(call.StatusNotification(1, "NoError", "Charging", timestamp=to_wire(now)))
+        earlier = to_wire(now - timedelta(seconds=30))  # queued while offline, sent late
+        await cp.call(call.StatusNotification(1, "NoError", "Preparing", timestamp=earlier))
+        assert s.tag("CP-001/C1/status") is ConnectorStatus.CHARGING
+    await s.archive.run_durable(lambda c: None)
+    assert s.rows("select status from connector_status order by ts") == [
+        ("Preparing",),
+        ("Charging",),
+    ]
+
+
+async def test_second_connection_with_the_same_id_replaces_the_first(site: SiteFactory) -> None:
+    s = await site()
+    async with s.charger() as first:
+        await first.boot()
+        async with s.charger() as second:
+            await wait_until(lambda: first._connection.close_code is not None)
+            assert first._connection.close_code == 1000
+            assert (await second.boot()).status == "Accepted"
+            assert s.tag("CP-001/comm") is CommState.ONLINE  # the old one's end is not an outage
+            assert len(s.central.sessions) == 1
