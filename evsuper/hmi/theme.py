@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum, auto
 
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from evsuper.core.domain import ArchiveState, CommState, ConnectorStatus
 
@@ -161,6 +161,13 @@ def set_emphasis(widget: QWidget, emphasis: Emphasis) -> None:
     widget.style().polish(widget)
 
 
+def role_label(role: str, text: str = "") -> QLabel:
+    """A label drawn as its ``role`` says: title, subtitle, section, caption, value, commBadge."""
+    label = QLabel(text)
+    label.setProperty("role", role)
+    return label
+
+
 def archive_emphasis(state: ArchiveState | None) -> Emphasis:
     if state is ArchiveState.ERROR:
         return Emphasis.ALARM
@@ -219,6 +226,7 @@ QPushButton#pendingChargers {{
 }}
 QTableView {{
     background: {tile}; alternate-background-color: {hover}; border: 1px solid {border};
+    selection-background-color: {bar_track}; selection-color: {text};
 }}
 QHeaderView::section {{
     background: {panel}; color: {secondary}; font-weight: bold; border: none;

@@ -9,6 +9,7 @@ from evsuper.core.tags import Sample
 from evsuper.engine.commands import (
     AvailabilityKind,
     ChangeAvailability,
+    ClearCache,
     CommandResult,
     Outcome,
     RemoteStart,
@@ -118,7 +119,7 @@ def test_commands_are_disabled_while_the_charger_is_offline(
     qtbot, faceplate: Faceplate, model: OverviewModel, sender: Sender
 ) -> None:
     buttons = faceplate.findChildren(QPushButton)
-    assert len(buttons) == 3 + 2 * 4
+    assert len(buttons) == 5 + 2 * 4
     assert sum(b.isEnabled() for b in buttons) == len(buttons) - 2  # start C1, stop C2
 
     model.apply({"CP-001/comm": Sample(CommState.OFFLINE)})
@@ -129,6 +130,20 @@ def test_commands_are_disabled_while_the_charger_is_offline(
 
     model.apply({"CP-001/comm": Sample(CommState.ONLINE)})
     assert button(faceplate, "stop_C1").isEnabled()
+
+
+def test_clear_cache_sends_the_command_and_shows_the_answer(
+    qtbot, faceplate: Faceplate, sender: Sender
+) -> None:
+    click(qtbot, faceplate, "clear_cache")
+    assert sender.last == ClearCache(charger_id="CP-001", issued_at=sender.last.issued_at)
+    assert "Clear cache: sent, waiting" in faceplate.result.text()
+
+    sender.answer(CommandResult(Outcome.ACCEPTED, "Accepted"))
+    assert "Clear cache: Accepted" in faceplate.result.text()
+    click(qtbot, faceplate, "clear_cache")
+    sender.answer(CommandResult(Outcome.REJECTED, "Rejected"))
+    assert "Clear cache: Rejected" in faceplate.result.text()
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from evsuper.hmi.bridge import EngineBridge
 from evsuper.hmi.main_window import MainWindow
 from evsuper.project.loader import load_project
 from evsuper.project.model import ChargerConfig, Project, UnknownChargerPolicy
+from hmi.config_table import edit_value, value_of
 
 
 @contextmanager
@@ -97,6 +98,43 @@ def test_overview_follows_a_real_simulated_charger(qtbot: Any, live: MainWindow)
         timeout=15000,
     )
     qtbot.waitUntil(lambda: "Remote Stop" in window.faceplate.result.text())
+
+
+def test_operator_changes_the_configuration_and_clears_the_cache(
+    qtbot: Any, live: MainWindow
+) -> None:
+    window = live
+    qtbot.waitUntil(lambda: window.model.summary.online == 4, timeout=15000)
+    window.show_faceplate("CP-001")
+    faceplate = window.faceplate
+    qtbot.mouseClick(faceplate.configuration, Qt.MouseButton.LeftButton)
+    dialog = faceplate.configuration_dialog("CP-001")
+    assert dialog is not None
+
+    # Opening reads the keys; the operator sets HeartbeatInterval to 120 in the table.
+    qtbot.waitUntil(lambda: value_of(dialog, "HeartbeatInterval") is not None, timeout=15000)
+    assert value_of(dialog, "HeartbeatInterval") != "120"
+    assert value_of(dialog, "NumberOfConnectors") == "2"
+    qtbot.waitUntil(dialog.read.isEnabled)
+    edit_value(qtbot, dialog, "HeartbeatInterval", "120")
+    qtbot.waitUntil(
+        lambda: 'Change HeartbeatInterval to "120": Accepted' in dialog.result_line.text(),
+        timeout=15000,
+    )
+
+    # A new read shows what the charger now holds.
+    with qtbot.waitSignal(dialog.model.modelReset, timeout=15000):
+        qtbot.mouseClick(dialog.read, Qt.MouseButton.LeftButton)
+    assert value_of(dialog, "HeartbeatInterval") == "120"
+    assert "Read configuration: Accepted" in dialog.result_line.text()
+
+    qtbot.mouseClick(faceplate.clear_cache, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Clear cache: Accepted" in faceplate.result.text(), timeout=15000)
+    shots = os.environ.get("EVSUPER_SCREENSHOTS")
+    if shots:
+        Path(shots).mkdir(parents=True, exist_ok=True)
+        dialog.grab().save(str(Path(shots) / "live_configuration_dialog.png"))
+        window.faceplate_dock.grab().save(str(Path(shots) / "live_configuration_faceplate.png"))
 
 
 @contextmanager

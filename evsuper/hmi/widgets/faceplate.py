@@ -2,6 +2,7 @@
 
 The faceplate reads the charger's state from the overview model and sends typed
 commands through a ``CommandSender``; the charger's answer is shown on a result line.
+It also opens the charger's configuration dialog (one per charger, kept once made).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from evsuper.core.timeutil import utcnow
 from evsuper.engine.commands import (
     AvailabilityKind,
     ChangeAvailability,
+    ClearCache,
     Command,
     CommandResult,
     RemoteStart,
@@ -34,8 +36,9 @@ from evsuper.engine.commands import (
 )
 from evsuper.hmi import formatting
 from evsuper.hmi.bridge import CommandSender
+from evsuper.hmi.dialogs.configuration import ConfigurationDialog
 from evsuper.hmi.models.overview import ChargerState, ConnectorState, OverviewModel
-from evsuper.hmi.theme import Emphasis, comm_label, connector_style, set_emphasis
+from evsuper.hmi.theme import Emphasis, comm_label, connector_style, role_label, set_emphasis
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.hmi.widgets.glyphs import connector_glyph_pixmap
 
@@ -49,12 +52,6 @@ _STARTABLE = {
 }
 
 
-def _label(role: str, text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setProperty("role", role)
-    return label
-
-
 def _value_grid(
     fields: Sequence[tuple[str, str]], columns: int
 ) -> tuple[QGridLayout, dict[str, QLabel]]:
@@ -65,9 +62,9 @@ def _value_grid(
     values: dict[str, QLabel] = {}
     for i, (key, caption) in enumerate(fields):
         row, column = divmod(i, columns)
-        value = _label("value")
+        value = role_label("value")
         values[key] = value
-        grid.addWidget(_label("caption", caption), row, 2 * column)
+        grid.addWidget(role_label("caption", caption), row, 2 * column)
         grid.addWidget(value, row, 2 * column + 1)
     for column in range(columns):
         grid.setColumnStretch(2 * column + 1, 1)
@@ -87,7 +84,7 @@ class _ConnectorPanel(QWidget):
         header = QHBoxLayout()
         self._glyph = QLabel()
         header.addWidget(self._glyph)
-        header.addWidget(_label("section", f"Connector {connector_id}"), 1)
+        header.addWidget(role_label("section", f"Connector {connector_id}"), 1)
         layout.addLayout(header)
 
         grid, self._values = _value_grid(
@@ -172,6 +169,7 @@ class Faceplate(QWidget):
         self._send = send
         self._charger_id: str | None = None
         self._sent: dict[str, SentCommand] = {}  # last command per charger
+        self._configuration: dict[str, ConfigurationDialog] = {}  # made on first use
         self._connectors: list[_ConnectorPanel] = []
         model.dataChanged.connect(self._on_data_changed)
 
@@ -180,18 +178,18 @@ class Faceplate(QWidget):
         layout.setSpacing(6)
 
         title_row = QHBoxLayout()
-        self._title = _label("title")
-        self._comm = _label("commBadge")
+        self._title = role_label("title")
+        self._comm = role_label("commBadge")
         title_row.addWidget(self._title, 1)
         title_row.addWidget(self._comm)
         layout.addLayout(title_row)
-        self._subtitle = _label("subtitle")
+        self._subtitle = role_label("subtitle")
         layout.addWidget(self._subtitle)
 
         self.result = CommandResultLine("No command sent yet.")
         layout.addWidget(self.result)
 
-        layout.addWidget(_label("section", "Charger"))
+        layout.addWidget(role_label("section", "Charger"))
         info, self._info = _value_grid(
             (
                 ("registration", "Registration"),
@@ -209,7 +207,7 @@ class Faceplate(QWidget):
         commands = QGridLayout()
         commands.setHorizontalSpacing(6)
         commands.setVerticalSpacing(4)
-        commands.addWidget(_label("caption", "Reset"), 0, 0)
+        commands.addWidget(role_label("caption", "Reset"), 0, 0)
         self.reset_kind = QComboBox()
         self.reset_kind.setObjectName("reset_kind")
         self.reset_kind.addItems([kind.value for kind in ResetKind])
@@ -217,19 +215,28 @@ class Faceplate(QWidget):
         self.reset = QPushButton("Reset")
         self.reset.setObjectName("reset")
         commands.addWidget(self.reset, 0, 2)
-        commands.addWidget(_label("caption", "Availability"), 1, 0)
+        commands.addWidget(role_label("caption", "Availability"), 1, 0)
         self.charger_operative = QPushButton("Set Operative")
         self.charger_operative.setObjectName("charger_operative")
         self.charger_inoperative = QPushButton("Set Inoperative")
         self.charger_inoperative.setObjectName("charger_inoperative")
         commands.addWidget(self.charger_operative, 1, 1)
         commands.addWidget(self.charger_inoperative, 1, 2)
-        commands.addWidget(_label("caption", "Start with idTag"), 2, 0)
+        commands.addWidget(role_label("caption", "Start with idTag"), 2, 0)
         self.id_tag = QComboBox()
         self.id_tag.setObjectName("id_tag")
         self.id_tag.setEditable(True)
         self.id_tag.addItems(list(id_tags) or [FALLBACK_ID_TAG])
         commands.addWidget(self.id_tag, 2, 1, 1, 2)
+        commands.addWidget(role_label("caption", "Maintenance"), 3, 0)
+        self.configuration = QPushButton("Configuration…")
+        self.configuration.setObjectName("configuration")
+        self.configuration.setToolTip("Read and change the charger's OCPP configuration keys")
+        self.clear_cache = QPushButton("Clear cache")
+        self.clear_cache.setObjectName("clear_cache")
+        self.clear_cache.setToolTip("Clear the charger's authorization cache")
+        commands.addWidget(self.configuration, 3, 1)
+        commands.addWidget(self.clear_cache, 3, 2)
         commands.setColumnStretch(1, 1)
         commands.setColumnStretch(2, 1)
         layout.addLayout(commands)
@@ -246,11 +253,19 @@ class Faceplate(QWidget):
         self.charger_inoperative.clicked.connect(
             lambda: self._set_charger_availability(AvailabilityKind.INOPERATIVE)
         )
+        self.configuration.clicked.connect(self._open_configuration)
+        self.clear_cache.clicked.connect(
+            lambda: self._submit("Clear cache", lambda cid: ClearCache(charger_id=cid))
+        )
         self.setEnabled(False)
 
     @property
     def charger_id(self) -> str | None:
         return self._charger_id
+
+    def configuration_dialog(self, charger_id: str) -> ConfigurationDialog | None:
+        """The configuration dialog of ``charger_id``, once it has been opened."""
+        return self._configuration.get(charger_id)
 
     def show_charger(self, charger_id: str) -> None:
         state = self._model.state(charger_id)
@@ -278,6 +293,18 @@ class Faceplate(QWidget):
             self._connectors.append(panel)
 
     # ---- commands (the widget's only job: build them and show their answers)
+
+    def _open_configuration(self) -> None:
+        charger_id = self._charger_id
+        if charger_id is None:
+            return
+        dialog = self._configuration.get(charger_id)
+        if dialog is None:
+            dialog = ConfigurationDialog(charger_id, self._model, self._send, self)
+            self._configuration[charger_id] = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
 
     def _reset(self) -> None:
         kind = ResetKind(self.reset_kind.currentText())
@@ -366,7 +393,13 @@ class Faceplate(QWidget):
         set_emphasis(info["status"], Emphasis.ALARM if faulted else Emphasis.NORMAL)
 
         online = state.online
-        for button in (self.reset, self.charger_operative, self.charger_inoperative):
+        for button in (
+            self.reset,
+            self.charger_operative,
+            self.charger_inoperative,
+            self.configuration,
+            self.clear_cache,
+        ):
             button.setEnabled(online)
         self.reset_kind.setEnabled(online)
         self.id_tag.setEnabled(online)
