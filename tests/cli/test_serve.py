@@ -50,22 +50,32 @@ class Log:
 
     async def wait_for(self, pattern: str, count: int = 1, within: float = 20.0) -> list[str]:
         regex = re.compile(pattern)
-        async with asyncio.timeout(within):
-            while len(found := [line for line in self.lines if regex.search(line)]) < count:
-                assert self.process.stdout is not None
-                line = await self.process.stdout.readline()
-                if not line:
-                    raise AssertionError(
-                        f"process ended before {pattern!r}:\n" + "".join(self.lines)
-                    )
-                self.lines.append(line.decode())
+        try:
+            async with asyncio.timeout(within):
+                while len(found := [line for line in self.lines if regex.search(line)]) < count:
+                    assert self.process.stdout is not None
+                    line = await self.process.stdout.readline()
+                    if not line:
+                        raise AssertionError(f"process ended before {pattern!r}:\n{self.text}")
+                    self.lines.append(line.decode())
+        except TimeoutError:
+            raise AssertionError(
+                f"{count} x {pattern!r} not within {within} s:\n{self.text}"
+            ) from None
         return found
 
     async def finish(self, within: float = 20.0) -> int:
         assert self.process.stdout is not None
-        async with asyncio.timeout(within):
-            self.lines += [line.decode() async for line in self.process.stdout]
-            return await self.process.wait()
+        try:
+            async with asyncio.timeout(within):
+                self.lines += [line.decode() async for line in self.process.stdout]
+                return await self.process.wait()
+        except TimeoutError:
+            raise AssertionError(f"process still running after {within} s:\n{self.text}") from None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
 
 
 @asynccontextmanager
@@ -204,7 +214,7 @@ async def test_serve_runs_the_simulator_and_stops_cleanly_on_sigint(tmp_path: Pa
     text = "".join(log.lines)
     assert "stopping: flushing the archive" in text
     assert "engine stopped" in text
-    assert "Traceback" not in text
+    assert "Traceback" not in text, text
     stopped = {int(n) for n in re.findall(r"transaction (\d+) stopped", text)}
     with sqlite3.connect(site / "archive.sqlite") as db:
         archived = {
