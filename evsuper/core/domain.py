@@ -36,6 +36,21 @@ class ConnectorStatus(StrEnum):
     FAULTED = "Faulted"
 
 
+class ReservationState(StrEnum):
+    """Life of a reservation as the central system records it."""
+
+    REQUESTED = "requested"  # durable, ReserveNow sent, no answer yet
+    ACTIVE = "active"  # the charger accepted it
+    REJECTED = "rejected"  # the charger refused it (Faulted, Occupied, Rejected, Unavailable)
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    USED = "used"  # a transaction started on it
+
+    @property
+    def open(self) -> bool:
+        return self in (ReservationState.REQUESTED, ReservationState.ACTIVE)
+
+
 class ArchiveState(StrEnum):
     OK = "ok"
     BACKLOG = "backlog"
@@ -64,6 +79,22 @@ class Transaction:
         if self.meter_stop_wh is None:
             return None
         return self.meter_stop_wh - self.meter_start_wh
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A connector (0 = any) held for an idTag until ``expiry``; the id is the archive's."""
+
+    id: int
+    charger_id: str
+    connector_id: int
+    id_tag: str
+    parent_id_tag: str | None
+    expiry: datetime
+    created: datetime
+    state: ReservationState = ReservationState.REQUESTED
+    transaction_id: int | None = None
+    ended: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +190,9 @@ class TransactionStore(Protocol):
         start_ts: datetime,
         meter_start_wh: int,
         reservation_id: int | None,
-    ) -> Transaction: ...
+    ) -> Transaction:
+        """Open a transaction; the reservation it carries, if any, becomes ``used``."""
+        ...
 
     async def stop_transaction(
         self,
@@ -173,3 +206,20 @@ class TransactionStore(Protocol):
         ...
 
     async def open_transactions(self) -> list[Transaction]: ...
+
+    async def create_reservation(
+        self,
+        charger_id: str,
+        connector_id: int,
+        id_tag: str,
+        parent_id_tag: str | None,
+        expiry: datetime,
+    ) -> Reservation:
+        """A new reservation in state ``requested``, with a unique id."""
+        ...
+
+    async def set_reservation_state(self, reservation_id: int, state: ReservationState) -> bool:
+        """Move an open (requested or active) reservation to ``state``; False if not open."""
+        ...
+
+    async def open_reservations(self) -> list[Reservation]: ...

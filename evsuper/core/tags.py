@@ -78,6 +78,7 @@ class ConnectorTag(StrEnum):
     SOC = "soc"  # percent, None when not reported
     TRANSACTION_ID = "transaction_id"  # None when idle
     ID_TAG = "id_tag"
+    RESERVATION_ID = "reservation_id"  # the active reservation, None when none
 
 
 class SystemTag(StrEnum):

@@ -106,6 +106,24 @@ class DataTransfer(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReserveNow(Command):
+    """Hold a connector (0 = any) for ``id_tag`` until ``expiry`` (aware UTC).
+
+    The central system allocates the reservation id; it is the result's payload.
+    """
+
+    connector_id: int
+    id_tag: str
+    expiry: datetime
+    parent_id_tag: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelReservation(Command):
+    reservation_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class AcceptCharger(Command):
     """Register a charger that booted while unknown (policy ``pending``)."""
 

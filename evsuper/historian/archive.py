@@ -33,9 +33,12 @@ from evsuper.core.domain import (
     ChargerDisconnected,
     ConnectorStatusChanged,
     MeterValuesReceived,
+    Reservation,
+    ReservationState,
     Transaction,
 )
 from evsuper.core.tags import Sample, SystemTag, system_tag
+from evsuper.core.timeutil import utcnow
 from evsuper.historian import schema
 from evsuper.historian.migrate import upgrade_to_head
 
@@ -44,6 +47,7 @@ log = logging.getLogger(__name__)
 BATCH_MAX = 5000  # jobs per database transaction
 RETRY_DELAY_S = 1.0
 STATE_PUBLISH_PERIOD_S = 1.0
+_OPEN_RESERVATION_STATES = [s.value for s in ReservationState if s.open]
 
 
 @dataclass(slots=True)
@@ -141,8 +145,20 @@ class Archive:
                     reservation_id=reservation_id,
                 )
             )
+            transaction_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+            if reservation_id is not None:
+                r = schema.reservations
+                connection.execute(
+                    update(r)
+                    .where(r.c.id == reservation_id, r.c.charger_id == charger_id)
+                    .values(
+                        state=ReservationState.USED.value,
+                        transaction_id=transaction_id,
+                        ended=start_ts,
+                    )
+                )
             return Transaction(
-                id=int(result.inserted_primary_key[0]),  # type: ignore[index]
+                id=transaction_id,
                 charger_id=charger_id,
                 connector_id=connector_id,
                 id_tag=id_tag,
@@ -190,6 +206,67 @@ class Archive:
             return [_transaction(row) for row in rows]
 
         result: list[Transaction] = await self.run_durable(run)
+        return result
+
+    async def create_reservation(
+        self,
+        charger_id: str,
+        connector_id: int,
+        id_tag: str,
+        parent_id_tag: str | None,
+        expiry: datetime,
+    ) -> Reservation:
+        created = utcnow()
+
+        def run(connection: Connection) -> Reservation:
+            result = connection.execute(
+                insert(schema.reservations).values(
+                    charger_id=charger_id,
+                    connector_id=connector_id,
+                    id_tag=id_tag,
+                    parent_id_tag=parent_id_tag,
+                    expiry=expiry,
+                    created=created,
+                    state=ReservationState.REQUESTED.value,
+                )
+            )
+            return Reservation(
+                id=int(result.inserted_primary_key[0]),  # type: ignore[index]
+                charger_id=charger_id,
+                connector_id=connector_id,
+                id_tag=id_tag,
+                parent_id_tag=parent_id_tag,
+                expiry=expiry,
+                created=created,
+            )
+
+        result: Reservation = await self.run_durable(run)
+        return result
+
+    async def set_reservation_state(self, reservation_id: int, state: ReservationState) -> bool:
+        ended = None if state.open else utcnow()
+
+        def run(connection: Connection) -> bool:
+            r = schema.reservations
+            changed = connection.execute(
+                update(r)
+                .where(r.c.id == reservation_id, r.c.state.in_(_OPEN_RESERVATION_STATES))
+                .values(state=state.value, ended=ended)
+            )
+            return bool(changed.rowcount)
+
+        result: bool = await self.run_durable(run)
+        return result
+
+    async def open_reservations(self) -> list[Reservation]:
+        def run(connection: Connection) -> list[Reservation]:
+            r = schema.reservations
+            rows = connection.execute(
+                select(r).where(r.c.state.in_(_OPEN_RESERVATION_STATES))
+            ).mappings()
+            return [Reservation(**{**row, "state": ReservationState(row["state"])}) for row in rows]
+
+        result: list[Reservation] = await self.run_durable(run)
         return result
 
     async def run_durable(self, fn: Callable[[Connection], Any]) -> Any:

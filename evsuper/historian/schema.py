@@ -143,3 +143,25 @@ anomalies = Table(
     Column("detail", Text, nullable=False),
     Index(None, "charger_id", "ts"),
 )
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True, comment="OCPP reservationId"),
+    Column("charger_id", String(64), nullable=False),
+    Column("connector_id", Integer, nullable=False, comment="0 = any connector"),
+    Column("id_tag", String(20), nullable=False),
+    Column("parent_id_tag", String(20)),
+    Column("expiry", UtcDateTime, nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+    Column(
+        "state",
+        String(16),
+        nullable=False,
+        comment="requested | active | rejected | cancelled | expired | used",
+    ),
+    Column("transaction_id", BigInteger, comment="the transaction that used it"),
+    Column("ended", UtcDateTime, comment="when it stopped being requested or active"),
+    Index(None, "charger_id", "created"),
+    Index(None, "state"),
+)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from support import wait_until
 
 from evsuper.core.domain import ChargerBooted, CommState, ConnectorStatus
+from evsuper.core.timeutil import utcnow
 from evsuper.engine import commands as cmd
 from evsuper.engine.runtime import Engine, EngineThread
 
@@ -159,3 +161,97 @@ def test_engine_thread_reports_a_port_in_use_and_releases_the_rest(make_project:
             thread.start()
     thread.stop()
     assert not thread.engine.archive._thread.is_alive()
+
+
+async def test_reservation_round_trip_with_a_simulated_bollard(engine: Engine) -> None:
+    await all_available(engine)
+
+    def reserve(charger_id: str, connector_id: int, id_tag: str, seconds: float) -> Any:
+        return engine.router.execute(
+            cmd.ReserveNow(
+                charger_id=charger_id,
+                connector_id=connector_id,
+                id_tag=id_tag,
+                expiry=utcnow() + timedelta(seconds=seconds),
+            )
+        )
+
+    reserved = await reserve("CP-001", 1, "BADGE-0001", 600)
+    assert (reserved.outcome, reserved.status) == (cmd.Outcome.ACCEPTED, "Accepted")
+    await wait_until(lambda: tag(engine, "CP-001/C1/status") is ConnectorStatus.RESERVED)
+    assert tag(engine, "CP-001/C1/reservation_id") == reserved.payload
+    taken = await reserve("CP-001", 1, "BADGE-0002", 600)
+    assert (taken.outcome, taken.status) == (cmd.Outcome.REJECTED, "Occupied")
+    whole = await reserve("CP-001", 0, "BADGE-0002", 600)
+    assert (whole.outcome, whole.status) == (cmd.Outcome.REJECTED, "Rejected")
+    stranger = await engine.router.execute(
+        cmd.RemoteStart(charger_id="CP-001", connector_id=1, id_tag="BADGE-0002")
+    )
+    assert (stranger.outcome, stranger.status) == (cmd.Outcome.REJECTED, "Rejected")
+
+    started = await engine.router.execute(
+        cmd.RemoteStart(charger_id="CP-001", connector_id=1, id_tag="BADGE-0001")
+    )
+    assert started.ok
+    transaction_id = await wait_until(lambda: tag(engine, "CP-001/C1/transaction_id"))
+    await wait_until(lambda: tag(engine, "CP-001/C1/status") is ConnectorStatus.CHARGING)
+    assert tag(engine, "CP-001/C1/reservation_id") is None
+    with sqlite3.connect(engine.project.directory / "archive.sqlite") as db:
+        assert db.execute(
+            "select reservation_id from transactions where id = ?", (transaction_id,)
+        ).fetchall() == [(reserved.payload,)]
+        assert db.execute(
+            "select state, transaction_id from reservations where id = ?", (reserved.payload,)
+        ).fetchall() == [("used", transaction_id)]
+
+
+async def test_reservations_cancelled_expired_and_refused_by_a_simulated_bollard(
+    engine: Engine,
+) -> None:
+    await all_available(engine)
+
+    def reserve(connector_id: int, seconds: float) -> Any:
+        return engine.router.execute(
+            cmd.ReserveNow(
+                charger_id="CP-002",
+                connector_id=connector_id,
+                id_tag="BADGE-0003",
+                expiry=utcnow() + timedelta(seconds=seconds),
+            )
+        )
+
+    def state(reservation_id: int) -> str:
+        with sqlite3.connect(engine.project.directory / "archive.sqlite") as db:
+            row = db.execute("select state from reservations where id = ?", (reservation_id,))
+            return str(row.fetchone()[0])
+
+    held = await reserve(1, 600)
+    assert held.ok
+    await wait_until(lambda: tag(engine, "CP-002/C1/status") is ConnectorStatus.RESERVED)
+    cancelled = await engine.router.execute(
+        cmd.CancelReservation(charger_id="CP-002", reservation_id=held.payload)
+    )
+    assert cancelled.ok
+    await wait_until(lambda: tag(engine, "CP-002/C1/status") is ConnectorStatus.AVAILABLE)
+    assert state(held.payload) == "cancelled"
+    again = await engine.router.execute(
+        cmd.CancelReservation(charger_id="CP-002", reservation_id=held.payload)
+    )
+    assert (again.outcome, again.status) == (cmd.Outcome.REJECTED, "Rejected")
+
+    brief = await reserve(2, 1.0)
+    assert brief.ok
+    await wait_until(lambda: tag(engine, "CP-002/C2/status") is ConnectorStatus.RESERVED)
+    await wait_until(lambda: tag(engine, "CP-002/C2/status") is ConnectorStatus.AVAILABLE)
+    await wait_until(lambda: state(brief.payload) == "expired")
+    assert tag(engine, "CP-002/C2/reservation_id") is None
+
+    off = await engine.router.execute(
+        cmd.ChangeAvailability(
+            charger_id="CP-002", connector_id=1, kind=cmd.AvailabilityKind.INOPERATIVE
+        )
+    )
+    assert off.ok
+    unavailable = await reserve(1, 600)
+    assert (unavailable.outcome, unavailable.status) == (cmd.Outcome.REJECTED, "Unavailable")
+    assert state(unavailable.payload) == "rejected"

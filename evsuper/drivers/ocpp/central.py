@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any
@@ -34,6 +34,8 @@ from evsuper.core.domain import (
     ConnectorStatusChanged,
     MeterValuesReceived,
     RegistrationStatus,
+    Reservation,
+    ReservationState,
     TransactionStarted,
     TransactionStopped,
     TransactionStore,
@@ -41,7 +43,13 @@ from evsuper.core.domain import (
 from evsuper.core.tags import ChargerTag, ConnectorTag, Sample, charger_tag, connector_tag
 from evsuper.core.timeutil import utcnow
 from evsuper.drivers.ocpp.data_transfer import DataTransferRouter
-from evsuper.drivers.ocpp.mapping import live_figures, parse_meter_values, request_for, result_of
+from evsuper.drivers.ocpp.mapping import (
+    live_figures,
+    parse_meter_values,
+    request_for,
+    reserve_now_request,
+    result_of,
+)
 from evsuper.drivers.ocpp.v16 import ChargePoint16
 from evsuper.engine import commands as cmd
 from evsuper.project.model import AuthorizationMode, ChargerConfig, Project, UnknownChargerPolicy
@@ -93,6 +101,8 @@ class CentralSystem:
         self._server: Server | None = None
         self.data_transfer = DataTransferRouter()
         self._background: set[asyncio.Task[None]] = set()
+        self._reservations: dict[int, Reservation] = {}  # requested or active
+        self._expiry_timers: dict[int, asyncio.TimerHandle] = {}
 
     # ---- lifecycle ----
 
@@ -103,6 +113,9 @@ class CentralSystem:
             conn.id_tag = transaction.id_tag
             conn.meter_start_wh = transaction.meter_start_wh
             self._publish_transaction(transaction.charger_id, transaction.connector_id)
+        for reservation in await self.store.open_reservations():
+            self._track_reservation(reservation)
+            self._publish_reservation(reservation.charger_id, reservation.connector_id)
         for charger in self.project.chargers:
             self.bus.publish(charger_tag(charger.id, ChargerTag.COMM), Sample(CommState.UNKNOWN))
         ocpp_settings = self.project.ocpp
@@ -121,6 +134,8 @@ class CentralSystem:
         log.info("OCPP 1.6J central system listening on %s", self.endpoint)
 
     async def stop(self) -> None:
+        for timer in self._expiry_timers.values():
+            timer.cancel()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -363,6 +378,8 @@ class CentralSystem:
             id_tag,
             meter_start_wh,
         )
+        if reservation_id is not None:
+            self._reservation_used(charger_id, reservation_id, transaction.id)
         self.bus.emit(TransactionStarted(transaction))
         return transaction
 
@@ -444,15 +461,27 @@ class CentralSystem:
         session = self.sessions.get(command.charger_id)
         if session is None:
             return cmd.CommandResult(cmd.Outcome.OFFLINE, "Offline", "the charger is not connected")
+        if isinstance(command, cmd.ReserveNow):
+            return await self._reserve(session, command)
+        response = await self._send(session, request_for(command))
+        if isinstance(response, cmd.CommandResult):
+            return response
+        result = result_of(command, response)
+        if isinstance(command, cmd.CancelReservation) and result.ok:
+            await self._close_reservation(command.reservation_id, ReservationState.CANCELLED)
+        return result
+
+    @staticmethod
+    async def _send(session: ChargePoint16, payload: Any) -> Any:
+        """The charger's answer to ``payload``, or the CommandResult saying why there is none."""
         try:
-            response = await session.request(request_for(command))
+            return await session.request(payload)
         except TimeoutError:
             return cmd.CommandResult(cmd.Outcome.TIMEOUT, "Timeout", "no answer from the charger")
         except OCPPError as error:
             return cmd.CommandResult(cmd.Outcome.ERROR, error.code, error.description)
         except ConnectionClosed:
             return cmd.CommandResult(cmd.Outcome.OFFLINE, "Offline", "connection lost")
-        return result_of(command, response)
 
     async def _accept(self, charger_id: str) -> cmd.CommandResult:
         if self.is_registered(charger_id):
@@ -469,6 +498,99 @@ class CentralSystem:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
         return cmd.CommandResult(cmd.Outcome.ACCEPTED, "Registered")
+
+    # ---- reservations (ids allocated by the archive, durable before ReserveNow is sent) ----
+
+    async def _reserve(self, session: ChargePoint16, command: cmd.ReserveNow) -> cmd.CommandResult:
+        """Record the reservation, ask the charger, record its answer; the id is the payload."""
+        if command.expiry.tzinfo is None:
+            return cmd.CommandResult(cmd.Outcome.ERROR, "InvalidRequest", "expiry must be aware")
+        reservation = await self.store.create_reservation(
+            command.charger_id,
+            command.connector_id,
+            command.id_tag,
+            command.parent_id_tag,
+            command.expiry,
+        )
+        self._track_reservation(reservation)
+        response = await self._send(session, reserve_now_request(command, reservation.id))
+        if isinstance(response, cmd.CommandResult):
+            # a CALLERROR is a refusal; without an answer it stays requested until its expiry
+            if response.outcome is cmd.Outcome.ERROR:
+                await self._close_reservation(reservation.id, ReservationState.REJECTED)
+            return replace(response, payload=reservation.id)
+        result = result_of(command, response)
+        if not result.ok:
+            await self._close_reservation(reservation.id, ReservationState.REJECTED)
+        elif await self.store.set_reservation_state(reservation.id, ReservationState.ACTIVE):
+            active = replace(reservation, state=ReservationState.ACTIVE)
+            self._reservations[reservation.id] = active
+            self._publish_reservation(reservation.charger_id, reservation.connector_id)
+        log.info(
+            "%s: reservation %d of connector %d for %s until %s: %s",
+            reservation.charger_id,
+            reservation.id,
+            reservation.connector_id,
+            reservation.id_tag,
+            reservation.expiry.isoformat(),
+            result.status,
+        )
+        return replace(result, payload=reservation.id)
+
+    def _track_reservation(self, reservation: Reservation) -> None:
+        """Hold an open reservation until it ends; at its expiry it ends as expired."""
+        self._reservations[reservation.id] = reservation
+        delay = max((reservation.expiry - utcnow()).total_seconds(), 0.0)
+        self._expiry_timers[reservation.id] = asyncio.get_running_loop().call_later(
+            delay, self._expire, reservation.id
+        )
+
+    def _expire(self, reservation_id: int) -> None:
+        close = self._close_reservation(reservation_id, ReservationState.EXPIRED)
+        task = asyncio.create_task(close)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _close_reservation(self, reservation_id: int, state: ReservationState) -> None:
+        """Record that an open reservation was rejected, cancelled or expired."""
+        if await self.store.set_reservation_state(reservation_id, state):
+            log.info("reservation %d %s", reservation_id, state.value)
+        self._forget_reservation(reservation_id)
+
+    def _reservation_used(self, charger_id: str, reservation_id: int, transaction_id: int) -> None:
+        """The archive marked it used with the transaction; a stale id is an anomaly."""
+        reservation = self._reservations.get(reservation_id)
+        if reservation is None or reservation.charger_id != charger_id:
+            self.anomaly(
+                charger_id,
+                "reservation-not-open",
+                f"transaction {transaction_id} started on reservation {reservation_id}, "
+                "which is not open on this charger",
+            )
+            return
+        self._forget_reservation(reservation_id)
+
+    def _forget_reservation(self, reservation_id: int) -> None:
+        timer = self._expiry_timers.pop(reservation_id, None)
+        if timer is not None:
+            timer.cancel()
+        reservation = self._reservations.pop(reservation_id, None)
+        if reservation is not None:
+            self._publish_reservation(reservation.charger_id, reservation.connector_id)
+
+    def _publish_reservation(self, charger_id: str, connector_id: int) -> None:
+        active = next(
+            (
+                r.id
+                for r in self._reservations.values()
+                if r.charger_id == charger_id
+                and r.connector_id == connector_id
+                and r.state is ReservationState.ACTIVE
+            ),
+            None,
+        )
+        path = connector_tag(charger_id, connector_id, ConnectorTag.RESERVATION_ID)
+        self.bus.publish(path, Sample(active))
 
     @staticmethod
     async def _request_quietly(session: ChargePoint16, payload: Any) -> None:

@@ -14,7 +14,7 @@ from ocpp.v16 import call
 from ocpp.v16.enums import AvailabilityType, MessageTrigger, ResetType
 
 from evsuper.core.domain import MeterReading
-from evsuper.core.timeutil import from_wire
+from evsuper.core.timeutil import from_wire, to_wire
 from evsuper.engine import commands as cmd
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
@@ -157,7 +157,20 @@ def request_for(command: cmd.Command) -> Any:
             return call.DataTransfer(
                 vendor_id=command.vendor_id, message_id=command.message_id, data=command.data
             )
+        case cmd.CancelReservation():
+            return call.CancelReservation(reservation_id=command.reservation_id)
     raise ValueError(f"{type(command).__name__} is not an OCPP 1.6 request")
+
+
+def reserve_now_request(command: cmd.ReserveNow, reservation_id: int) -> call.ReserveNow:
+    """ReserveNow with the id the central system allocated; the expiry in UTC."""
+    return call.ReserveNow(
+        connector_id=command.connector_id,
+        expiry_date=to_wire(command.expiry),
+        id_tag=command.id_tag,
+        reservation_id=reservation_id,
+        parent_id_tag=command.parent_id_tag,
+    )
 
 
 # Answers that mean the charger did what was asked (besides "Accepted").

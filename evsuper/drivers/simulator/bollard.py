@@ -16,6 +16,7 @@ import logging
 import random
 import zlib
 from collections.abc import Coroutine, Sequence
+from datetime import datetime
 from typing import Any
 
 from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
@@ -28,7 +29,7 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.typing import Subprotocol
 
 from evsuper.core.domain import ConnectorStatus
-from evsuper.core.timeutil import to_wire, utcnow
+from evsuper.core.timeutil import from_wire, to_wire, utcnow
 from evsuper.drivers.simulator import config as cfg
 from evsuper.drivers.simulator.config import Configuration
 from evsuper.drivers.simulator.ev import ConnectorModel, Fault, MeterSample
@@ -121,6 +122,13 @@ class _RemoteStart:
     confirmed: bool = False  # set once the answer has gone out
 
 
+@dataclasses.dataclass(slots=True)
+class _Reservation:
+    id: int
+    id_tag: str
+    expiry: asyncio.TimerHandle  # ends the reservation when it fires
+
+
 @dataclasses.dataclass(eq=False, slots=True)
 class _Connector:
     """A connector's model plus what the protocol needs to know about it."""
@@ -132,6 +140,7 @@ class _Connector:
     reported: tuple[ConnectorStatus, Fault | None] | None = None  # last status sent
     no_session: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     remote: _RemoteStart | None = None
+    reservation: _Reservation | None = None
     transaction_id: int | None = None
     id_tag: str | None = None
     stop_reason: str | None = None
@@ -430,7 +439,7 @@ class SimulatedBollard:
         if remote is not None:
             if not remote.confirmed:
                 await c.alarm.sleep(None)
-            elif model.is_free:
+            elif model.is_free or self._reserved_for(c, remote.id_tag):
                 c.remote = None
                 await self._session(c, remote.id_tag, remote)
             else:  # made unavailable between the answer and now
@@ -439,11 +448,16 @@ class SimulatedBollard:
                     "%s: remote start on connector %d dropped (%s)", self.id, c.id, model.status
                 )
             return
-        if self.settings.autonomous and model.is_free and self.online and not self._reset_requested:
+        reserved = c.reservation is not None and model.status is ConnectorStatus.RESERVED
+        free_or_held = model.is_free or reserved
+        if self.settings.autonomous and free_or_held and self.online and not self._reset_requested:
             if c.next_arrival is None:
                 c.next_arrival = now + model.idle_s()
             if now >= c.next_arrival:
                 c.next_arrival = None
+                if c.reservation is not None:  # the driver who reserved it arrives
+                    await self._session(c, c.reservation.id_tag, None)
+                    return
                 free = [b.id_tag for b in self.badges if b.id_tag not in self.badges_in_use]
                 await self._session(c, model.pick_id_tag(free), None)
             else:
@@ -459,6 +473,7 @@ class SimulatedBollard:
         c.stop_reason = None
         self.badges_in_use.add(id_tag)
         try:
+            reservation_id = self._take_reservation(c, id_tag)
             model.plug_in()
             await self._report(c)
             if remote is None:
@@ -479,6 +494,7 @@ class SimulatedBollard:
                     id_tag=id_tag,
                     meter_start=model.meter_wh,
                     timestamp=to_wire(utcnow()),
+                    reservation_id=reservation_id,
                 ),
                 persistent=True,
             )
@@ -607,17 +623,82 @@ class SimulatedBollard:
     ) -> bool:
         if profile is not None and profile.get("charging_profile_purpose") != TX:
             return False
-        if connector_id is None:
-            c = next((c for c in self.connectors.values() if self._startable(c)), None)
+        if connector_id is None:  # a connector reserved for this idTag first
+            candidates = sorted(self.connectors.values(), key=lambda c: c.reservation is None)
+            c = next((c for c in candidates if self._startable(c, id_tag)), None)
         else:
             c = self.connectors.get(connector_id)
-        if c is None or not self._startable(c):
+        if c is None or not self._startable(c, id_tag):
             return False
         c.remote = _RemoteStart(id_tag, profile)
         return True
 
-    def _startable(self, c: _Connector) -> bool:
-        return c.model.is_free and c.remote is None and c.no_session.is_set()
+    def _startable(self, c: _Connector, id_tag: str) -> bool:
+        free = c.model.is_free or self._reserved_for(c, id_tag)
+        return free and c.remote is None and c.no_session.is_set()
+
+    # ---- reservations (connector 0, the charge point as a whole, is not supported) ----
+
+    def _reserved_for(self, c: _Connector, id_tag: str) -> bool:
+        r = c.reservation
+        return r is not None and r.id_tag == id_tag and c.model.status is ConnectorStatus.RESERVED
+
+    def _reserve(
+        self, connector_id: int, expiry: datetime, id_tag: str, reservation_id: int
+    ) -> str:
+        """Status of a ReserveNow; an id given again replaces its reservation (§5.13)."""
+        c = self.connectors.get(connector_id)
+        if c is None:
+            return "Rejected"
+        model = c.model
+        if model.status is ConnectorStatus.FAULTED:
+            return "Faulted"
+        if model.status is ConnectorStatus.UNAVAILABLE:
+            return "Unavailable"
+        again = c.reservation is not None and c.reservation.id == reservation_id
+        free = model.is_free and c.remote is None and c.no_session.is_set()
+        if not (again or free):
+            return "Occupied"
+        previous = self._connector_with_reservation(reservation_id)
+        if previous is not None:
+            self._end_reservation(previous)
+        model.reserve()
+        delay = max((expiry - utcnow()).total_seconds(), 0.0)
+        timer = asyncio.get_running_loop().call_later(
+            delay, self._expire_reservation, c, reservation_id
+        )
+        c.reservation = _Reservation(reservation_id, id_tag, timer)
+        return "Accepted"
+
+    def _connector_with_reservation(self, reservation_id: int) -> _Connector | None:
+        return next(
+            (
+                c
+                for c in self.connectors.values()
+                if c.reservation is not None and c.reservation.id == reservation_id
+            ),
+            None,
+        )
+
+    def _end_reservation(self, c: _Connector) -> None:
+        if c.reservation is not None:
+            c.reservation.expiry.cancel()
+            c.reservation = None
+        c.model.unreserve()
+
+    def _expire_reservation(self, c: _Connector, reservation_id: int) -> None:
+        if c.reservation is not None and c.reservation.id == reservation_id:
+            log.info("%s: reservation %d expired", self.id, reservation_id)
+            self._end_reservation(c)
+            c.alarm.wake()
+
+    def _take_reservation(self, c: _Connector, id_tag: str) -> int | None:
+        """The reservation a session for ``id_tag`` uses up, if the connector holds one."""
+        if c.reservation is None or not self._reserved_for(c, id_tag):
+            return None
+        reservation_id = c.reservation.id
+        self._end_reservation(c)
+        return reservation_id
 
     def _confirm_remote_starts(self) -> None:
         for c in self.connectors.values():
@@ -824,6 +905,30 @@ class _Link(ChargePoint):
         c = self.bollard._connector_with_transaction(transaction_id)
         if c is not None:
             self.bollard._request_stop(c, "Remote")
+
+    @on(Action.reserve_now)
+    def on_reserve_now(
+        self, connector_id: int, expiry_date: str, id_tag: str, reservation_id: int, **_: Any
+    ) -> Any:
+        status = self.bollard._reserve(connector_id, from_wire(expiry_date), id_tag, reservation_id)
+        return call_result.ReserveNow(status=status)
+
+    @after(Action.reserve_now)
+    def after_reserve_now(self, **_: Any) -> None:
+        for c in self.bollard.connectors.values():  # report Reserved after the answer
+            c.alarm.wake()
+
+    @on(Action.cancel_reservation)
+    def on_cancel_reservation(self, reservation_id: int, **_: Any) -> Any:
+        c = self.bollard._connector_with_reservation(reservation_id)
+        if c is not None:
+            self.bollard._end_reservation(c)
+        return call_result.CancelReservation(status="Rejected" if c is None else "Accepted")
+
+    @after(Action.cancel_reservation)
+    def after_cancel_reservation(self, **_: Any) -> None:
+        for c in self.bollard.connectors.values():  # report Available after the answer
+            c.alarm.wake()
 
     @on(Action.reset)
     def on_reset(self, **_: Any) -> Any:

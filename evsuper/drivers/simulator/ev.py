@@ -75,7 +75,8 @@ class ConnectorModel:
 
     Life cycle: ``plug_in`` (Preparing) → ``start_charging`` (Charging / SuspendedEV /
     SuspendedEVSE as power allows) → ``stop_charging`` (Finishing) → ``unplug`` (Available);
-    or ``break_down`` (Faulted) from any state with a car, then ``recover``.
+    or ``break_down`` (Faulted) from any state with a car, then ``recover``. A free
+    connector may be held by ``reserve`` (Reserved) until ``unreserve``.
     """
 
     def __init__(
@@ -250,6 +251,17 @@ class ConnectorModel:
     def recover(self) -> None:
         self.fault = None
         self.status = self._idle_status()
+
+    def reserve(self) -> None:
+        """Hold the free connector for one driver: Reserved."""
+        if not self.is_free:
+            raise RuntimeError(f"cannot reserve a connector that is {self.status}")
+        self.status = ConnectorStatus.RESERVED
+
+    def unreserve(self) -> None:
+        """The reservation ended (used, cancelled or expired): back to the idle status."""
+        if self.status is ConnectorStatus.RESERVED:
+            self.status = self._idle_status()
 
     def set_operative(self, operative: bool) -> bool:
         """Change availability; False when it is scheduled until the car has left."""

@@ -37,11 +37,25 @@ class FakeCharger(ChargePoint):
         super().__init__(charger_id, connection, response_timeout=5)
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.reset_answer = "Accepted"
+        self.reserve_answer = "Accepted"
+        self.cancel_answer = "Accepted"
+        self.on_request: Callable[[str], None] = lambda action: None  # runs before answering
 
     @on(Action.reset)
     def on_reset(self, type: str) -> call_result.Reset:
         self.requests.append(("Reset", {"type": type}))
         return call_result.Reset(status=self.reset_answer)
+
+    @on(Action.reserve_now)
+    def on_reserve_now(self, **kwargs: Any) -> call_result.ReserveNow:
+        self.on_request("ReserveNow")
+        self.requests.append(("ReserveNow", kwargs))
+        return call_result.ReserveNow(status=self.reserve_answer)
+
+    @on(Action.cancel_reservation)
+    def on_cancel_reservation(self, reservation_id: int) -> call_result.CancelReservation:
+        self.requests.append(("CancelReservation", {"reservation_id": reservation_id}))
+        return call_result.CancelReservation(status=self.cancel_answer)
 
     @on(Action.remote_start_transaction)
     def on_remote_start(self, id_tag: str, **kwargs: Any) -> call_result.RemoteStartTransaction:
@@ -555,3 +569,170 @@ async def test_second_connection_with_the_same_id_replaces_the_first(site: SiteF
             assert (await second.boot()).status == "Accepted"
             assert s.tag("CP-001/comm") is CommState.ONLINE  # the old one's end is not an outage
             assert len(s.central.sessions) == 1
+
+
+async def test_reserve_now_is_durable_before_it_is_sent_and_records_the_answer(
+    site: SiteFactory,
+) -> None:
+    s = await site()
+    expiry = utcnow() + timedelta(hours=1)
+    async with s.charger() as cp:
+        await cp.boot()
+        states_when_sent: list[list[tuple[Any, ...]]] = []
+        cp.on_request = lambda action: states_when_sent.append(
+            s.rows("select id, state from reservations order by id")
+        )
+        reserved = await s.central.execute(
+            cmd.ReserveNow(charger_id="CP-001", connector_id=1, id_tag="BADGE-0001", expiry=expiry)
+        )
+        assert (reserved.outcome, reserved.status) == (cmd.Outcome.ACCEPTED, "Accepted")
+        first = reserved.payload
+        assert states_when_sent == [[(first, "requested")]]
+        assert cp.requests == [
+            (
+                "ReserveNow",
+                {
+                    "connector_id": 1,
+                    "expiry_date": to_wire(expiry),
+                    "id_tag": "BADGE-0001",
+                    "reservation_id": first,
+                },
+            )
+        ]
+        assert cp.requests[0][1]["expiry_date"].endswith("Z")
+        assert s.rows(f"select state, ended from reservations where id = {first}") == [
+            ("active", None)
+        ]
+        assert s.tag("CP-001/C1/reservation_id") == first
+
+        cp.reserve_answer = "Occupied"
+        refused = await s.central.execute(
+            cmd.ReserveNow(
+                charger_id="CP-001",
+                connector_id=1,
+                id_tag="BADGE-0002",
+                expiry=expiry,
+                parent_id_tag="FLEET",
+            )
+        )
+        assert (refused.outcome, refused.status) == (cmd.Outcome.REJECTED, "Occupied")
+        assert refused.payload not in (None, first)
+        assert cp.requests[-1][1]["parent_id_tag"] == "FLEET"
+        assert s.rows(f"select state from reservations where id = {refused.payload}") == [
+            ("rejected",)
+        ]
+        assert s.tag("CP-001/C1/reservation_id") == first
+
+        cp.cancel_answer = "Rejected"
+        kept = await s.central.execute(
+            cmd.CancelReservation(charger_id="CP-001", reservation_id=first)
+        )
+        assert (kept.outcome, kept.status) == (cmd.Outcome.REJECTED, "Rejected")
+        assert s.rows(f"select state from reservations where id = {first}") == [("active",)]
+        cp.cancel_answer = "Accepted"
+        cancelled = await s.central.execute(
+            cmd.CancelReservation(charger_id="CP-001", reservation_id=first)
+        )
+        assert cancelled.ok
+        assert cp.requests[-1] == ("CancelReservation", {"reservation_id": first})
+        assert s.rows(f"select state, ended is not null from reservations where id = {first}") == [
+            ("cancelled", 1)
+        ]
+        assert s.tag("CP-001/C1/reservation_id") is None
+
+
+async def test_start_transaction_on_a_reservation_uses_it(site: SiteFactory) -> None:
+    s = await site()
+    async with s.charger() as cp:
+        await cp.boot()
+        reserved = await s.central.execute(
+            cmd.ReserveNow(
+                charger_id="CP-001",
+                connector_id=2,
+                id_tag="BADGE-0001",
+                expiry=utcnow() + timedelta(hours=1),
+            )
+        )
+        assert s.tag("CP-001/C2/reservation_id") == reserved.payload
+        start = await cp.call(
+            call.StartTransaction(
+                connector_id=2,
+                id_tag="BADGE-0001",
+                meter_start=0,
+                timestamp=to_wire(utcnow()),
+                reservation_id=reserved.payload,
+            )
+        )
+        assert s.rows(
+            f"select state, transaction_id from reservations where id = {reserved.payload}"
+        ) == [("used", start.transaction_id)]
+        assert s.rows(
+            f"select reservation_id from transactions where id = {start.transaction_id}"
+        ) == [(reserved.payload,)]
+        assert s.tag("CP-001/C2/reservation_id") is None
+        await cp.call(
+            call.StartTransaction(
+                connector_id=1,
+                id_tag="BADGE-0002",
+                meter_start=0,
+                timestamp=to_wire(utcnow()),
+                reservation_id=reserved.payload,  # no longer open
+            )
+        )
+    await s.archive.run_durable(lambda c: None)
+    assert s.rows("select kind from anomalies") == [("reservation-not-open",)]
+
+
+async def test_reservations_expire_and_survive_a_restart(site: SiteFactory) -> None:
+    s = await site()
+    async with s.charger() as cp:
+        await cp.boot()
+        soon = await s.central.execute(
+            cmd.ReserveNow(
+                charger_id="CP-001",
+                connector_id=1,
+                id_tag="BADGE-0001",
+                expiry=utcnow() + timedelta(seconds=0.5),
+            )
+        )
+        later = await s.central.execute(
+            cmd.ReserveNow(
+                charger_id="CP-001",
+                connector_id=2,
+                id_tag="BADGE-0002",
+                expiry=utcnow() + timedelta(hours=1),
+            )
+        )
+        assert s.tag("CP-001/C1/reservation_id") == soon.payload
+    await wait_until(lambda: s.tag("CP-001/C1/reservation_id") is None)
+    assert s.rows(f"select state from reservations where id = {soon.payload}") == [("expired",)]
+    await s.central.stop()
+    restarted = CentralSystem(s.project, TagBus(), s.archive, host="127.0.0.1", port=0)
+    await restarted.start()
+    try:
+        assert restarted.bus.value("CP-001/C2/reservation_id") == later.payload
+    finally:
+        await restarted.stop()
+
+
+async def test_reserve_now_without_an_answer_stays_requested(site: SiteFactory) -> None:
+    s = await site(response_timeout_s=0.3)
+    offline = await s.central.execute(
+        cmd.ReserveNow(
+            charger_id="CP-001", connector_id=1, id_tag="X", expiry=utcnow() + timedelta(hours=1)
+        )
+    )
+    assert offline.outcome is cmd.Outcome.OFFLINE
+    async with connect(s.central.url_for("CP-001"), subprotocols=["ocpp1.6"]):  # type: ignore[list-item]
+        await wait_until(lambda: "CP-001" in s.central.sessions)
+        unanswered = await s.central.execute(
+            cmd.ReserveNow(
+                charger_id="CP-001",
+                connector_id=1,
+                id_tag="X",
+                expiry=utcnow() + timedelta(hours=1),
+            )
+        )
+    assert unanswered.outcome is cmd.Outcome.TIMEOUT
+    assert s.rows("select id, state from reservations") == [(unanswered.payload, "requested")]
+    assert s.tag("CP-001/C1/reservation_id") is None
