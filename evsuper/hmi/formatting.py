@@ -23,9 +23,9 @@ def text(value: object) -> str:
     return NO_VALUE if value is None or value == "" else str(value)
 
 
-def clock(ts: datetime) -> str:
+def clock(ts: datetime, *, seconds: bool = True) -> str:
     """Local wall-clock time, for result lines and recent events."""
-    return ts.astimezone().strftime("%H:%M:%S")
+    return ts.astimezone().strftime("%H:%M:%S" if seconds else "%H:%M")
 
 
 def timestamp(ts: datetime | None) -> str:

@@ -1,23 +1,29 @@
 from __future__ import annotations
 
+from datetime import UTC, timedelta
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from evsuper.core.domain import CommState, ConnectorStatus
 from evsuper.core.tags import Sample
+from evsuper.core.timeutil import utcnow
 from evsuper.engine.commands import (
     AvailabilityKind,
+    CancelReservation,
     ChangeAvailability,
     ClearCache,
     CommandResult,
     Outcome,
     RemoteStart,
     RemoteStop,
+    ReserveNow,
     Reset,
     ResetKind,
     UnlockConnector,
 )
+from evsuper.hmi.dialogs.reservation import ReserveDialog
 from evsuper.hmi.models.overview import OverviewModel
 from evsuper.hmi.widgets.faceplate import Faceplate
 from evsuper.project.model import Project
@@ -119,8 +125,9 @@ def test_commands_are_disabled_while_the_charger_is_offline(
     qtbot, faceplate: Faceplate, model: OverviewModel, sender: Sender
 ) -> None:
     buttons = faceplate.findChildren(QPushButton)
-    assert len(buttons) == 5 + 2 * 4
-    assert sum(b.isEnabled() for b in buttons) == len(buttons) - 2  # start C1, stop C2
+    assert len(buttons) == 5 + 2 * 6
+    # off: start and reserve C1 (charging), stop C2, cancel reservation (none held)
+    assert sum(b.isEnabled() for b in buttons) == len(buttons) - 5
 
     model.apply({"CP-001/comm": Sample(CommState.OFFLINE)})
     assert not any(b.isEnabled() for b in buttons)
@@ -213,3 +220,133 @@ def test_values_follow_the_model(faceplate: Faceplate, model: OverviewModel) -> 
     )
     assert "7.3 kW" in texts()
     assert "FAULTED" in texts() and "GroundFailure" in texts() and "7.0.0" in texts()
+
+
+def reserved(model: OverviewModel, connector_id: int, reservation_id: int | None) -> None:
+    """The engine's tags for connector ``connector_id`` of CP-001 reserved (or freed again)."""
+    status = ConnectorStatus.AVAILABLE if reservation_id is None else ConnectorStatus.RESERVED
+    model.apply(
+        {
+            f"CP-001/C{connector_id}/status": Sample(status),
+            f"CP-001/C{connector_id}/reservation_id": Sample(reservation_id),
+        }
+    )
+
+
+def open_reserve(qtbot, faceplate: Faceplate, connector_id: int) -> ReserveDialog:
+    click(qtbot, faceplate, f"reserve_C{connector_id}")
+    dialog = faceplate.reserve_dialog
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible)
+    return dialog
+
+
+def test_reservation_buttons_follow_the_connector(
+    faceplate: Faceplate, model: OverviewModel
+) -> None:
+    def enabled(name: str) -> bool:
+        return button(faceplate, name).isEnabled()
+
+    assert not enabled("reserve_C1")  # charging
+    assert enabled("reserve_C2") and not enabled("cancel_reservation_C2")
+
+    reserved(model, 2, 17)
+    assert not enabled("reserve_C2") and enabled("cancel_reservation_C2")
+    assert any(label.text() == "17" for label in faceplate.findChildren(QLabel))
+    assert any(label.text() == "Reserved" for label in faceplate.findChildren(QLabel))
+
+    reserved(model, 2, None)
+    assert enabled("reserve_C2") and not enabled("cancel_reservation_C2")
+    model.apply({"CP-001/C2/status": Sample(ConnectorStatus.FAULTED)})
+    assert not enabled("reserve_C2")
+    model.apply({"CP-001/C2/status": Sample(ConnectorStatus.AVAILABLE)})
+    model.apply({"CP-001/comm": Sample(CommState.OFFLINE)})
+    assert not enabled("reserve_C2")
+
+
+def test_reserve_sends_the_chosen_id_tag_and_expiry(
+    qtbot, faceplate: Faceplate, sender: Sender
+) -> None:
+    faceplate.id_tag.setCurrentText("BADGE-0002")
+    dialog = open_reserve(qtbot, faceplate, 2)
+    assert dialog.id_tag.currentText() == "BADGE-0002"  # the faceplate's choice
+    assert dialog.duration.currentText() == "30 min"
+    assert [dialog.id_tag.itemText(i) for i in range(dialog.id_tag.count())] == [
+        "BADGE-0001",
+        "BADGE-0002",
+    ]
+    before = utcnow()
+    qtbot.mouseClick(dialog.reserve, Qt.MouseButton.LeftButton)
+    after = utcnow()
+    command = sender.last
+    assert isinstance(command, ReserveNow)
+    assert (command.charger_id, command.connector_id, command.id_tag) == ("CP-001", 2, "BADGE-0002")
+    assert command.expiry.utcoffset() == timedelta(0) and command.expiry.tzinfo is UTC
+    assert before + timedelta(minutes=30) <= command.expiry <= after + timedelta(minutes=30)
+    assert "Reserve C2 for BADGE-0002 (30 min): sent, waiting" in faceplate.result.text()
+
+    dialog = open_reserve(qtbot, faceplate, 2)
+    dialog.id_tag.setEditText("FLEET-7")
+    dialog.duration.setCurrentText("2 h")
+    assert "in 2 h" in dialog.expiry.text()
+    before = utcnow()
+    qtbot.mouseClick(dialog.reserve, Qt.MouseButton.LeftButton)
+    command = sender.last
+    assert isinstance(command, ReserveNow) and command.id_tag == "FLEET-7"
+    assert before + timedelta(hours=2) <= command.expiry <= utcnow() + timedelta(hours=2)
+
+    sender.answer(CommandResult(Outcome.ACCEPTED, "Accepted", payload=17))
+    assert "Reserve C2 for FLEET-7 (2 h): Accepted — reservation id 17" in faceplate.result.text()
+
+
+def test_reserve_dialog_cancelled_or_without_id_tag_sends_nothing(
+    qtbot, faceplate: Faceplate, sender: Sender
+) -> None:
+    dialog = open_reserve(qtbot, faceplate, 2)
+    dialog.id_tag.setEditText("  ")
+    assert not dialog.reserve.isEnabled()
+    dialog.id_tag.setEditText("X" * 30)
+    assert dialog.chosen_id_tag() == "X" * 20  # OCPP 1.6 idTag: at most 20 characters
+    dialog.reject()
+    assert not dialog.isVisible()
+    assert sender.sent == []
+    assert faceplate.result.text() == "No command sent yet."
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        (CommandResult(Outcome.REJECTED, "Occupied", payload=18), "Rejected (Occupied)"),
+        (CommandResult(Outcome.REJECTED, "Faulted", payload=18), "Rejected (Faulted)"),
+        (CommandResult(Outcome.REJECTED, "Rejected", payload=18), ": Rejected"),
+        (CommandResult(Outcome.REJECTED, "Unavailable", payload=18), "Rejected (Unavailable)"),
+        (CommandResult(Outcome.TIMEOUT, "Timeout", "no answer", payload=18), "Timeout — no answer"),
+        (CommandResult(Outcome.OFFLINE, "Offline"), "(30 min): Offline"),
+        (CommandResult(Outcome.ERROR, "NotSupported", "CALLERROR"), "Error (NotSupported)"),
+    ],
+)
+def test_every_reservation_outcome_is_shown(
+    qtbot, faceplate: Faceplate, sender: Sender, result: CommandResult, expected: str
+) -> None:
+    qtbot.mouseClick(open_reserve(qtbot, faceplate, 2).reserve, Qt.MouseButton.LeftButton)
+    sender.answer(result)
+    text = faceplate.result.text()
+    assert expected in text
+    assert "reservation id" not in text  # only an accepted reservation holds its id
+
+
+def test_cancel_reservation_sends_the_connector_reservation_id(
+    qtbot, faceplate: Faceplate, model: OverviewModel, sender: Sender
+) -> None:
+    reserved(model, 2, 17)
+    click(qtbot, faceplate, "cancel_reservation_C2")
+    assert sender.last == CancelReservation(
+        charger_id="CP-001", reservation_id=17, issued_at=sender.last.issued_at
+    )
+    assert "Cancel reservation 17 on C2: sent, waiting" in faceplate.result.text()
+    sender.answer(CommandResult(Outcome.REJECTED, "Rejected"))
+    assert "Cancel reservation 17 on C2: Rejected" in faceplate.result.text()
+
+    click(qtbot, faceplate, "cancel_reservation_C2")
+    sender.answer(CommandResult(Outcome.ACCEPTED, "Accepted"))
+    assert "Cancel reservation 17 on C2: Accepted" in faceplate.result.text()

@@ -137,6 +137,64 @@ def test_operator_changes_the_configuration_and_clears_the_cache(
         window.faceplate_dock.grab().save(str(Path(shots) / "live_configuration_faceplate.png"))
 
 
+def test_operator_reserves_a_connector_and_cancels_the_reservation(
+    qtbot: Any, live: MainWindow
+) -> None:
+    window = live
+    qtbot.waitUntil(lambda: window.model.summary.online == 4, timeout=15000)
+    qtbot.waitUntil(
+        lambda: connector_status(window, "CP-001", 1) is ConnectorStatus.AVAILABLE, timeout=15000
+    )
+    window.show_faceplate("CP-001")
+    faceplate = window.faceplate
+    reserve = faceplate.findChild(QPushButton, "reserve_C1")
+    cancel = faceplate.findChild(QPushButton, "cancel_reservation_C1")
+    assert reserve is not None and cancel is not None
+    qtbot.waitUntil(reserve.isEnabled)
+    assert not cancel.isEnabled()
+
+    # The operator reserves connector 1 for the faceplate's badge, for the default 30 min.
+    qtbot.mouseClick(reserve, Qt.MouseButton.LeftButton)
+    dialog = faceplate.reserve_dialog
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible)
+    shots = os.environ.get("EVSUPER_SCREENSHOTS")
+    if shots:
+        Path(shots).mkdir(parents=True, exist_ok=True)
+        dialog.grab().save(str(Path(shots) / "live_reserve_dialog.png"))
+    qtbot.mouseClick(dialog.reserve, Qt.MouseButton.LeftButton)
+
+    def reservation_id() -> int | None:
+        state = window.model.state("CP-001")
+        connector = state.connector(1) if state is not None else None
+        return connector.reservation_id if connector is not None else None
+
+    qtbot.waitUntil(lambda: "Accepted — reservation id" in faceplate.result.text(), timeout=15000)
+    qtbot.waitUntil(lambda: reservation_id() is not None, timeout=15000)
+    qtbot.waitUntil(
+        lambda: connector_status(window, "CP-001", 1) is ConnectorStatus.RESERVED, timeout=15000
+    )
+    held = reservation_id()
+    assert f"reservation id {held}" in faceplate.result.text()
+    assert not reserve.isEnabled() and cancel.isEnabled()
+    if shots:
+        window.faceplate_dock.grab().save(str(Path(shots) / "live_reserve_faceplate.png"))
+        window.grab().save(str(Path(shots) / "live_reserve_window.png"))
+
+    # Cancelled, the connector is free again and the id is gone.
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: f"Cancel reservation {held} on C1: Accepted" in faceplate.result.text(),
+        timeout=15000,
+    )
+    qtbot.waitUntil(lambda: reservation_id() is None, timeout=15000)
+    qtbot.waitUntil(
+        lambda: connector_status(window, "CP-001", 1) is ConnectorStatus.AVAILABLE, timeout=15000
+    )
+    qtbot.waitUntil(reserve.isEnabled)
+    assert not cancel.isEnabled()
+
+
 @contextmanager
 def newcomer(engine_thread: EngineThread, project: Project) -> Iterator[None]:
     """A simulated bollard NEWCOMER, not in the project, connected while the block runs."""

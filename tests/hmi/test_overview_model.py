@@ -248,3 +248,24 @@ def test_connectors_of_a_charger_added_at_run_time_grow(model: OverviewModel) ->
     assert len(state.connectors) == 3 and widths == [3]
     project_charger = model.state("CP-001")
     assert project_charger is not None and len(project_charger.connectors) == 2
+
+
+def test_reservation_id_is_kept_and_cleared(model: OverviewModel, batch) -> None:
+    model.apply(batch.online("CP-003").samples)
+    recorder = Recorder(model)
+
+    model.apply(
+        {
+            "CP-003/C2/status": Sample(ConnectorStatus.RESERVED),
+            "CP-003/C2/reservation_id": Sample(17),
+        }
+    )
+    state = model.state("CP-003")
+    assert state is not None
+    assert [c.reservation_id for c in state.connectors] == [None, 17]
+    assert state.connectors[1].status is ConnectorStatus.RESERVED
+    assert recorder.rows == {2}
+
+    model.apply({"CP-003/C2/reservation_id": Sample(None)})
+    assert state.connectors[1].reservation_id is None
+    assert recorder.ranges == [(2, 2), (2, 2)]

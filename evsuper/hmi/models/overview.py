@@ -46,6 +46,7 @@ class ConnectorState:
     soc: float | None = None
     transaction_id: int | None = None
     id_tag: str | None = None
+    reservation_id: int | None = None  # the connector's active reservation
 
     @property
     def faulted(self) -> bool:
@@ -133,6 +134,7 @@ _CONNECTOR_FIELDS: dict[str, Callable[[Any], Any]] = {
     ConnectorTag.SOC: _optional(float),
     ConnectorTag.TRANSACTION_ID: _optional(int),
     ConnectorTag.ID_TAG: _optional(str),
+    ConnectorTag.RESERVATION_ID: _optional(int),
 }
 
 

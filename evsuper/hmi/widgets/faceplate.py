@@ -2,12 +2,14 @@
 
 The faceplate reads the charger's state from the overview model and sends typed
 commands through a ``CommandSender``; the charger's answer is shown on a result line.
-It also opens the charger's configuration dialog (one per charger, kept once made).
+It also opens the charger's configuration dialog (one per charger, kept once made) and
+the dialog that asks for a connector reservation's idTag and duration.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from PySide6.QtCore import QModelIndex, QSize
 from PySide6.QtWidgets import (
@@ -24,12 +26,14 @@ from evsuper.core.domain import ConnectorStatus
 from evsuper.core.timeutil import utcnow
 from evsuper.engine.commands import (
     AvailabilityKind,
+    CancelReservation,
     ChangeAvailability,
     ClearCache,
     Command,
     CommandResult,
     RemoteStart,
     RemoteStop,
+    ReserveNow,
     Reset,
     ResetKind,
     UnlockConnector,
@@ -37,6 +41,7 @@ from evsuper.engine.commands import (
 from evsuper.hmi import formatting
 from evsuper.hmi.bridge import CommandSender
 from evsuper.hmi.dialogs.configuration import ConfigurationDialog
+from evsuper.hmi.dialogs.reservation import ReserveDialog
 from evsuper.hmi.models.overview import ChargerState, ConnectorState, OverviewModel
 from evsuper.hmi.theme import Emphasis, comm_label, connector_style, role_label, set_emphasis
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
@@ -97,6 +102,7 @@ class _ConnectorPanel(QWidget):
                 ("soc", "SoC"),
                 ("transaction", "Transaction"),
                 ("id_tag", "idTag"),
+                ("reservation", "Reservation id"),
             ),
             columns=2,
         )
@@ -108,6 +114,11 @@ class _ConnectorPanel(QWidget):
         self.stop = self._button("stop", "Remote Stop", 0, 1, buttons)
         self.unlock = self._button("unlock", "Unlock", 1, 0, buttons)
         self.availability = self._button("availability", "Set Inoperative", 1, 1, buttons)
+        self.reserve = self._button("reserve", "Reserve…", 2, 0, buttons)
+        self.reserve.setToolTip("Hold this connector for one idTag for a while")
+        self.cancel_reservation = self._button(
+            "cancel_reservation", "Cancel reservation", 2, 1, buttons
+        )
         layout.addLayout(buttons)
         self._state: ConnectorState | None = None
 
@@ -139,11 +150,15 @@ class _ConnectorPanel(QWidget):
         values["soc"].setText(formatting.percent(connector.soc))
         values["transaction"].setText(formatting.text(connector.transaction_id))
         values["id_tag"].setText(formatting.text(connector.id_tag))
+        values["reservation"].setText(formatting.text(connector.reservation_id))
 
         unavailable = connector.status is ConnectorStatus.UNAVAILABLE
         self.availability.setText("Set Operative" if unavailable else "Set Inoperative")
         self.start.setEnabled(connector.transaction_id is None and connector.status in _STARTABLE)
         self.stop.setEnabled(connector.transaction_id is not None)
+        reserved = connector.reservation_id is not None
+        self.reserve.setEnabled(connector.status is ConnectorStatus.AVAILABLE and not reserved)
+        self.cancel_reservation.setEnabled(reserved)
 
     def availability_kind(self) -> AvailabilityKind:
         unavailable = self._state is not None and self._state.status is ConnectorStatus.UNAVAILABLE
@@ -151,6 +166,9 @@ class _ConnectorPanel(QWidget):
 
     def transaction_id(self) -> int | None:
         return None if self._state is None else self._state.transaction_id
+
+    def reservation_id(self) -> int | None:
+        return None if self._state is None else self._state.reservation_id
 
 
 class Faceplate(QWidget):
@@ -167,9 +185,11 @@ class Faceplate(QWidget):
         self.setObjectName("faceplate")
         self._model = model
         self._send = send
+        self._id_tags = list(id_tags) or [FALLBACK_ID_TAG]
         self._charger_id: str | None = None
         self._sent: dict[str, SentCommand] = {}  # last command per charger
         self._configuration: dict[str, ConfigurationDialog] = {}  # made on first use
+        self.reserve_dialog: ReserveDialog | None = None  # the one last opened
         self._connectors: list[_ConnectorPanel] = []
         model.dataChanged.connect(self._on_data_changed)
 
@@ -226,7 +246,7 @@ class Faceplate(QWidget):
         self.id_tag = QComboBox()
         self.id_tag.setObjectName("id_tag")
         self.id_tag.setEditable(True)
-        self.id_tag.addItems(list(id_tags) or [FALLBACK_ID_TAG])
+        self.id_tag.addItems(self._id_tags)
         commands.addWidget(self.id_tag, 2, 1, 1, 2)
         commands.addWidget(role_label("caption", "Maintenance"), 3, 0)
         self.configuration = QPushButton("Configuration…")
@@ -289,6 +309,10 @@ class Faceplate(QWidget):
             panel.availability.clicked.connect(
                 lambda _=False, p=panel: self._set_connector_availability(p)
             )
+            panel.reserve.clicked.connect(lambda _=False, p=panel: self._open_reserve(p))
+            panel.cancel_reservation.clicked.connect(
+                lambda _=False, p=panel: self._cancel_reservation(p)
+            )
             self._connector_area.addWidget(panel)
             self._connectors.append(panel)
 
@@ -341,13 +365,58 @@ class Faceplate(QWidget):
             ),
         )
 
+    def _open_reserve(self, panel: _ConnectorPanel) -> None:
+        charger_id = self._charger_id
+        if charger_id is None:
+            return
+        if self.reserve_dialog is not None:
+            self.reserve_dialog.deleteLater()
+        connector_id = panel.connector_id
+        dialog = ReserveDialog(
+            charger_id, connector_id, self._id_tags, self.id_tag.currentText().strip(), self
+        )
+        dialog.accepted.connect(lambda: self._reserve(charger_id, connector_id, dialog))
+        self.reserve_dialog = dialog
+        dialog.open()
+
+    def _reserve(self, charger_id: str, connector_id: int, dialog: ReserveDialog) -> None:
+        if charger_id != self._charger_id:  # the operator has moved to another charger
+            return
+        id_tag = dialog.chosen_id_tag()
+        duration = dialog.chosen_duration()
+        self._submit(
+            f"Reserve C{connector_id} for {id_tag} ({duration.label})",
+            lambda cid: ReserveNow(
+                charger_id=cid,
+                connector_id=connector_id,
+                id_tag=id_tag,
+                expiry=utcnow() + duration.span,
+            ),
+            _with_reservation_id,
+        )
+
+    def _cancel_reservation(self, panel: _ConnectorPanel) -> None:
+        reservation_id = panel.reservation_id()
+        if reservation_id is None:
+            return
+        self._submit(
+            f"Cancel reservation {reservation_id} on C{panel.connector_id}",
+            lambda cid: CancelReservation(charger_id=cid, reservation_id=reservation_id),
+        )
+
     def _set_charger_availability(self, kind: AvailabilityKind) -> None:
         self._submit(
             f"Set charger {kind.value}",
             lambda cid: ChangeAvailability(charger_id=cid, connector_id=0, kind=kind),
         )
 
-    def _submit(self, action: str, build: Callable[[str], Command]) -> None:
+    def _submit(
+        self,
+        action: str,
+        build: Callable[[str], Command],
+        explain: Callable[[CommandResult], CommandResult] | None = None,
+    ) -> None:
+        """Send ``build(charger_id)``; ``explain`` adds what the answer's payload tells."""
         charger_id = self._charger_id
         if charger_id is None:
             return
@@ -356,7 +425,8 @@ class Faceplate(QWidget):
 
         def on_result(result: CommandResult) -> None:
             if self._sent.get(charger_id) is sent:  # else a newer command replaced it
-                self._sent[charger_id] = sent.answered(result)
+                shown = result if explain is None else explain(result)
+                self._sent[charger_id] = sent.answered(shown)
                 if charger_id == self._charger_id:
                     self._show_result()
 
@@ -419,3 +489,10 @@ class Faceplate(QWidget):
 
     def _show_result(self) -> None:
         self.result.show_sent(self._sent.get(self._charger_id) if self._charger_id else None)
+
+
+def _with_reservation_id(result: CommandResult) -> CommandResult:
+    """An accepted ReserveNow names its reservation id on the result line."""
+    if result.ok and isinstance(result.payload, int) and not result.detail:
+        return replace(result, detail=f"reservation id {result.payload}")
+    return result
