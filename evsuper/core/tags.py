@@ -65,6 +65,7 @@ class ChargerTag(StrEnum):
     LAST_SEEN = "last_seen"  # datetime
     STATUS = "status"  # connector 0 status (ConnectorStatus)
     ERROR_CODE = "error_code"
+    LOCAL_LIST_VERSION = "local_list_version"  # as the charger last reported or accepted it
 
 
 class ConnectorTag(StrEnum):

@@ -35,6 +35,11 @@ class TriggerableMessage(StrEnum):
     STATUS_NOTIFICATION = "StatusNotification"
 
 
+class LocalListUpdate(StrEnum):
+    FULL = "Full"  # the charger's list is replaced
+    DIFFERENTIAL = "Differential"  # entries added or updated; needs a newer version
+
+
 class AvailabilityKind(StrEnum):
     OPERATIVE = "Operative"
     INOPERATIVE = "Inoperative"
@@ -121,6 +126,18 @@ class ReserveNow(Command):
 @dataclass(frozen=True, kw_only=True)
 class CancelReservation(Command):
     reservation_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendLocalList(Command):
+    """Send the project's badge table, with its ``local_list_version``, as the local list."""
+
+    update_type: LocalListUpdate = LocalListUpdate.FULL
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetLocalListVersion(Command):
+    """The charger's list version is the payload (0: no list, -1: lists not supported)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
+import types
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any, NoReturn, get_type_hints
+from typing import Any, NoReturn, get_args, get_type_hints
 
+from evsuper.core.timeutil import from_wire
 from evsuper.project.model import (
     FORMAT_VERSION,
+    ID_TAG_MAX_LENGTH,
     ArchiveSettings,
     Badge,
     ChargerConfig,
@@ -43,6 +47,8 @@ _SECTIONS: dict[str, type] = {
 _LISTS: dict[str, type] = {"chargers": ChargerConfig, "badges": Badge}
 _TOP_LEVEL = {"format_version", "name", *_SECTIONS, *_LISTS}
 _CHARGER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,48}$")  # OCPP 1.6: CiString, safe in a URL path
+# a time of day followed by a zone: what makes an ISO 8601 date-time unambiguous
+_TIME_WITH_ZONE = re.compile(r"[T ]\d{2}:\d{2}.*(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 
 
 def load_project(directory: str | Path) -> Project:
@@ -100,6 +106,15 @@ def parse_project(text: str, file: Path) -> Project:
             reader.fail(("chargers", i, "connectors"), "must be between 1 and 16")
         if charger.max_power_kw <= 0:
             reader.fail(("chargers", i, "max_power_kw"), "must be positive")
+    badges: tuple[Badge, ...] = lists["badges"]
+    id_tags: set[str] = set()
+    for i, badge in enumerate(badges):
+        for key, value in (("id_tag", badge.id_tag), ("parent_id_tag", badge.parent_id_tag)):
+            if value is not None and not 0 < len(value) <= ID_TAG_MAX_LENGTH:
+                reader.fail(("badges", i, key), f"must be 1 to {ID_TAG_MAX_LENGTH} characters")
+        if badge.id_tag in id_tags:
+            reader.fail(("badges", i, "id_tag"), f"duplicate badge {badge.id_tag!r}")
+        id_tags.add(badge.id_tag)
     ocpp: OcppSettings = sections["ocpp"]
     if not 0 <= ocpp.port <= 65535:
         reader.fail(("ocpp", "port"), "must be a TCP port (0-65535)")
@@ -107,6 +122,8 @@ def parse_project(text: str, file: Path) -> Project:
         reader.fail(("ocpp", "heartbeat_interval_s"), "must be positive")
     if ocpp.offline_after_heartbeats < 1:
         reader.fail(("ocpp", "offline_after_heartbeats"), "must be at least 1")
+    if ocpp.local_list_version < 1:
+        reader.fail(("ocpp", "local_list_version"), "must be at least 1 (0 means no list)")
 
     return Project(
         directory=file.parent,
@@ -115,7 +132,7 @@ def parse_project(text: str, file: Path) -> Project:
         archive=sections["archive"],
         simulator=sections["simulator"],
         chargers=chargers,
-        badges=lists["badges"],
+        badges=badges,
         format_version=version,
     )
 
@@ -148,6 +165,9 @@ class _Reader:
         return cls(**values)
 
     def convert(self, kind: Any, raw: Any, path: FieldPath) -> Any:
+        if isinstance(kind, types.UnionType) and type(None) in get_args(kind):
+            (inner,) = (a for a in get_args(kind) if a is not type(None))
+            return self.convert(inner, raw, path)  # TOML has no null: present means set
         if isinstance(kind, type) and issubclass(kind, Enum):
             allowed = [m.value for m in kind]
             if raw not in allowed:
@@ -169,7 +189,21 @@ class _Reader:
             if not isinstance(raw, str):
                 self.fail(path, f"expected a string, got {raw!r}")
             return raw
+        if kind is datetime:
+            return self.timestamp(raw, path)
         raise TypeError(f"unsupported field type {kind!r} at {_dotted(path)}")
+
+    def timestamp(self, raw: Any, path: FieldPath) -> datetime:
+        """An aware date-time: a TOML offset date-time or an ISO 8601 string with a zone."""
+        expected = "an ISO 8601 date-time with a time zone, e.g. 2027-01-31T23:59:59Z"
+        if isinstance(raw, datetime) and raw.tzinfo is not None:
+            return raw
+        if isinstance(raw, str) and _TIME_WITH_ZONE.search(raw.strip()):
+            try:
+                return from_wire(raw.strip())
+            except ValueError:
+                pass
+        self.fail(path, f"expected {expected}, got {raw!r}")
 
     def locate(self, path: FieldPath) -> int:
         """1-based line where ``path`` is set, else the line of its table, else 1."""

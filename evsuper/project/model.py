@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -34,6 +35,8 @@ class OcppSettings:
     response_timeout_s: float = 30.0
     unknown_chargers: UnknownChargerPolicy = UnknownChargerPolicy.REJECT
     authorization: AuthorizationMode = AuthorizationMode.BADGES
+    # Version of the badge table as a local authorization list: raise it when badges change.
+    local_list_version: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +48,25 @@ class ChargerConfig:
     model: str = "SIM-AC22"
 
 
+class BadgeStatus(StrEnum):
+    """OCPP 1.6 AuthorizationStatus a badge is given (ConcurrentTx is decided at run time)."""
+
+    ACCEPTED = "Accepted"
+    BLOCKED = "Blocked"
+    EXPIRED = "Expired"
+    INVALID = "Invalid"
+
+
+ID_TAG_MAX_LENGTH = 20  # OCPP 1.6 IdToken: CiString20Type
+
+
 @dataclass(frozen=True, slots=True)
 class Badge:
     id_tag: str
     name: str = ""
+    status: BadgeStatus = BadgeStatus.ACCEPTED
+    expiry: datetime | None = None  # aware; from then on the badge counts as Expired
+    parent_id_tag: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,9 @@ def write_new_project(
         "offline_after_heartbeats = 2.0",
         f'unknown_chargers = "{unknown_chargers.value}"  # reject | pending | accept',
         f'authorization = "{authorization.value}"  # badges | open',
+        "# Version of the badges below as the chargers' local authorization list (SendLocalList):",
+        "# raise it whenever a badge is added, removed or changed.",
+        "local_list_version = 1",
         "",
         "[archive]",
         'url = "sqlite:///archive.sqlite"  # relative to this folder; or postgresql+psycopg://...',
@@ -48,6 +51,11 @@ def write_new_project(
         "enabled = true",
         "",
     ]
+    if badges:
+        lines += [
+            "# [[badges]]: id_tag (at most 20 characters), name, status (Accepted | Blocked |",
+            "# Expired | Invalid), expiry (e.g. 2027-12-31T23:59:59Z), parent_id_tag",
+        ]
     for i in range(1, badges + 1):
         lines += ["[[badges]]", f'id_tag = "BADGE-{i:04d}"', f'name = "Badge {i}"', ""]
     for charger_id in ids:

@@ -255,3 +255,45 @@ async def test_reservations_cancelled_expired_and_refused_by_a_simulated_bollard
     unavailable = await reserve(1, 600)
     assert (unavailable.outcome, unavailable.status) == (cmd.Outcome.REJECTED, "Unavailable")
     assert state(unavailable.payload) == "rejected"
+
+
+async def test_local_list_round_trip_with_a_simulated_bollard(engine: Engine) -> None:
+    await all_available(engine)
+    assert engine.simulator is not None
+    bollard = engine.simulator.bollards["CP-001"]
+
+    def send(update_type: cmd.LocalListUpdate) -> Any:
+        return engine.router.execute(
+            cmd.SendLocalList(charger_id="CP-001", update_type=update_type)
+        )
+
+    async def charger_version() -> Any:
+        return (await engine.router.execute(cmd.GetLocalListVersion(charger_id="CP-001"))).payload
+
+    assert await charger_version() == 0
+    full = await send(cmd.LocalListUpdate.FULL)
+    assert (full.outcome, full.status) == (cmd.Outcome.ACCEPTED, "Accepted")
+    assert await charger_version() == engine.project.ocpp.local_list_version == 1
+    assert tag(engine, "CP-001/local_list_version") == 1
+    assert set(bollard.local_list.entries) == {b.id_tag for b in engine.project.badges}
+
+    same = await send(cmd.LocalListUpdate.DIFFERENTIAL)  # version 1 is not newer than 1
+    assert (same.outcome, same.status) == (cmd.Outcome.REJECTED, "VersionMismatch")
+    again = await send(cmd.LocalListUpdate.DIFFERENTIAL)
+    assert again.ok and "sent Full" in again.detail
+
+    # someone else gave the charger a newer list: the project's version is now older
+    other = [{"id_tag": "OTHER", "id_tag_info": {"status": "Accepted"}}]
+    assert bollard.local_list.update(5, "Full", other, max_length=9, max_send=9) == "Accepted"
+    assert await charger_version() == 5
+    assert tag(engine, "CP-001/local_list_version") == 5
+    older = await send(cmd.LocalListUpdate.DIFFERENTIAL)
+    assert (older.outcome, older.status) == (cmd.Outcome.REJECTED, "VersionMismatch")
+    assert tag(engine, "CP-001/local_list_version") == 5
+
+    disabled = await engine.router.execute(
+        cmd.ChangeConfiguration(charger_id="CP-001", key="LocalAuthListEnabled", value="false")
+    )
+    assert disabled.ok
+    refused = await send(cmd.LocalListUpdate.FULL)
+    assert (refused.outcome, refused.status) == (cmd.Outcome.REJECTED, "NotSupported")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from evsuper.project.loader import ProjectError, load_project
-from evsuper.project.model import AuthorizationMode, UnknownChargerPolicy
+from evsuper.project.model import AuthorizationMode, Badge, BadgeStatus, UnknownChargerPolicy
 from evsuper.project.new import write_new_project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,6 +120,8 @@ def test_new_project_round_trip(tmp_path: Path) -> None:
     assert {c.connectors for c in project.chargers} == {3}
     assert project.ocpp.authorization is AuthorizationMode.OPEN
     assert project.ocpp.unknown_chargers is UnknownChargerPolicy.ACCEPT
+    assert project.ocpp.local_list_version == 1
+    assert "raise it whenever a badge" in project.file.read_text()
     with pytest.raises(FileExistsError):
         write_new_project(tmp_path / "site", bollards=1)
 
@@ -126,3 +129,70 @@ def test_new_project_round_trip(tmp_path: Path) -> None:
 def test_new_project_rejects_pattern_without_field(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="duplicate ids"):
         write_new_project(tmp_path / "site", bollards=3, id_pattern="CP")
+
+
+BADGES = """\
+format_version = 1
+name = "Badges"
+
+[ocpp]
+local_list_version = 7
+
+[[badges]]
+id_tag = "FLEET"
+name = "Fleet"
+
+[[badges]]
+id_tag = "DRIVER-1"
+status = "Blocked"
+expiry = "2027-01-31T23:00:00+01:00"
+parent_id_tag = "FLEET"
+
+[[badges]]
+id_tag = "DRIVER-2"
+expiry = 2027-02-01T08:30:00Z
+"""
+
+
+def test_badge_fields_and_local_list_version_load(tmp_path: Path) -> None:
+    project = load_project(write(tmp_path, BADGES))
+    assert project.ocpp.local_list_version == 7
+    fleet, driver1, driver2 = project.badges
+    assert fleet == Badge("FLEET", "Fleet")
+    assert (fleet.status, fleet.expiry, fleet.parent_id_tag) == (BadgeStatus.ACCEPTED, None, None)
+    assert driver1.status is BadgeStatus.BLOCKED
+    assert driver1.expiry == datetime(2027, 1, 31, 22, 0, tzinfo=UTC)
+    assert driver1.parent_id_tag == "FLEET"
+    assert driver2.expiry == datetime(2027, 2, 1, 8, 30, tzinfo=UTC)
+    assert load_project(write(tmp_path, GOOD)).ocpp.local_list_version == 1
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "field", "message"),
+    [
+        ('"DRIVER-1"', '"' + "X" * 21 + '"', 12, "badges[1].id_tag", "1 to 20 characters"),
+        ('id_tag = "FLEET"', 'id_tag = ""', 8, "badges[0].id_tag", "1 to 20 characters"),
+        (
+            'parent_id_tag = "FLEET"',
+            f'parent_id_tag = "{"P" * 21}"',
+            15,
+            "badges[1].parent_id_tag",
+            "1 to 20",
+        ),
+        ('"DRIVER-2"', '"DRIVER-1"', 18, "badges[2].id_tag", "duplicate badge"),
+        ('"Blocked"', '"Lost"', 13, "badges[1].status", "'Lost' is not one of"),
+        ("+01:00", "", 14, "badges[1].expiry", "with a time zone"),
+        ('"2027-01-31T23:00:00+01:00"', '"2027-01-31"', 14, "badges[1].expiry", "ISO 8601"),
+        ("T23:00:00", "T25:00:00", 14, "badges[1].expiry", "ISO 8601 date-time"),
+        ('"2027-01-31T23:00:00+01:00"', "20270131", 14, "badges[1].expiry", "ISO 8601"),
+        ("2027-02-01T08:30:00Z", "2027-02-01T08:30:00", 19, "badges[2].expiry", "time zone"),
+        ("version = 7", "version = 0", 5, "ocpp.local_list_version", "at least 1"),
+    ],
+)
+def test_bad_badge_names_file_line_and_field(
+    tmp_path: Path, old: str, new: str, line: int, field: str, message: str
+) -> None:
+    assert old in BADGES
+    error = error_for(tmp_path, BADGES.replace(old, new, 1))
+    assert (error.line, error.field) == (line, field)
+    assert message in error.message

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 import ocpp.messages
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
-from ocpp.v16.enums import AuthorizationStatus, MessageTrigger
+from ocpp.v16.enums import AuthorizationStatus, MessageTrigger, UpdateStatus
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -43,6 +43,7 @@ from evsuper.core.domain import (
 from evsuper.core.tags import ChargerTag, ConnectorTag, Sample, charger_tag, connector_tag
 from evsuper.core.timeutil import utcnow
 from evsuper.drivers.ocpp.data_transfer import DataTransferRouter
+from evsuper.drivers.ocpp.local_list import LocalLists
 from evsuper.drivers.ocpp.mapping import (
     live_figures,
     parse_meter_values,
@@ -52,7 +53,13 @@ from evsuper.drivers.ocpp.mapping import (
 )
 from evsuper.drivers.ocpp.v16 import ChargePoint16
 from evsuper.engine import commands as cmd
-from evsuper.project.model import AuthorizationMode, ChargerConfig, Project, UnknownChargerPolicy
+from evsuper.project.model import (
+    AuthorizationMode,
+    BadgeStatus,
+    ChargerConfig,
+    Project,
+    UnknownChargerPolicy,
+)
 from evsuper.project.registry import append_charger
 
 log = logging.getLogger("evsuper.ocpp")
@@ -96,7 +103,8 @@ class CentralSystem:
         self.sessions: dict[str, ChargePoint16] = {}
         self._registered = {c.id for c in project.chargers}
         self._unregistered: set[str] = set()  # booted while unknown: an operator may accept them
-        self._badges = {b.id_tag for b in project.badges}
+        self._badges = {b.id_tag: b for b in project.badges}
+        self.local_lists = LocalLists()
         self._runtime: dict[str, _ChargerRuntime] = {}
         self._server: Server | None = None
         self.data_transfer = DataTransferRouter()
@@ -267,8 +275,13 @@ class CentralSystem:
     def authorize(self, id_tag: str, *, starting: bool = False) -> AuthorizationStatus:
         if self.project.ocpp.authorization is AuthorizationMode.OPEN:
             return AuthorizationStatus.accepted
-        if id_tag not in self._badges:
+        badge = self._badges.get(id_tag)
+        if badge is None:
             return AuthorizationStatus.invalid
+        if badge.status is not BadgeStatus.ACCEPTED:
+            return AuthorizationStatus(badge.status.value)
+        if badge.expiry is not None and badge.expiry <= utcnow():
+            return AuthorizationStatus.expired
         if starting and any(
             c.transaction_id is not None and c.id_tag == id_tag
             for r in self._runtime.values()
@@ -463,12 +476,16 @@ class CentralSystem:
             return cmd.CommandResult(cmd.Outcome.OFFLINE, "Offline", "the charger is not connected")
         if isinstance(command, cmd.ReserveNow):
             return await self._reserve(session, command)
+        if isinstance(command, cmd.SendLocalList):
+            return await self._send_local_list(session, command)
         response = await self._send(session, request_for(command))
         if isinstance(response, cmd.CommandResult):
             return response
         result = result_of(command, response)
         if isinstance(command, cmd.CancelReservation) and result.ok:
             await self._close_reservation(command.reservation_id, ReservationState.CANCELLED)
+        if isinstance(command, cmd.GetLocalListVersion):
+            self._publish_local_list_version(command.charger_id, result.payload)
         return result
 
     @staticmethod
@@ -498,6 +515,30 @@ class CentralSystem:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
         return cmd.CommandResult(cmd.Outcome.ACCEPTED, "Registered")
+
+    # ---- local authorization list (the project's badge table) ----
+
+    async def _send_local_list(
+        self, session: ChargePoint16, command: cmd.SendLocalList
+    ) -> cmd.CommandResult:
+        version = self.project.ocpp.local_list_version
+        update = self.local_lists.update(
+            command.charger_id, self._badges.values(), version, command.update_type
+        )
+        response = await self._send(session, update.request)
+        if isinstance(response, cmd.CommandResult):
+            return response
+        result = replace(result_of(command, response), detail=update.detail)
+        if result.ok:
+            self.local_lists.accepted(command.charger_id, version)
+            self._publish_local_list_version(command.charger_id, version)
+        elif result.status == UpdateStatus.version_mismatch:
+            self.local_lists.forget(command.charger_id)
+        log.info("%s: SendLocalList %s: %s", command.charger_id, update.detail, result.status)
+        return result
+
+    def _publish_local_list_version(self, charger_id: str, version: int) -> None:
+        self.bus.publish(charger_tag(charger_id, ChargerTag.LOCAL_LIST_VERSION), Sample(version))
 
     # ---- reservations (ids allocated by the archive, durable before ReserveNow is sent) ----
 

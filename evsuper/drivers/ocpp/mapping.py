@@ -159,6 +159,8 @@ def request_for(command: cmd.Command) -> Any:
             )
         case cmd.CancelReservation():
             return call.CancelReservation(reservation_id=command.reservation_id)
+        case cmd.GetLocalListVersion():
+            return call.GetLocalListVersion()
     raise ValueError(f"{type(command).__name__} is not an OCPP 1.6 request")
 
 
@@ -185,6 +187,8 @@ def result_of(command: cmd.Command, response: Any) -> cmd.CommandResult:
             "unknown": response.unknown_key or [],
         }
         return cmd.CommandResult(cmd.Outcome.ACCEPTED, "Accepted", payload=configuration)
+    if isinstance(command, cmd.GetLocalListVersion):
+        return cmd.CommandResult(cmd.Outcome.ACCEPTED, "Accepted", payload=response.list_version)
     if isinstance(command, cmd.DataTransfer):
         status = str(response.status)
         outcome = cmd.Outcome.ACCEPTED if status == "Accepted" else cmd.Outcome.REJECTED

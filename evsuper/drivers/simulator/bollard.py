@@ -129,6 +129,49 @@ class _Reservation:
     expiry: asyncio.TimerHandle  # ends the reservation when it fires
 
 
+@dataclasses.dataclass(slots=True)
+class LocalList:
+    """The charge point's local authorization list: idTagInfo by idTag, and its version."""
+
+    version: int = 0
+    entries: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def reported_version(self) -> int:
+        """What GetLocalListVersion answers: 0 stands for no (or an empty) list."""
+        return self.version if self.entries else 0
+
+    def update(
+        self,
+        version: int,
+        update_type: str,
+        items: Sequence[dict[str, Any]],
+        *,
+        max_length: float,
+        max_send: float,
+    ) -> str:
+        """Status of a SendLocalList: Full replaces the list; Differential must bring a
+        newer version, and removes the entries that come without idTagInfo."""
+        if len(items) > max_send:
+            return "Failed"
+        if update_type == "Full":
+            entries: dict[str, dict[str, Any]] = {}
+        elif version <= self.reported_version:
+            return "VersionMismatch"
+        else:
+            entries = dict(self.entries)
+        for item in items:
+            info = item.get("id_tag_info")
+            if info is None:
+                entries.pop(item["id_tag"], None)
+            else:
+                entries[item["id_tag"]] = info
+        if len(entries) > max_length:
+            return "Failed"
+        self.version, self.entries = version, entries
+        return "Accepted"
+
+
 @dataclasses.dataclass(eq=False, slots=True)
 class _Connector:
     """A connector's model plus what the protocol needs to know about it."""
@@ -177,6 +220,7 @@ class SimulatedBollard:
             meter_interval_s=settings.meter_interval_s,
         )
         self.profiles = ChargingProfiles(cfg.MAX_CHARGING_PROFILES)
+        self.local_list = LocalList()
         self.operative = True  # connector 0: the charge point as a whole
         # Each connector draws from its own generator, so that a seeded run gives the same
         # cars whatever the order in which connectors happen to run.
@@ -534,6 +578,11 @@ class SimulatedBollard:
             c.no_session.set()
 
     async def _authorize(self, id_tag: str) -> bool:
+        """Ask the central system, unless the local list may decide (LocalPreAuthorize
+        when online, LocalAuthorizeOffline when not) and accepts ``id_tag``."""
+        local = cfg.LOCAL_PRE_AUTHORIZE if self.online else cfg.LOCAL_AUTHORIZE_OFFLINE
+        if self.configuration.flag(local) and self._locally_accepted(id_tag):
+            return True
         answer = await self._call(call.Authorize(id_tag=id_tag), persistent=True)
         return answer is not None and answer.id_tag_info["status"] == "Accepted"
 
@@ -636,6 +685,28 @@ class SimulatedBollard:
     def _startable(self, c: _Connector, id_tag: str) -> bool:
         free = c.model.is_free or self._reserved_for(c, id_tag)
         return free and c.remote is None and c.no_session.is_set()
+
+    def _locally_accepted(self, id_tag: str) -> bool:
+        """The enabled local list holds ``id_tag`` as Accepted and not expired."""
+        info = self.local_list.entries.get(id_tag)
+        if not self.configuration.flag(cfg.LOCAL_AUTH_LIST_ENABLED) or info is None:
+            return False
+        expiry = info.get("expiry_date")
+        return info["status"] == "Accepted" and (expiry is None or from_wire(expiry) > utcnow())
+
+    def _send_local_list(
+        self, version: int, update_type: str, items: Sequence[dict[str, Any]]
+    ) -> str:
+        """Status of a SendLocalList; NotSupported while LocalAuthListEnabled is false."""
+        if not self.configuration.flag(cfg.LOCAL_AUTH_LIST_ENABLED):
+            return "NotSupported"
+        return self.local_list.update(
+            version,
+            update_type,
+            items,
+            max_length=self.configuration.number(cfg.LOCAL_AUTH_LIST_MAX_LENGTH),
+            max_send=self.configuration.number(cfg.SEND_LOCAL_LIST_MAX_LENGTH),
+        )
 
     # ---- reservations (connector 0, the charge point as a whole, is not supported) ----
 
@@ -1002,6 +1073,25 @@ class _Link(ChargePoint):
     @on(Action.data_transfer)
     def on_data_transfer(self, vendor_id: str, **_: Any) -> Any:
         return call_result.DataTransfer(status="UnknownVendorId")
+
+    # ---- local authorization list ----
+
+    @on(Action.send_local_list)
+    def on_send_local_list(
+        self,
+        list_version: int,
+        update_type: str,
+        local_authorization_list: list[dict[str, Any]] | None = None,
+        **_: Any,
+    ) -> Any:
+        items = local_authorization_list or []
+        status = self.bollard._send_local_list(list_version, update_type, items)
+        return call_result.SendLocalList(status=status)
+
+    @on(Action.get_local_list_version)
+    def on_get_local_list_version(self, **_: Any) -> Any:
+        version = self.bollard.local_list.reported_version
+        return call_result.GetLocalListVersion(list_version=version)
 
     # ---- smart charging ----
 

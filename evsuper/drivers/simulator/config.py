@@ -14,6 +14,11 @@ METER_VALUES_SAMPLED_DATA = "MeterValuesSampledData"
 STOP_TXN_SAMPLED_DATA = "StopTxnSampledData"
 AUTHORIZE_REMOTE_TX_REQUESTS = "AuthorizeRemoteTxRequests"
 STOP_TRANSACTION_ON_INVALID_ID = "StopTransactionOnInvalidId"
+LOCAL_AUTH_LIST_ENABLED = "LocalAuthListEnabled"
+LOCAL_AUTH_LIST_MAX_LENGTH = "LocalAuthListMaxLength"
+SEND_LOCAL_LIST_MAX_LENGTH = "SendLocalListMaxLength"
+LOCAL_AUTHORIZE_OFFLINE = "LocalAuthorizeOffline"
+LOCAL_PRE_AUTHORIZE = "LocalPreAuthorize"
 
 # What the simulated meter can measure, in the order it reports them.
 MEASURANDS = (
@@ -24,6 +29,7 @@ MEASURANDS = (
     "SoC",
 )
 MAX_CHARGING_PROFILES = 16
+MAX_LOCAL_LIST_LENGTH = 100  # entries held, and entries in one SendLocalList
 
 
 class Kind(Enum):
@@ -61,19 +67,27 @@ class Configuration:
             _Entry("ConnectionTimeOut", "60", Kind.NUMBER),
             _Entry("GetConfigurationMaxKeys", "50", Kind.NUMBER, readonly=True),
             _Entry(HEARTBEAT_INTERVAL, _number(heartbeat_interval_s), Kind.NUMBER),
-            _Entry("LocalAuthorizeOffline", "false", Kind.BOOL),
-            _Entry("LocalPreAuthorize", "false", Kind.BOOL),
+            _Entry(LOCAL_AUTH_LIST_ENABLED, "true", Kind.BOOL),
+            _Entry(LOCAL_AUTH_LIST_MAX_LENGTH, str(MAX_LOCAL_LIST_LENGTH), Kind.NUMBER, True),
+            _Entry(LOCAL_AUTHORIZE_OFFLINE, "false", Kind.BOOL),
+            _Entry(LOCAL_PRE_AUTHORIZE, "false", Kind.BOOL),
             _Entry("MaxChargingProfilesInstalled", str(MAX_CHARGING_PROFILES), Kind.NUMBER, True),
             _Entry("MeterValuesAlignedData", MEASURANDS[0], Kind.MEASURANDS),
             _Entry(METER_VALUES_SAMPLED_DATA, sampled, Kind.MEASURANDS),
             _Entry(METER_VALUE_SAMPLE_INTERVAL, _number(meter_interval_s), Kind.NUMBER),
             _Entry("NumberOfConnectors", str(connectors), Kind.NUMBER, readonly=True),
             _Entry("ResetRetries", "1", Kind.NUMBER),
+            _Entry(SEND_LOCAL_LIST_MAX_LENGTH, str(MAX_LOCAL_LIST_LENGTH), Kind.NUMBER, True),
             _Entry("StopTransactionOnEVSideDisconnect", "true", Kind.BOOL),
             _Entry(STOP_TRANSACTION_ON_INVALID_ID, "true", Kind.BOOL),
             _Entry("StopTxnAlignedData", "", Kind.MEASURANDS),
             _Entry(STOP_TXN_SAMPLED_DATA, sampled, Kind.MEASURANDS),
-            _Entry("SupportedFeatureProfiles", "Core,SmartCharging,RemoteTrigger", Kind.TEXT, True),
+            _Entry(
+                "SupportedFeatureProfiles",
+                "Core,SmartCharging,RemoteTrigger,LocalAuthListManagement",
+                Kind.TEXT,
+                True,
+            ),
             _Entry("TransactionMessageAttempts", "3", Kind.NUMBER),
             _Entry("TransactionMessageRetryInterval", "10", Kind.NUMBER),
             _Entry("UnlockConnectorOnEVSideDisconnect", "true", Kind.BOOL),

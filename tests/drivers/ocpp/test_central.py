@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -27,7 +28,13 @@ from evsuper.drivers.ocpp.data_transfer import DataTransferAnswer
 from evsuper.engine import commands as cmd
 from evsuper.historian.archive import Archive
 from evsuper.project.loader import load_project
-from evsuper.project.model import AuthorizationMode, Project, UnknownChargerPolicy
+from evsuper.project.model import (
+    AuthorizationMode,
+    Badge,
+    BadgeStatus,
+    Project,
+    UnknownChargerPolicy,
+)
 
 
 class FakeCharger(ChargePoint):
@@ -39,6 +46,8 @@ class FakeCharger(ChargePoint):
         self.reset_answer = "Accepted"
         self.reserve_answer = "Accepted"
         self.cancel_answer = "Accepted"
+        self.local_list_answer = "Accepted"
+        self.list_version = 0
         self.on_request: Callable[[str], None] = lambda action: None  # runs before answering
 
     @on(Action.reset)
@@ -71,6 +80,15 @@ class FakeCharger(ChargePoint):
     def on_data_transfer(self, vendor_id: str, **kwargs: Any) -> call_result.DataTransfer:
         self.requests.append(("DataTransfer", {"vendor_id": vendor_id, **kwargs}))
         return call_result.DataTransfer(status="Accepted", data=f"pong:{kwargs.get('data')}")
+
+    @on(Action.send_local_list)
+    def on_send_local_list(self, **kwargs: Any) -> call_result.SendLocalList:
+        self.requests.append(("SendLocalList", kwargs))
+        return call_result.SendLocalList(status=self.local_list_answer)
+
+    @on(Action.get_local_list_version)
+    def on_get_local_list_version(self) -> call_result.GetLocalListVersion:
+        return call_result.GetLocalListVersion(list_version=self.list_version)
 
     async def boot(self) -> Any:
         return await self.call(
@@ -116,8 +134,10 @@ SiteFactory = Callable[..., Any]
 async def site(make_project: Any) -> AsyncIterator[SiteFactory]:
     started: list[Site] = []
 
-    async def start(**settings: Any) -> Site:
+    async def start(badges: tuple[Badge, ...] | None = None, **settings: Any) -> Site:
         project = make_project(**settings)
+        if badges is not None:
+            project = dataclasses.replace(project, badges=badges)
         bus = TagBus()
         archive = Archive(project.archive_url(), bus)
         await archive.start()
@@ -736,3 +756,105 @@ async def test_reserve_now_without_an_answer_stays_requested(site: SiteFactory) 
     assert unanswered.outcome is cmd.Outcome.TIMEOUT
     assert s.rows("select id, state from reservations") == [(unanswered.payload, "requested")]
     assert s.tag("CP-001/C1/reservation_id") is None
+
+
+BADGES = (
+    Badge("FLEET", "Fleet"),
+    Badge(
+        "DRIVER-1",
+        expiry=datetime(2099, 6, 30, 20, 0, tzinfo=timezone(timedelta(hours=2))),
+        parent_id_tag="FLEET",
+    ),
+    Badge("LEFT", expiry=utcnow() - timedelta(minutes=1)),
+    Badge("LOST", status=BadgeStatus.BLOCKED),
+    Badge("OLD", status=BadgeStatus.EXPIRED),
+    Badge("VOID", status=BadgeStatus.INVALID),
+)
+
+
+async def test_badge_status_and_expiry_decide_authorization(site: SiteFactory) -> None:
+    s = await site(badges=BADGES, authorization=AuthorizationMode.BADGES)
+    async with s.charger() as cp:
+        await cp.boot()
+        answers = {
+            badge.id_tag: (await cp.call(call.Authorize(id_tag=badge.id_tag))).id_tag_info
+            for badge in BADGES
+        }
+        start = await cp.call(
+            call.StartTransaction(
+                connector_id=1, id_tag="LOST", meter_start=0, timestamp=to_wire(utcnow())
+            )
+        )
+    assert {tag: info["status"] for tag, info in answers.items()} == {
+        "FLEET": "Accepted",
+        "DRIVER-1": "Accepted",  # expires in 2099
+        "LEFT": "Expired",
+        "LOST": "Blocked",
+        "OLD": "Expired",
+        "VOID": "Invalid",
+    }
+    assert start.id_tag_info["status"] == "Blocked"
+
+
+async def test_send_local_list_sends_the_badge_table(site: SiteFactory) -> None:
+    s = await site(badges=BADGES, local_list_version=4)
+    async with s.charger() as cp:
+        await cp.boot()
+        empty = await s.central.execute(cmd.GetLocalListVersion(charger_id="CP-001"))
+        assert (empty.outcome, empty.payload) == (cmd.Outcome.ACCEPTED, 0)
+        assert s.tag("CP-001/local_list_version") == 0
+
+        first = await s.central.execute(
+            cmd.SendLocalList(charger_id="CP-001", update_type=cmd.LocalListUpdate.DIFFERENTIAL)
+        )
+        assert (first.outcome, first.status) == (cmd.Outcome.ACCEPTED, "Accepted")
+        assert "sent Full" in first.detail
+        assert s.tag("CP-001/local_list_version") == 4
+        action, request = cp.requests[-1]
+        assert action == "SendLocalList"
+        assert (request["list_version"], request["update_type"]) == (4, "Full")
+        entries = {e["id_tag"]: e["id_tag_info"] for e in request["local_authorization_list"]}
+        assert list(entries) == [b.id_tag for b in BADGES]
+        assert entries["FLEET"] == {"status": "Accepted"}
+        assert entries["DRIVER-1"] == {
+            "status": "Accepted",
+            "expiry_date": "2099-06-30T18:00:00.000Z",
+            "parent_id_tag": "FLEET",
+        }
+        assert entries["LOST"] == {"status": "Blocked"}
+
+        second = await s.central.execute(
+            cmd.SendLocalList(charger_id="CP-001", update_type=cmd.LocalListUpdate.DIFFERENTIAL)
+        )
+        assert second.ok and "sent Full" not in second.detail
+        assert cp.requests[-1][1]["update_type"] == "Differential"
+        assert len(cp.requests[-1][1]["local_authorization_list"]) == len(BADGES)
+
+        cp.list_version = 9
+        reported = await s.central.execute(cmd.GetLocalListVersion(charger_id="CP-001"))
+        assert reported.payload == 9
+        assert s.tag("CP-001/local_list_version") == 9
+
+
+@pytest.mark.parametrize("answer", ["Failed", "NotSupported", "VersionMismatch"])
+async def test_send_local_list_refusals_are_rejections(site: SiteFactory, answer: str) -> None:
+    s = await site(badges=BADGES)
+    async with s.charger() as cp:
+        await cp.boot()
+        assert (await s.central.execute(cmd.SendLocalList(charger_id="CP-001"))).ok
+        cp.local_list_answer = answer
+        differential = cmd.SendLocalList(
+            charger_id="CP-001", update_type=cmd.LocalListUpdate.DIFFERENTIAL
+        )
+        refused = await s.central.execute(differential)
+        assert (refused.outcome, refused.status) == (cmd.Outcome.REJECTED, answer)
+        assert cp.requests[-1][1]["update_type"] == "Differential"
+        assert s.tag("CP-001/local_list_version") == 1  # what the charger accepted before
+        cp.local_list_answer = "Accepted"
+        await s.central.execute(differential)
+        # after a VersionMismatch the charger's list is unknown: the next one goes Full
+        expected = "Full" if answer == "VersionMismatch" else "Differential"
+        assert cp.requests[-1][1]["update_type"] == expected
+    await wait_until(lambda: s.tag("CP-001/comm") is CommState.OFFLINE)
+    offline = await s.central.execute(cmd.SendLocalList(charger_id="CP-001"))
+    assert offline.outcome is cmd.Outcome.OFFLINE
