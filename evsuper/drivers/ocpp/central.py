@@ -41,7 +41,7 @@ from evsuper.core.domain import (
     TransactionStore,
 )
 from evsuper.core.tags import ChargerTag, ConnectorTag, Sample, charger_tag, connector_tag
-from evsuper.core.timeutil import utcnow
+from evsuper.core.timeutil import to_wire, utcnow
 from evsuper.drivers.ocpp.data_transfer import DataTransferRouter
 from evsuper.drivers.ocpp.local_list import LocalLists
 from evsuper.drivers.ocpp.mapping import (
@@ -289,6 +289,17 @@ class CentralSystem:
         ):
             return AuthorizationStatus.concurrent_tx
         return AuthorizationStatus.accepted
+
+    def id_tag_info(self, id_tag: str, *, starting: bool = False) -> dict[str, str]:
+        """OCPP IdTagInfo for ``id_tag``: status, and the badge's expiry and parent if any."""
+        info = {"status": self.authorize(id_tag, starting=starting).value}
+        badge = self._badges.get(id_tag)
+        if badge is not None and self.project.ocpp.authorization is AuthorizationMode.BADGES:
+            if badge.expiry is not None:
+                info["expiry_date"] = to_wire(badge.expiry)
+            if badge.parent_id_tag is not None:
+                info["parent_id_tag"] = badge.parent_id_tag
+        return info
 
     # ---- what chargers report ----
 

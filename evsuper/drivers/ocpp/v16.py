@@ -152,7 +152,7 @@ class ChargePoint16(ChargePoint):
 
     @handles(Action.authorize)
     async def on_authorize(self, id_tag: str) -> call_result.Authorize:
-        return call_result.Authorize(id_tag_info={"status": self.central.authorize(id_tag).value})
+        return call_result.Authorize(id_tag_info=self.central.id_tag_info(id_tag))
 
     @handles(Action.start_transaction)
     async def on_start_transaction(
@@ -163,13 +163,11 @@ class ChargePoint16(ChargePoint):
         timestamp: str,
         reservation_id: int | None = None,
     ) -> call_result.StartTransaction:
-        authorization = self.central.authorize(id_tag, starting=True)
+        id_tag_info = self.central.id_tag_info(id_tag, starting=True)
         transaction = await self.central.start_transaction(
             self.id, connector_id, id_tag, from_wire(timestamp), meter_start, reservation_id
         )
-        return call_result.StartTransaction(
-            transaction_id=transaction.id, id_tag_info={"status": authorization.value}
-        )
+        return call_result.StartTransaction(transaction_id=transaction.id, id_tag_info=id_tag_info)
 
     @handles(Action.stop_transaction)
     async def on_stop_transaction(
@@ -192,9 +190,7 @@ class ChargePoint16(ChargePoint):
         )
         if id_tag is None:
             return call_result.StopTransaction()
-        return call_result.StopTransaction(
-            id_tag_info={"status": self.central.authorize(id_tag).value}
-        )
+        return call_result.StopTransaction(id_tag_info=self.central.id_tag_info(id_tag))
 
     @handles(Action.meter_values)
     async def on_meter_values(

@@ -793,6 +793,14 @@ async def test_badge_status_and_expiry_decide_authorization(site: SiteFactory) -
         "OLD": "Expired",
         "VOID": "Invalid",
     }
+    # the answer carries what the charger may cache: expiry (UTC) and group
+    # (the ocpp client hands the payload over in snake_case)
+    assert answers["DRIVER-1"] == {
+        "status": "Accepted",
+        "expiry_date": "2099-06-30T18:00:00.000Z",
+        "parent_id_tag": "FLEET",
+    }
+    assert answers["FLEET"] == {"status": "Accepted"}
     assert start.id_tag_info["status"] == "Blocked"
 
 
