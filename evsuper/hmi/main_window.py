@@ -60,7 +60,11 @@ class MainWindow(QMainWindow):
             | QDockWidget.DockWidgetFeature.DockWidgetMovable
         )
         self.faceplate_dock.setWidget(scroll)
-        self.faceplate_dock.setMinimumWidth(380)
+        # Wide enough for the faceplate beside the scroll bar it gets when it is too long.
+        scroll_bar = scroll.verticalScrollBar().sizeHint().width()
+        self.faceplate_dock.setMinimumWidth(
+            max(380, self.faceplate.minimumSizeHint().width() + scroll_bar)
+        )
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.faceplate_dock)
         self.faceplate_dock.hide()
         self.overview.chargerSelected.connect(self.show_faceplate)

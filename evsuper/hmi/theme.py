@@ -217,6 +217,9 @@ QComboBox, QLineEdit {{
     background: {tile}; border: 1px solid {border}; padding: 2px 4px; min-height: 18px;
 }}
 QComboBox:disabled, QLineEdit:disabled {{ color: {muted}; background: {panel}; }}
+QMenu {{ background: {tile}; border: 1px solid {border}; padding: 2px; }}
+QMenu::item {{ padding: 4px 16px; }}
+QMenu::item:selected {{ background: {bar_track}; color: {text}; }}
 QStatusBar {{ background: {panel}; border-top: 1px solid {border}; }}
 QStatusBar::item {{ border: none; }}
 QStatusBar QLabel {{ padding: 0 10px; border-left: 1px solid {separator}; }}

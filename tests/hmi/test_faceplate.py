@@ -15,12 +15,17 @@ from evsuper.engine.commands import (
     ChangeAvailability,
     ClearCache,
     CommandResult,
+    GetLocalListVersion,
+    LocalListUpdate,
     Outcome,
     RemoteStart,
     RemoteStop,
     ReserveNow,
     Reset,
     ResetKind,
+    SendLocalList,
+    TriggerableMessage,
+    TriggerMessage,
     UnlockConnector,
 )
 from evsuper.hmi.dialogs.reservation import ReserveDialog
@@ -125,14 +130,17 @@ def test_commands_are_disabled_while_the_charger_is_offline(
     qtbot, faceplate: Faceplate, model: OverviewModel, sender: Sender
 ) -> None:
     buttons = faceplate.findChildren(QPushButton)
-    assert len(buttons) == 5 + 2 * 6
+    assert len(buttons) == 8 + 2 * 6
     # off: start and reserve C1 (charging), stop C2, cancel reservation (none held)
     assert sum(b.isEnabled() for b in buttons) == len(buttons) - 5
 
     model.apply({"CP-001/comm": Sample(CommState.OFFLINE)})
     assert not any(b.isEnabled() for b in buttons)
+    assert not faceplate.trigger_message.isEnabled()
     for b in buttons:
         qtbot.mouseClick(b, Qt.MouseButton.LeftButton)
+    faceplate.send_full_list.trigger()
+    faceplate.send_list_changes.trigger()
     assert sender.sent == []
 
     model.apply({"CP-001/comm": Sample(CommState.ONLINE)})
@@ -350,3 +358,112 @@ def test_cancel_reservation_sends_the_connector_reservation_id(
     click(qtbot, faceplate, "cancel_reservation_C2")
     sender.answer(CommandResult(Outcome.ACCEPTED, "Accepted"))
     assert "Cancel reservation 17 on C2: Accepted" in faceplate.result.text()
+
+
+def test_trigger_asks_for_the_chosen_message_of_the_whole_charger(
+    qtbot, faceplate: Faceplate, sender: Sender
+) -> None:
+    choices = faceplate.trigger_message
+    assert [choices.itemText(i) for i in range(choices.count())] == [
+        m.value for m in TriggerableMessage
+    ]
+    assert choices.currentText() == "Heartbeat"
+    click(qtbot, faceplate, "trigger")
+    assert sender.last == TriggerMessage(
+        charger_id="CP-001", message=TriggerableMessage.HEARTBEAT, issued_at=sender.last.issued_at
+    )
+    assert "Trigger Heartbeat: sent, waiting" in faceplate.result.text()
+
+    choices.setCurrentText("DiagnosticsStatusNotification")
+    click(qtbot, faceplate, "trigger")
+    command = sender.last
+    assert isinstance(command, TriggerMessage)
+    assert command.message is TriggerableMessage.DIAGNOSTICS_STATUS_NOTIFICATION
+    assert command.connector_id is None
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        (CommandResult(Outcome.ACCEPTED, "Accepted"), "Trigger MeterValues: Accepted"),
+        (CommandResult(Outcome.REJECTED, "Rejected"), "Trigger MeterValues: Rejected"),
+        (CommandResult(Outcome.REJECTED, "NotImplemented"), "Rejected (NotImplemented)"),
+        (CommandResult(Outcome.TIMEOUT, "Timeout", "no answer"), "Timeout — no answer"),
+        (CommandResult(Outcome.OFFLINE, "Offline", "connection lost"), "Offline — connection"),
+        (CommandResult(Outcome.ERROR, "NotSupported", "CALLERROR"), "Error (NotSupported)"),
+    ],
+)
+def test_every_trigger_outcome_is_shown(
+    qtbot, faceplate: Faceplate, sender: Sender, result: CommandResult, expected: str
+) -> None:
+    faceplate.trigger_message.setCurrentText("MeterValues")
+    click(qtbot, faceplate, "trigger")
+    sender.answer(result)
+    assert expected in faceplate.result.text()
+
+
+def test_local_list_line_compares_the_charger_with_the_project(
+    faceplate: Faceplate, model: OverviewModel, project: Project
+) -> None:
+    line = faceplate.local_list
+    assert project.ocpp.local_list_version == model.project_list_version == 1
+    assert line.text() == "charger unknown · project v1"
+    assert not line.font().bold()  # not reported is not a difference
+
+    model.apply({"CP-001/local_list_version": Sample(3)})
+    assert line.text() == "charger v3 · project v1"
+    assert line.font().bold()  # calm emphasis: bold, the alarm colour stays for alarms
+    assert line.palette().color(line.foregroundRole()).name() != "#d40f1c"
+
+    model.apply({"CP-001/local_list_version": Sample(0)})
+    assert line.text() == "charger no list · project v1" and line.font().bold()
+    model.apply({"CP-001/local_list_version": Sample(-1)})
+    assert line.text() == "charger unsupported · project v1" and not line.font().bold()
+    model.apply({"CP-001/local_list_version": Sample(1)})
+    assert line.text() == "charger v1 · project v1" and not line.font().bold()
+
+    faceplate.show_charger("CP-002")  # each charger its own version
+    assert line.text() == "charger unknown · project v1"
+
+
+def test_check_version_shows_what_the_charger_holds(
+    qtbot, faceplate: Faceplate, sender: Sender
+) -> None:
+    click(qtbot, faceplate, "check_list_version")
+    assert sender.last == GetLocalListVersion(charger_id="CP-001", issued_at=sender.last.issued_at)
+    assert "Check local list version: sent, waiting" in faceplate.result.text()
+    sender.answer(CommandResult(Outcome.ACCEPTED, "Accepted", payload=4))
+    text = faceplate.result.text()
+    assert "Check local list version: Accepted — the charger holds list v4" in text
+
+    click(qtbot, faceplate, "check_list_version")
+    sender.answer(CommandResult(Outcome.ACCEPTED, "Accepted", payload=0))
+    assert "Accepted — the charger holds no list" in faceplate.result.text()
+    click(qtbot, faceplate, "check_list_version")
+    sender.answer(CommandResult(Outcome.ACCEPTED, "Accepted", payload=-1))
+    assert "Accepted — the charger does not support local lists" in faceplate.result.text()
+
+    click(qtbot, faceplate, "check_list_version")
+    sender.answer(CommandResult(Outcome.ERROR, "NotSupported", "CALLERROR"))
+    assert "Check local list version: Error (NotSupported) — CALLERROR" in faceplate.result.text()
+
+
+def test_send_list_full_or_changes_shows_the_engine_detail(
+    qtbot, faceplate: Faceplate, sender: Sender
+) -> None:
+    assert button(faceplate, "send_list").menu() is not None
+    faceplate.send_full_list.trigger()
+    assert sender.last == SendLocalList(
+        charger_id="CP-001", update_type=LocalListUpdate.FULL, issued_at=sender.last.issued_at
+    )
+    assert "Send local list (Full): sent, waiting" in faceplate.result.text()
+    sender.answer(CommandResult(Outcome.ACCEPTED, "Accepted", "20 badges, version 1"))
+    assert "Send local list (Full): Accepted — 20 badges, version 1" in faceplate.result.text()
+
+    faceplate.send_list_changes.trigger()
+    command = sender.last
+    assert isinstance(command, SendLocalList)
+    assert command.update_type is LocalListUpdate.DIFFERENTIAL
+    sender.answer(CommandResult(Outcome.REJECTED, "VersionMismatch", "2 badges, version 1"))
+    text = faceplate.result.text()
+    assert "Send local list (Differential): Rejected (VersionMismatch) — 2 badges" in text

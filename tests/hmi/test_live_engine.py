@@ -195,6 +195,48 @@ def test_operator_reserves_a_connector_and_cancels_the_reservation(
     assert not cancel.isEnabled()
 
 
+def test_operator_sends_the_local_list_and_triggers_a_heartbeat(
+    qtbot: Any, themed_app: Any, make_project: Any
+) -> None:
+    with running(qtbot, make_project(bollards=2, local_list_version=4)) as (_, window):
+        qtbot.waitUntil(lambda: window.model.summary.online == 2, timeout=15000)
+        window.show_faceplate("CP-002")
+        faceplate = window.faceplate
+        qtbot.waitUntil(faceplate.check_list_version.isEnabled)
+
+        # The charger's version is unknown until asked; a fresh bollard holds no list.
+        assert faceplate.local_list.text() == "charger unknown · project v4"
+        qtbot.mouseClick(faceplate.check_list_version, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(
+            lambda: "Check local list version: Accepted" in faceplate.result.text(),
+            timeout=15000,
+        )
+        assert "the charger holds no list" in faceplate.result.text()
+        qtbot.waitUntil(lambda: faceplate.local_list.text() == "charger no list · project v4")
+        assert faceplate.local_list.font().bold()
+
+        # The operator sends the project's badges; the charger now holds the project's version.
+        faceplate.send_full_list.trigger()
+        qtbot.waitUntil(
+            lambda: "Send local list (Full): Accepted" in faceplate.result.text(), timeout=15000
+        )
+        assert "version 4" in faceplate.result.text()  # the engine's own detail
+        qtbot.waitUntil(lambda: faceplate.local_list.text() == "charger v4 · project v4")
+        assert not faceplate.local_list.font().bold()
+        other = window.model.state("CP-001")
+        assert other is not None and other.local_list_version is None
+
+        faceplate.trigger_message.setCurrentText("Heartbeat")
+        qtbot.mouseClick(faceplate.trigger, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(
+            lambda: "Trigger Heartbeat: Accepted" in faceplate.result.text(), timeout=15000
+        )
+        shots = os.environ.get("EVSUPER_SCREENSHOTS")
+        if shots:
+            Path(shots).mkdir(parents=True, exist_ok=True)
+            window.faceplate_dock.grab().save(str(Path(shots) / "live_local_list_faceplate.png"))
+
+
 @contextmanager
 def newcomer(engine_thread: EngineThread, project: Project) -> Iterator[None]:
     """A simulated bollard NEWCOMER, not in the project, connected while the block runs."""

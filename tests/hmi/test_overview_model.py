@@ -269,3 +269,20 @@ def test_reservation_id_is_kept_and_cleared(model: OverviewModel, batch) -> None
     model.apply({"CP-003/C2/reservation_id": Sample(None)})
     assert state.connectors[1].reservation_id is None
     assert recorder.ranges == [(2, 2), (2, 2)]
+
+
+def test_local_list_version_of_the_charger_and_the_project(
+    model: OverviewModel, project: Project, batch
+) -> None:
+    model.apply(batch.online("CP-004").samples)
+    recorder = Recorder(model)
+    assert model.project_list_version == project.ocpp.local_list_version
+    state = model.state("CP-004")
+    assert state is not None and state.local_list_version is None
+
+    model.apply({"CP-004/local_list_version": Sample(3)})
+    assert state.local_list_version == 3
+    assert recorder.ranges == [(3, 3)]
+    model.apply({"CP-004/local_list_version": Sample("abc")})  # logged, kept
+    assert state.local_list_version == 3
+    assert recorder.ranges == [(3, 3)]

@@ -69,6 +69,7 @@ class ChargerState:
     last_seen: datetime | None = None
     status: ConnectorStatus | None = None  # connector 0: the charger as a whole
     error_code: str | None = None
+    local_list_version: int | None = None  # as last reported or accepted; None: not known
 
     @property
     def online(self) -> bool:
@@ -124,6 +125,7 @@ _CHARGER_FIELDS: dict[str, Callable[[Any], Any]] = {
     ChargerTag.LAST_SEEN: _optional(_datetime),
     ChargerTag.STATUS: _optional(ConnectorStatus),
     ChargerTag.ERROR_CODE: _optional(str),
+    ChargerTag.LOCAL_LIST_VERSION: _optional(int),
 }
 _CONNECTOR_FIELDS: dict[str, Callable[[Any], Any]] = {
     ConnectorTag.STATUS: _optional(ConnectorStatus),
@@ -160,6 +162,7 @@ class OverviewModel(QAbstractListModel):
             for c in project.chargers
         ]
         self._rows = {state.charger_id: row for row, state in enumerate(self._states)}
+        self._project_list_version = project.ocpp.local_list_version
         self._configured = frozenset(self._rows)  # connector counts fixed by the project
         self._unlisted: dict[str, ChargerState] = {}  # seen, not (yet) accepted; first seen first
         self._max_connectors = self._compute_max_connectors()
@@ -191,6 +194,11 @@ class OverviewModel(QAbstractListModel):
     @property
     def max_connectors(self) -> int:
         return self._max_connectors
+
+    @property
+    def project_list_version(self) -> int:
+        """The version of the project's badge table, as SendLocalList sends it."""
+        return self._project_list_version
 
     def state_at(self, row: int) -> ChargerState:
         return self._states[row]

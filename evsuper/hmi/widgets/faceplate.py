@@ -3,7 +3,8 @@
 The faceplate reads the charger's state from the overview model and sends typed
 commands through a ``CommandSender``; the charger's answer is shown on a result line.
 It also opens the charger's configuration dialog (one per charger, kept once made) and
-the dialog that asks for a connector reservation's idTag and duration.
+the dialog that asks for a connector reservation's idTag and duration. Its maintenance
+rows trigger a message from the charger and compare, check and send the local list.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -31,11 +33,16 @@ from evsuper.engine.commands import (
     ClearCache,
     Command,
     CommandResult,
+    GetLocalListVersion,
+    LocalListUpdate,
     RemoteStart,
     RemoteStop,
     ReserveNow,
     Reset,
     ResetKind,
+    SendLocalList,
+    TriggerableMessage,
+    TriggerMessage,
     UnlockConnector,
 )
 from evsuper.hmi import formatting
@@ -48,6 +55,7 @@ from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.hmi.widgets.glyphs import connector_glyph_pixmap
 
 FALLBACK_ID_TAG = "OPERATOR"  # offered for Remote Start when the project has no badges
+UNSUPPORTED_LIST = -1  # GetLocalListVersion's answer from a charger without local lists
 
 _STARTABLE = {
     None,
@@ -248,15 +256,7 @@ class Faceplate(QWidget):
         self.id_tag.setEditable(True)
         self.id_tag.addItems(self._id_tags)
         commands.addWidget(self.id_tag, 2, 1, 1, 2)
-        commands.addWidget(role_label("caption", "Maintenance"), 3, 0)
-        self.configuration = QPushButton("Configuration…")
-        self.configuration.setObjectName("configuration")
-        self.configuration.setToolTip("Read and change the charger's OCPP configuration keys")
-        self.clear_cache = QPushButton("Clear cache")
-        self.clear_cache.setObjectName("clear_cache")
-        self.clear_cache.setToolTip("Clear the charger's authorization cache")
-        commands.addWidget(self.configuration, 3, 1)
-        commands.addWidget(self.clear_cache, 3, 2)
+        self._add_maintenance(commands, 3)
         commands.setColumnStretch(1, 1)
         commands.setColumnStretch(2, 1)
         layout.addLayout(commands)
@@ -277,7 +277,76 @@ class Faceplate(QWidget):
         self.clear_cache.clicked.connect(
             lambda: self._submit("Clear cache", lambda cid: ClearCache(charger_id=cid))
         )
+        self.trigger.clicked.connect(self._trigger)
+        self.check_list_version.clicked.connect(
+            lambda: self._submit(
+                "Check local list version",
+                lambda cid: GetLocalListVersion(charger_id=cid),
+                _with_list_version,
+            )
+        )
+        self.send_full_list.triggered.connect(lambda: self._send_local_list(LocalListUpdate.FULL))
+        self.send_list_changes.triggered.connect(
+            lambda: self._send_local_list(LocalListUpdate.DIFFERENTIAL)
+        )
         self.setEnabled(False)
+
+    def _add_maintenance(self, grid: QGridLayout, row: int) -> None:
+        """Configuration, cache, triggered messages and the local list, from ``row`` on."""
+        grid.addWidget(role_label("section", "Maintenance"), row, 0, 1, 3)
+        self.configuration = self._named_button(
+            "configuration",
+            "Configuration…",
+            "Read and change the charger's OCPP configuration keys",
+        )
+        self.clear_cache = self._named_button(
+            "clear_cache", "Clear cache", "Clear the charger's authorization cache"
+        )
+        grid.addWidget(role_label("caption", "Charger data"), row + 1, 0)
+        grid.addWidget(self.configuration, row + 1, 1)
+        grid.addWidget(self.clear_cache, row + 1, 2)
+
+        self.trigger_message = QComboBox()
+        self.trigger_message.setObjectName("trigger_message")
+        self.trigger_message.addItems([message.value for message in TriggerableMessage])
+        self.trigger_message.setCurrentText(TriggerableMessage.HEARTBEAT.value)
+        self.trigger_message.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.trigger_message.setMinimumContentsLength(6)
+        self.trigger = self._named_button(
+            "trigger", "Trigger", "Ask the charger to send the chosen message now"
+        )
+        grid.addWidget(role_label("caption", "Trigger"), row + 2, 0)
+        grid.addWidget(self.trigger_message, row + 2, 1)
+        grid.addWidget(self.trigger, row + 2, 2)
+
+        self.local_list = role_label("value")
+        self.local_list.setObjectName("local_list_version")
+        self.local_list.setWordWrap(True)
+        self.check_list_version = self._named_button(
+            "check_list_version",
+            "Check version",
+            "Ask the charger which local authorization list version it holds",
+        )
+        self.send_list = self._named_button(
+            "send_list", "Send list", "Send the project's badges as the charger's local list"
+        )
+        menu = QMenu(self.send_list)
+        self.send_full_list = menu.addAction("Full list (replaces the charger's list)")
+        self.send_list_changes = menu.addAction("Changes since the charger's version")
+        self.send_list.setMenu(menu)
+        grid.addWidget(role_label("caption", "Local list"), row + 3, 0)
+        grid.addWidget(self.local_list, row + 3, 1, 1, 2)
+        grid.addWidget(self.check_list_version, row + 4, 1)
+        grid.addWidget(self.send_list, row + 4, 2)
+
+    @staticmethod
+    def _named_button(name: str, text: str, tip: str) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.setToolTip(tip)
+        return button
 
     @property
     def charger_id(self) -> str | None:
@@ -404,6 +473,19 @@ class Faceplate(QWidget):
             lambda cid: CancelReservation(charger_id=cid, reservation_id=reservation_id),
         )
 
+    def _trigger(self) -> None:
+        message = TriggerableMessage(self.trigger_message.currentText())
+        self._submit(
+            f"Trigger {message.value}",
+            lambda cid: TriggerMessage(charger_id=cid, message=message),
+        )
+
+    def _send_local_list(self, update_type: LocalListUpdate) -> None:
+        self._submit(
+            f"Send local list ({update_type.value})",
+            lambda cid: SendLocalList(charger_id=cid, update_type=update_type),
+        )
+
     def _set_charger_availability(self, kind: AvailabilityKind) -> None:
         self._submit(
             f"Set charger {kind.value}",
@@ -469,14 +551,29 @@ class Faceplate(QWidget):
             self.charger_inoperative,
             self.configuration,
             self.clear_cache,
+            self.trigger,
+            self.check_list_version,
+            self.send_list,
         ):
             button.setEnabled(online)
         self.reset_kind.setEnabled(online)
+        self.trigger_message.setEnabled(online)
+        self.send_full_list.setEnabled(online)
+        self.send_list_changes.setEnabled(online)
         self.id_tag.setEnabled(online)
+        self._show_local_list(state)
         self._fit_connectors(len(state.connectors))
         for panel, connector in zip(self._connectors, state.connectors, strict=True):
             panel.show_state(connector, online)
         self._show_result()
+
+    def _show_local_list(self, state: ChargerState) -> None:
+        """The charger's list version beside the project's; bold while they differ."""
+        charger = state.local_list_version
+        project = self._model.project_list_version
+        self.local_list.setText(f"charger {_list_version(charger)} · project v{project}")
+        stale = charger is not None and charger != project and charger != UNSUPPORTED_LIST
+        set_emphasis(self.local_list, Emphasis.NOTABLE if stale else Emphasis.NORMAL)
 
     @staticmethod
     def _describe(state: ChargerState) -> str:
@@ -496,3 +593,28 @@ def _with_reservation_id(result: CommandResult) -> CommandResult:
     if result.ok and isinstance(result.payload, int) and not result.detail:
         return replace(result, detail=f"reservation id {result.payload}")
     return result
+
+
+def _list_version(version: int | None) -> str:
+    """A charger's local list version in words (GetLocalListVersion: 0 none, -1 unsupported)."""
+    if version is None:
+        return "unknown"
+    if version == UNSUPPORTED_LIST:
+        return "unsupported"
+    if version == 0:
+        return "no list"
+    return f"v{version}"
+
+
+def _with_list_version(result: CommandResult) -> CommandResult:
+    """An answered GetLocalListVersion says on the result line what the charger holds."""
+    version = result.payload
+    if not result.ok or not isinstance(version, int) or result.detail:
+        return result
+    if version == UNSUPPORTED_LIST:
+        detail = "the charger does not support local lists"
+    elif version == 0:
+        detail = "the charger holds no list"
+    else:
+        detail = f"the charger holds list v{version}"
+    return replace(result, detail=detail)
