@@ -1,12 +1,14 @@
-"""Command line: ``evsuper run | serve | new``."""
+"""Command line: ``evsuper run | serve | new | charger-password``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import signal
 import sys
+import tomllib
 from pathlib import Path
 
 from evsuper.project.loader import ProjectError, load_project
@@ -81,6 +83,19 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--name", help="site name (default: the folder name)")
     new.add_argument("--ocpp-port", type=int, default=9000, help="OCPP listen port (default: 9000)")
     new.set_defaults(handler=_new)
+
+    password = sub.add_parser(
+        "charger-password",
+        help="set a charger's HTTP Basic auth password (security profile 1); prompts for it",
+        description="Prompt for the charger's password (16 to 40 characters; read from stdin "
+        "when it is not a terminal) and store its argon2 hash as that charger's password_hash "
+        "in project.toml. The password itself is never stored.",
+    )
+    password.add_argument(
+        "project", type=Path, metavar="PROJECT_DIR", help="folder with project.toml"
+    )
+    password.add_argument("charger_id", metavar="CHARGER_ID", help="charge point id")
+    password.set_defaults(handler=_charger_password)
     return parser
 
 
@@ -153,4 +168,29 @@ def _new(args: argparse.Namespace) -> int:
         print(f"evsuper new: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {project.file} ({len(project.chargers)} bollards)")
+    return 0
+
+
+def _charger_password(args: argparse.Namespace) -> int:
+    from evsuper.drivers.ocpp.security import hash_password, password_problem
+    from evsuper.project.registry import set_password_hash
+
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.charger_id}: ")
+        if getpass.getpass("again: ") != password:
+            print("evsuper charger-password: the passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    problem = password_problem(password)
+    if problem is not None:
+        print(f"evsuper charger-password: {problem}", file=sys.stderr)
+        return 2
+    try:
+        set_password_hash(args.project, args.charger_id, hash_password(password))
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) else exc
+        print(f"evsuper charger-password: {message}", file=sys.stderr)
+        return 2
+    print(f"password hash of {args.charger_id} written to {args.project / 'project.toml'}")
     return 0

@@ -11,6 +11,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, NoReturn, get_args, get_type_hints
 
+from argon2 import extract_parameters
+from argon2.exceptions import InvalidHashError
+
 from evsuper.core.timeutil import from_wire
 from evsuper.project.model import (
     FORMAT_VERSION,
@@ -20,6 +23,7 @@ from evsuper.project.model import (
     ChargerConfig,
     OcppSettings,
     Project,
+    SecurityProfile,
     SimulatorSettings,
 )
 
@@ -106,6 +110,12 @@ def parse_project(text: str, file: Path) -> Project:
             reader.fail(("chargers", i, "connectors"), "must be between 1 and 16")
         if charger.max_power_kw <= 0:
             reader.fail(("chargers", i, "max_power_kw"), "must be positive")
+        if charger.password_hash is not None and not _is_argon2_hash(charger.password_hash):
+            reader.fail(
+                ("chargers", i, "password_hash"),
+                "not an argon2 hash; set it with: evsuper charger-password PROJECT_DIR "
+                f"{charger.id}",
+            )
     badges: tuple[Badge, ...] = lists["badges"]
     id_tags: set[str] = set()
     for i, badge in enumerate(badges):
@@ -124,6 +134,14 @@ def parse_project(text: str, file: Path) -> Project:
         reader.fail(("ocpp", "offline_after_heartbeats"), "must be at least 1")
     if ocpp.local_list_version < 1:
         reader.fail(("ocpp", "local_list_version"), "must be at least 1 (0 means no list)")
+    if ocpp.security_profile is SecurityProfile.BASIC_AUTH:
+        for i, charger in enumerate(chargers):
+            if charger.password_hash is None:
+                reader.fail(
+                    ("chargers", i, "password_hash"),
+                    "required by security_profile = 1; set it with: evsuper charger-password "
+                    f"PROJECT_DIR {charger.id}",
+                )
 
     return Project(
         directory=file.parent,
@@ -170,7 +188,7 @@ class _Reader:
             return self.convert(inner, raw, path)  # TOML has no null: present means set
         if isinstance(kind, type) and issubclass(kind, Enum):
             allowed = [m.value for m in kind]
-            if raw not in allowed:
+            if isinstance(raw, bool) or raw not in allowed:
                 self.fail(path, f"{raw!r} is not one of {', '.join(map(repr, allowed))}")
             return kind(raw)
         if kind is bool:
@@ -226,6 +244,16 @@ class _Reader:
             if path[:length] in table_line:
                 return table_line[path[:length]]
         return 1
+
+
+def _is_argon2_hash(text: str) -> bool:
+    if not text.startswith("$argon2"):
+        return False
+    try:
+        extract_parameters(text)
+    except InvalidHashError:
+        return False
+    return True
 
 
 def _dotted(path: FieldPath) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from pathlib import Path
 
 FORMAT_VERSION = 1
@@ -14,6 +14,15 @@ class UnknownChargerPolicy(StrEnum):
     REJECT = "reject"  # BootNotification answered Rejected
     PENDING = "pending"  # answered Pending until an operator accepts the charger
     ACCEPT = "accept"  # registered on first boot
+
+
+class SecurityProfile(IntEnum):
+    """OCPP 1.6 Security Whitepaper profiles this central system offers."""
+
+    NONE = 0  # no authentication of charge points
+    # HTTP Basic authentication against each charger's password_hash; a charger without
+    # one (not in the project) is refused with 401 whatever ``unknown_chargers`` says.
+    BASIC_AUTH = 1
 
 
 class AuthorizationMode(StrEnum):
@@ -37,6 +46,7 @@ class OcppSettings:
     authorization: AuthorizationMode = AuthorizationMode.BADGES
     # Version of the badge table as a local authorization list: raise it when badges change.
     local_list_version: int = 1
+    security_profile: SecurityProfile = SecurityProfile.NONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +56,8 @@ class ChargerConfig:
     max_power_kw: float = 22.0  # per connector
     vendor: str = "Simulated"
     model: str = "SIM-AC22"
+    # argon2 hash of the charger's Basic auth password (``evsuper charger-password``)
+    password_hash: str | None = field(default=None, repr=False)
 
 
 class BadgeStatus(StrEnum):
@@ -83,6 +95,9 @@ class SimulatorSettings:
     mean_session_s: float = 120.0  # mean time a car stays plugged in (simulated seconds)
     fault_probability: float = 0.02  # chance that a session ends with a connector fault
     fault_duration_s: float = 20.0
+    # Basic auth password of the simulated bollards under security profile 1: plain text,
+    # for simulated bollards only (real chargers hold their own; the project holds hashes).
+    password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

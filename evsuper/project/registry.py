@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import tomllib
 from pathlib import Path
 
 from evsuper.project.model import ChargerConfig
@@ -18,3 +22,50 @@ def append_charger(directory: Path, charger: ChargerConfig) -> None:
         f"max_power_kw = {charger.max_power_kw}\n"
     )
     file.write_text(text.rstrip("\n") + "\n" + block, encoding="utf-8")
+
+
+def set_password_hash(directory: Path, charger_id: str, password_hash: str) -> None:
+    """Set ``password_hash`` of one ``[[chargers]]`` entry; every other byte stays as it was.
+
+    The line is replaced if present, else added after the entry's ``id = ...`` line.
+    """
+    file = directory / "project.toml"
+    with file.open(encoding="utf-8", newline="") as f:
+        lines = f.read().splitlines(keepends=True)
+    id_line, hash_line = _charger_entry(lines, charger_id)
+    if id_line is None:
+        raise KeyError(f"no [[chargers]] entry with id = {charger_id!r} in {file}")
+    ending = "\r\n" if lines[id_line].endswith("\r\n") else "\n"
+    entry = f'password_hash = "{password_hash}"{ending}'
+    if hash_line is not None:
+        lines[hash_line] = entry
+    else:
+        if not lines[id_line].endswith("\n"):
+            lines[id_line] += ending
+        lines.insert(id_line + 1, entry)
+    temporary = file.with_name(file.name + ".tmp")
+    with temporary.open("w", encoding="utf-8", newline="") as f:
+        f.write("".join(lines))
+    shutil.copymode(file, temporary)
+    os.replace(temporary, file)
+
+
+def _charger_entry(lines: list[str], charger_id: str) -> tuple[int | None, int | None]:
+    """Indexes of the ``id`` and ``password_hash`` lines of the charger's entry."""
+    in_chargers = False
+    id_line: int | None = None
+    hash_line: int | None = None
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            if id_line is not None:
+                break  # the end of the charger's entry
+            in_chargers = re.match(r"^\[\[\s*chargers\s*\]\]", stripped) is not None
+            hash_line = None
+        elif not in_chargers:
+            continue
+        elif re.match(r"^id\s*=", stripped) and tomllib.loads(stripped).get("id") == charger_id:
+            id_line = number
+        elif re.match(r"^password_hash\s*=", stripped):
+            hash_line = number
+    return id_line, hash_line

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from evsuper.project.loader import ProjectError, load_project
-from evsuper.project.model import AuthorizationMode, Badge, BadgeStatus, UnknownChargerPolicy
+from evsuper.project.model import (
+    AuthorizationMode,
+    Badge,
+    BadgeStatus,
+    SecurityProfile,
+    UnknownChargerPolicy,
+)
 from evsuper.project.new import write_new_project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,5 +200,44 @@ def test_bad_badge_names_file_line_and_field(
 ) -> None:
     assert old in BADGES
     error = error_for(tmp_path, BADGES.replace(old, new, 1))
+    assert (error.line, error.field) == (line, field)
+    assert message in error.message
+
+
+# a real argon2id hash (of "x" * 16), as `evsuper charger-password` writes it
+ARGON2_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$VCmk2dLoAHHBkZ0cnOj/3Q"
+    "$CVSYdCXaLlFAhTEjHQFFu6Wn+Kd5qYkec0EphHajX+w"
+)
+SECURE = GOOD.replace(
+    'authorization = "open"', 'authorization = "open"\nsecurity_profile = 1'
+).replace('id = "CP-1"', f'id = "CP-1"\npassword_hash = "{ARGON2_HASH}"')
+
+
+def test_security_profile_1_with_password_hashes_loads(tmp_path: Path) -> None:
+    text = SECURE.replace('id = "CP-2"', f'id = "CP-2"\npassword_hash = "{ARGON2_HASH}"')
+    project = load_project(write(tmp_path, text))
+    assert project.ocpp.security_profile is SecurityProfile.BASIC_AUTH
+    assert [c.password_hash for c in project.chargers] == [ARGON2_HASH, ARGON2_HASH]
+    assert ARGON2_HASH not in repr(project)
+    assert load_project(write(tmp_path, GOOD)).ocpp.security_profile is SecurityProfile.NONE
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "field", "message"),
+    [
+        # profile 1 and CP-2 has no hash: the line of its [[chargers]] table
+        ("", "", 19, "chargers[1].password_hash", "required by security_profile = 1"),
+        (ARGON2_HASH, "hunter2-in-clear", 15, "chargers[0].password_hash", "not an argon2 hash"),
+        (ARGON2_HASH, "$argon2id$v=19$nonsense", 15, "chargers[0].password_hash", "argon2"),
+        ("security_profile = 1", "security_profile = 2", 8, "ocpp.security_profile", "0, 1"),
+        ("security_profile = 1", "security_profile = true", 8, "ocpp.security_profile", "0, 1"),
+    ],
+)
+def test_security_errors_name_file_line_and_field(
+    tmp_path: Path, old: str, new: str, line: int, field: str, message: str
+) -> None:
+    assert old in SECURE
+    error = error_for(tmp_path, SECURE.replace(old, new, 1))
     assert (error.line, error.field) == (line, field)
     assert message in error.message

@@ -51,6 +51,7 @@ from evsuper.drivers.ocpp.mapping import (
     reserve_now_request,
     result_of,
 )
+from evsuper.drivers.ocpp.security import REALM, FailureThrottle, basic_password, verify_password
 from evsuper.drivers.ocpp.v16 import ChargePoint16
 from evsuper.engine import commands as cmd
 from evsuper.project.model import (
@@ -58,6 +59,7 @@ from evsuper.project.model import (
     BadgeStatus,
     ChargerConfig,
     Project,
+    SecurityProfile,
     UnknownChargerPolicy,
 )
 from evsuper.project.registry import append_charger
@@ -66,6 +68,9 @@ log = logging.getLogger("evsuper.ocpp")
 
 SUBPROTOCOL = "ocpp1.6"
 LAST_SEEN_PUBLISH_PERIOD_S = 5.0
+# argon2 verifications at once (each takes ~0.1 s of CPU and 64 MiB): a reconnect storm
+# queues instead of exhausting the machine.
+PASSWORD_CHECKS_AT_ONCE = 2
 
 # Schema validation inline rather than through a thread executor: measured cheaper
 # (see docs/architecture.md, "OCPP throughput").
@@ -111,6 +116,9 @@ class CentralSystem:
         self._background: set[asyncio.Task[None]] = set()
         self._reservations: dict[int, Reservation] = {}  # requested or active
         self._expiry_timers: dict[int, asyncio.TimerHandle] = {}
+        self._password_hashes = {c.id: c.password_hash for c in project.chargers}
+        self._auth_failures = FailureThrottle()
+        self._password_checks = asyncio.Semaphore(PASSWORD_CHECKS_AT_ONCE)
 
     # ---- lifecycle ----
 
@@ -164,8 +172,11 @@ class CentralSystem:
             parts = parts[1:]
         return parts[0] if len(parts) == 1 and parts[0] else None
 
-    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        if self._charger_id_from_path(request.path) is None:
+    async def _check_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        charger_id = self._charger_id_from_path(request.path)
+        if charger_id is None:
             prefix = self.project.ocpp.path_prefix
             return connection.respond(
                 HTTPStatus.NOT_FOUND, f"connect to /{prefix}/<charger id> or /<charger id>\n"
@@ -175,7 +186,46 @@ class CentralSystem:
             return connection.respond(
                 HTTPStatus.BAD_REQUEST, f"this central system speaks subprotocol {SUBPROTOCOL}\n"
             )
+        if self.project.ocpp.security_profile is SecurityProfile.BASIC_AUTH:
+            return await self._authenticate(connection, request, charger_id)
         return None
+
+    async def _authenticate(
+        self, connection: ServerConnection, request: Request, charger_id: str
+    ) -> Response | None:
+        """Security profile 1: Basic auth as the charger of the path, else 401 (429 when
+        an address keeps failing). Chargers without a password hash (not in the project)
+        are refused too. The password is never logged."""
+        address = str(connection.remote_address[0])
+        remote = ":".join(str(part) for part in connection.remote_address[:2])
+        blocked_s = self._auth_failures.blocked(address)
+        if blocked_s:
+            response = connection.respond(
+                HTTPStatus.TOO_MANY_REQUESTS, "too many failed authentications\n"
+            )
+            response.headers["Retry-After"] = str(int(blocked_s) + 1)
+            return response
+        header = request.headers.get("Authorization")
+        password = basic_password(header, charger_id)
+        password_hash = self._password_hashes.get(charger_id)
+        if header is None:
+            reason = "no Authorization header"
+        elif password is None:
+            reason = "not Basic credentials of this charge point id"
+        elif password_hash is None:
+            reason = "no password_hash in the project for this charge point id"
+        else:
+            async with self._password_checks:
+                if await asyncio.to_thread(verify_password, password_hash, password):
+                    return None
+            reason = "wrong password"
+        self._auth_failures.failed(address)
+        shown = charger_id[:64]  # whatever an unauthenticated client put in the path
+        log.warning("%r: authentication from %s refused: %s", shown, remote, reason)
+        self.anomaly(shown, "security-auth-failed", f"{reason} (from {remote})")
+        response = connection.respond(HTTPStatus.UNAUTHORIZED, "authentication required\n")
+        response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}"'
+        return response
 
     async def _serve_connection(self, connection: ServerConnection) -> None:
         charger_id = self._charger_id_from_path(connection.request.path)  # type: ignore[union-attr]

@@ -30,6 +30,7 @@ from websockets.typing import Subprotocol
 
 from evsuper.core.domain import ConnectorStatus
 from evsuper.core.timeutil import from_wire, to_wire, utcnow
+from evsuper.drivers.ocpp.security import basic_authorization
 from evsuper.drivers.simulator import config as cfg
 from evsuper.drivers.simulator.config import Configuration
 from evsuper.drivers.simulator.ev import ConnectorModel, Fault, MeterSample
@@ -204,10 +205,13 @@ class SimulatedBollard:
         *,
         index: int = 0,
         badges_in_use: set[str] | None = None,
+        password: str | None = None,
     ) -> None:
         """``badges_in_use``: shared by the bollards of a site, so that a driver plugs in
-        one car at a time (the central system would answer ConcurrentTx)."""
+        one car at a time (the central system would answer ConcurrentTx). ``password``:
+        sent with HTTP Basic auth (security profile 1)."""
         self.config = config
+        self.password = password
         self.settings = settings
         self.badges = list(badges)
         self.badges_in_use = set() if badges_in_use is None else badges_in_use
@@ -281,6 +285,11 @@ class SimulatedBollard:
                     ws = await connect(
                         url,
                         subprotocols=[SUBPROTOCOL],
+                        additional_headers=(
+                            None
+                            if self.password is None
+                            else {"Authorization": basic_authorization(self.id, self.password)}
+                        ),
                         compression=None,
                         proxy=None,
                         # The heartbeat detects a dead central system: no ping task needed.

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 
 from evsuper.drivers.simulator.bollard import SimulatedBollard
-from evsuper.project.model import Project
+from evsuper.project.model import Project, SecurityProfile
 
 log = logging.getLogger(__name__)
 
@@ -19,9 +19,19 @@ class SimulatedSite:
     def __init__(self, project: Project) -> None:
         self.project = project
         badges_in_use: set[str] = set()
+        password = None
+        if project.ocpp.security_profile is SecurityProfile.BASIC_AUTH:
+            password = project.simulator.password
+            if password is None:
+                log.warning("no [simulator] password: the simulated bollards will be refused")
         self.bollards: dict[str, SimulatedBollard] = {
             charger.id: SimulatedBollard(
-                charger, project.simulator, project.badges, index=i, badges_in_use=badges_in_use
+                charger,
+                project.simulator,
+                project.badges,
+                index=i,
+                badges_in_use=badges_in_use,
+                password=password,
             )
             for i, charger in enumerate(project.chargers)
         }
