@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import logging
 import signal
 import sys
@@ -58,6 +59,25 @@ def _parser() -> argparse.ArgumentParser:
         "--no-simulator", action="store_true", help="do not start the simulated bollards"
     )
     serve.set_defaults(handler=_serve)
+
+    call_ = sub.add_parser(
+        "call",
+        help="send an OCPP message to a charger through a running engine; prints the answer",
+        description=(
+            "Send any OCPP 1.6 message a central system may send to a charger connected to "
+            "the running engine (evsuper serve or run) of PROJECT_DIR, and print the charger's "
+            "answer as JSON. Exit code 0 when the charger answered, 1 otherwise."
+        ),
+    )
+    call_.add_argument("project", type=Path, metavar="PROJECT_DIR", help="folder with project.toml")
+    call_.add_argument("charger_id", metavar="CHARGER_ID")
+    call_.add_argument(
+        "action", metavar="ACTION", help="e.g. Reset, GetConfiguration, TriggerMessage"
+    )
+    call_.add_argument(
+        "payload", nargs="?", default="{}", metavar="PAYLOAD", help="JSON, as on the wire"
+    )
+    call_.set_defaults(handler=_call)
 
     new = sub.add_parser("new", help="write a minimal project for N OCPP 1.6J bollards")
     new.add_argument("project", type=Path, metavar="PROJECT_DIR", help="folder to create")
@@ -194,3 +214,26 @@ def _charger_password(args: argparse.Namespace) -> int:
         return 2
     print(f"password hash of {args.charger_id} written to {args.project / 'project.toml'}")
     return 0
+
+
+def _call(args: argparse.Namespace) -> int:
+    from evsuper.engine.control_client import ControlError, send_call
+
+    try:
+        payload = json.loads(args.payload)
+        if not isinstance(payload, dict):
+            raise ValueError("the payload must be a JSON object")
+    except ValueError as exc:
+        print(f"evsuper call: bad payload: {exc}", file=sys.stderr)
+        return 2
+    try:
+        answer = send_call(args.project, args.charger_id, args.action, payload)
+    except ControlError as exc:
+        print(f"evsuper call: {exc}", file=sys.stderr)
+        return 2
+    if answer["outcome"] in ("Accepted", "Rejected"):  # the charger answered
+        print(json.dumps(answer["payload"], indent=2))
+        return 0
+    detail = f": {answer['detail']}" if answer["detail"] else ""
+    print(f"evsuper call: {answer['outcome']} ({answer['status']}){detail}", file=sys.stderr)
+    return 1

@@ -141,6 +141,18 @@ class GetLocalListVersion(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RawCall(Command):
+    """Any central-system-initiated OCPP message, payload as on the wire (camelCase).
+
+    For integrators and support scripts (``evsuper call``): the engine's own bookkeeping
+    (reservations, local list versions) does not follow what a raw call changes.
+    """
+
+    action: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
 class AcceptCharger(Command):
     """Register a charger that booted while unknown (policy ``pending``)."""
 

@@ -19,6 +19,7 @@ from evsuper.core.bus import TagBus
 from evsuper.drivers.ocpp.central import CentralSystem
 from evsuper.drivers.simulator.site import SimulatedSite
 from evsuper.engine.commands import CommandRouter
+from evsuper.engine.control import ControlServer
 from evsuper.historian.archive import Archive
 from evsuper.project.model import Project
 
@@ -47,12 +48,14 @@ class Engine:
             port=ocpp_port if ocpp_port is not None else project.ocpp.port,
         )
         self.router.add_target(self.central)
+        self.control = ControlServer(self.router, project.directory)
         simulate = project.simulator.enabled if run_simulator is None else run_simulator
         self.simulator: SimulatedSite | None = SimulatedSite(project) if simulate else None
 
     async def start(self) -> None:
         await self.archive.start()
         await self.central.start()
+        await self.control.start()
         if self.simulator is not None:
             await self.simulator.start(self.central.url_for)
         log.info(
@@ -67,6 +70,7 @@ class Engine:
         """Stop drivers first, then flush the archive: nothing received is lost."""
         if self.simulator is not None:
             await self.simulator.stop()
+        await self.control.stop()
         await self.central.stop()
         await self.archive.stop()
         log.info("engine stopped")

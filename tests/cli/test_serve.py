@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -275,3 +276,61 @@ async def test_run_opens_the_hmi_and_closes_cleanly_on_sigterm(tmp_path: Path) -
         if log.process.returncode is None:
             log.process.kill()
     assert "engine stopped" in "".join(log.lines)
+
+
+async def evsuper_call(site: Path, *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "evsuper",
+        "call",
+        str(site),
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_call_sends_any_message_through_the_running_engine(tmp_path: Path) -> None:
+    site, port = tmp_path / "site", free_port()
+    assert await Log(await evsuper("new", str(site), "--bollards", "2")).finish() == 0
+    code, _, err = await evsuper_call(site, "CP-001", "Reset", '{"type": "Soft"}')
+    assert code == 2 and "no running engine" in err
+    async with serving(str(site), "--ocpp-port", str(port)) as log:
+        await log.wait_for(r"CP-002: booted Simulated")
+        control = site / ".evsuper" / "control.json"
+        assert control.stat().st_mode & 0o777 == 0o600
+
+        code, out, err = await evsuper_call(
+            site, "CP-001", "GetConfiguration", '{"key": ["HeartbeatInterval", "Nope"]}'
+        )
+        assert code == 0, err
+        answer = json.loads(out)
+        assert answer["configurationKey"][0]["key"] == "HeartbeatInterval"
+        assert answer["unknownKey"] == ["Nope"]
+
+        code, out, _ = await evsuper_call(
+            site, "CP-002", "TriggerMessage", '{"requestedMessage": "Heartbeat"}'
+        )
+        assert (code, json.loads(out)) == (0, {"status": "Accepted"})
+        code, out, _ = await evsuper_call(
+            site, "CP-002", "ChangeConfiguration", '{"key": "X", "value": "1"}'
+        )
+        assert (code, json.loads(out)) == (0, {"status": "NotSupported"})  # answered: exit 0
+
+        code, _, err = await evsuper_call(site, "CP-009", "Reset", '{"type": "Soft"}')
+        assert code == 1 and "UnknownCharger" in err
+        code, _, err = await evsuper_call(site, "CP-001", "BootNotification")
+        assert code == 1 and "InvalidRequest" in err and "not sent by a central system" in err
+        code, _, err = await evsuper_call(site, "CP-001", "Reset", '{"kind": "Soft"}')
+        assert code == 1 and "InvalidRequest" in err
+        code, _, err = await evsuper_call(site, "CP-001", "Reset", "[1, 2]")
+        assert code == 2 and "bad payload" in err
+
+        log.process.send_signal(signal.SIGTERM)
+        assert await log.finish() == 0
+    assert not control.exists()

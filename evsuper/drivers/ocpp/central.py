@@ -539,7 +539,11 @@ class CentralSystem:
             return await self._reserve(session, command)
         if isinstance(command, cmd.SendLocalList):
             return await self._send_local_list(session, command)
-        response = await self._send(session, request_for(command))
+        try:
+            request = request_for(command)
+        except ValueError as invalid:  # a raw call that is not OCPP 1.6
+            return cmd.CommandResult(cmd.Outcome.ERROR, "InvalidRequest", str(invalid))
+        response = await self._send(session, request)
         if isinstance(response, cmd.CommandResult):
             return response
         result = result_of(command, response)

@@ -9,6 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ocpp.charge_point import (
+    camel_to_snake_case,
+    remove_nones,
+    serialize_as_dict,
+    snake_to_camel_case,
+)
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
 from ocpp.v16.enums import AvailabilityType, MessageTrigger, ResetType
@@ -125,9 +131,57 @@ def _to_base(reading: MeterReading) -> float:
     return reading.value * 1000.0 if reading.unit in ("kW", "kWh") else reading.value
 
 
+# OCPP 1.6 messages a central system may send (Core and the five optional profiles).
+CENTRAL_SYSTEM_ACTIONS = frozenset(
+    {
+        "CancelReservation",
+        "ChangeAvailability",
+        "ChangeConfiguration",
+        "ClearCache",
+        "ClearChargingProfile",
+        "DataTransfer",
+        "GetCompositeSchedule",
+        "GetConfiguration",
+        "GetDiagnostics",
+        "GetLocalListVersion",
+        "RemoteStartTransaction",
+        "RemoteStopTransaction",
+        "ReserveNow",
+        "Reset",
+        "SendLocalList",
+        "SetChargingProfile",
+        "TriggerMessage",
+        "UnlockConnector",
+        "UpdateFirmware",
+    }
+)
+
+
+def raw_request(command: cmd.RawCall) -> Any:
+    """The CALL payload of a raw call; ValueError when action or fields are not OCPP 1.6."""
+    if command.action not in CENTRAL_SYSTEM_ACTIONS:
+        known = ", ".join(sorted(CENTRAL_SYSTEM_ACTIONS))
+        raise ValueError(f"{command.action!r} is not sent by a central system (one of {known})")
+    try:
+        return getattr(call, command.action)(**camel_to_snake_case(command.payload))
+    except TypeError as exc:  # missing or unknown fields
+        raise ValueError(f"{command.action}: {exc}") from None
+
+
+def raw_result(response: Any) -> cmd.CommandResult:
+    """A charger's answer as the wire payload (camelCase), its status word kept."""
+    payload = snake_to_camel_case(remove_nones(serialize_as_dict(response)))
+    status = str(payload.get("status", "Answered"))
+    positive = status in ("Accepted", "Answered") or status in _POSITIVE
+    outcome = cmd.Outcome.ACCEPTED if positive else cmd.Outcome.REJECTED
+    return cmd.CommandResult(outcome, status, payload=payload)
+
+
 def request_for(command: cmd.Command) -> Any:
     """The OCPP 1.6 CALL payload for an operator command."""
     match command:
+        case cmd.RawCall():
+            return raw_request(command)
         case cmd.RemoteStart():
             return call.RemoteStartTransaction(
                 id_tag=command.id_tag, connector_id=command.connector_id
@@ -181,6 +235,8 @@ _POSITIVE = {"Unlocked", "Scheduled", "RebootRequired"}
 
 def result_of(command: cmd.Command, response: Any) -> cmd.CommandResult:
     """Map a charger's answer to a CommandResult, keeping its own status word."""
+    if isinstance(command, cmd.RawCall):
+        return raw_result(response)
     if isinstance(command, cmd.GetConfiguration):
         configuration = {
             "keys": response.configuration_key or [],
