@@ -134,21 +134,41 @@ def parse_project(text: str, file: Path) -> Project:
         reader.fail(("ocpp", "offline_after_heartbeats"), "must be at least 1")
     if ocpp.local_list_version < 1:
         reader.fail(("ocpp", "local_list_version"), "must be at least 1 (0 means no list)")
-    if ocpp.security_profile is SecurityProfile.BASIC_AUTH:
+    profile = ocpp.security_profile
+    if profile.basic_auth:
         for i, charger in enumerate(chargers):
             if charger.password_hash is None:
                 reader.fail(
                     ("chargers", i, "password_hash"),
-                    "required by security_profile = 1; set it with: evsuper charger-password "
-                    f"PROJECT_DIR {charger.id}",
+                    f"required by security_profile = {profile.value}; set it with: evsuper "
+                    f"charger-password PROJECT_DIR {charger.id}",
                 )
+    if profile.tls:
+        required = ["tls_certificate", "tls_private_key"]
+        if profile is SecurityProfile.TLS_CLIENT_CERT:
+            required.append("tls_client_ca")
+        for key in required:
+            if getattr(ocpp, key) is None:
+                reader.fail(("ocpp", key), f"required by security_profile = {profile.value}")
+    simulator: SimulatorSettings = sections["simulator"]
+    for section, key, value, is_dir in (
+        ("ocpp", "tls_certificate", ocpp.tls_certificate, False),
+        ("ocpp", "tls_private_key", ocpp.tls_private_key, False),
+        ("ocpp", "tls_client_ca", ocpp.tls_client_ca, False),
+        ("simulator", "tls_ca", simulator.tls_ca, False),
+        ("simulator", "tls_client_dir", simulator.tls_client_dir, True),
+    ):
+        target = file.parent / value if value is not None else None
+        if target is not None and not (target.is_dir() if is_dir else target.is_file()):
+            kind = "folder" if is_dir else "file"
+            reader.fail((section, key), f"no such {kind}: {target}")
 
     return Project(
         directory=file.parent,
         name=name.strip(),
         ocpp=ocpp,
         archive=sections["archive"],
-        simulator=sections["simulator"],
+        simulator=simulator,
         chargers=chargers,
         badges=badges,
         format_version=version,

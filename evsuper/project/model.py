@@ -23,6 +23,21 @@ class SecurityProfile(IntEnum):
     # HTTP Basic authentication against each charger's password_hash; a charger without
     # one (not in the project) is refused with 401 whatever ``unknown_chargers`` says.
     BASIC_AUTH = 1
+    # TLS (wss://) with the server certificate [ocpp] tls_certificate, plus profile 1.
+    TLS_BASIC_AUTH = 2
+    # TLS with client certificates signed by [ocpp] tls_client_ca, whose subject CN must be
+    # the charge point id of the path; no Basic auth.
+    TLS_CLIENT_CERT = 3
+
+    @property
+    def tls(self) -> bool:
+        """The listener speaks TLS (wss://)."""
+        return self >= SecurityProfile.TLS_BASIC_AUTH
+
+    @property
+    def basic_auth(self) -> bool:
+        """Charge points authenticate with HTTP Basic auth."""
+        return self in (SecurityProfile.BASIC_AUTH, SecurityProfile.TLS_BASIC_AUTH)
 
 
 class AuthorizationMode(StrEnum):
@@ -47,6 +62,11 @@ class OcppSettings:
     # Version of the badge table as a local authorization list: raise it when badges change.
     local_list_version: int = 1
     security_profile: SecurityProfile = SecurityProfile.NONE
+    # Profiles 2 and 3, paths relative to the project folder: the server certificate chain
+    # and its private key (PEM); profile 3 also the CA (PEM) that signs charger certificates.
+    tls_certificate: str | None = None
+    tls_private_key: str | None = None
+    tls_client_ca: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +118,12 @@ class SimulatorSettings:
     # Basic auth password of the simulated bollards under security profile 1: plain text,
     # for simulated bollards only (real chargers hold their own; the project holds hashes).
     password: str | None = field(default=None, repr=False)
+    # Security profiles 2 and 3, for simulated bollards only, paths relative to the project
+    # folder: the CA (PEM) the bollards trust for the server certificate (default: the
+    # system's), and for profile 3 a folder with ``<charger id>.pem`` (certificate chain)
+    # and ``<charger id>.key`` (private key) per bollard.
+    tls_ca: str | None = None
+    tls_client_dir: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +145,10 @@ class Project:
     @property
     def file(self) -> Path:
         return self.directory / "project.toml"
+
+    def path(self, relative: str) -> Path:
+        """A path setting resolved against the project folder."""
+        return self.directory / relative
 
     def charger(self, charger_id: str) -> ChargerConfig | None:
         return next((c for c in self.chargers if c.id == charger_id), None)

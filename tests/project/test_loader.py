@@ -230,8 +230,10 @@ def test_security_profile_1_with_password_hashes_loads(tmp_path: Path) -> None:
         ("", "", 19, "chargers[1].password_hash", "required by security_profile = 1"),
         (ARGON2_HASH, "hunter2-in-clear", 15, "chargers[0].password_hash", "not an argon2 hash"),
         (ARGON2_HASH, "$argon2id$v=19$nonsense", 15, "chargers[0].password_hash", "argon2"),
-        ("security_profile = 1", "security_profile = 2", 8, "ocpp.security_profile", "0, 1"),
+        ("security_profile = 1", "security_profile = 4", 8, "ocpp.security_profile", "0, 1, 2, 3"),
         ("security_profile = 1", "security_profile = true", 8, "ocpp.security_profile", "0, 1"),
+        # profile 2 keeps the password rules of profile 1
+        ("security_profile = 1", "security_profile = 2", 19, "chargers[1].password_hash", "= 2"),
     ],
 )
 def test_security_errors_name_file_line_and_field(
@@ -241,3 +243,53 @@ def test_security_errors_name_file_line_and_field(
     error = error_for(tmp_path, SECURE.replace(old, new, 1))
     assert (error.line, error.field) == (line, field)
     assert message in error.message
+
+
+TLS = GOOD.replace(
+    'authorization = "open"',
+    'authorization = "open"\nsecurity_profile = 3\ntls_certificate = "tls/server.pem"\n'
+    'tls_private_key = "tls/server.key"\ntls_client_ca = "tls/ca.pem"\n\n'
+    '[simulator]\ntls_ca = "tls/ca.pem"\ntls_client_dir = "tls/bollards"',
+)
+
+
+def write_tls_files(directory: Path) -> None:
+    (directory / "tls" / "bollards").mkdir(parents=True)
+    for name in ("server.pem", "server.key", "ca.pem"):
+        (directory / "tls" / name).write_text("PEM\n")
+
+
+def test_tls_profiles_load(tmp_path: Path) -> None:
+    write_tls_files(tmp_path)
+    project = load_project(write(tmp_path, TLS))
+    assert project.ocpp.security_profile is SecurityProfile.TLS_CLIENT_CERT
+    assert project.path(project.ocpp.tls_client_ca or "") == tmp_path / "tls" / "ca.pem"
+    assert project.simulator.tls_client_dir == "tls/bollards"
+    text = TLS.replace("security_profile = 3", "security_profile = 2").replace(
+        'id = "CP-2"', f'id = "CP-2"\npassword_hash = "{ARGON2_HASH}"'
+    )
+    text = text.replace('id = "CP-1"', f'id = "CP-1"\npassword_hash = "{ARGON2_HASH}"')
+    assert load_project(write(tmp_path, text)).ocpp.security_profile.tls
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "field", "message"),
+    [
+        ('tls_certificate = "tls/server.pem"', "", 4, "ocpp.tls_certificate", "required by"),
+        ('tls_private_key = "tls/server.key"', "", 4, "ocpp.tls_private_key", "required by"),
+        ('tls_client_ca = "tls/ca.pem"', "", 4, "ocpp.tls_client_ca", "security_profile = 3"),
+        ("tls/server.pem", "tls/absent.pem", 9, "ocpp.tls_certificate", "no such file"),
+        ("tls/server.key", "tls", 10, "ocpp.tls_private_key", "no such file"),
+        ('tls_ca = "tls/ca.pem"', 'tls_ca = "nope.pem"', 14, "simulator.tls_ca", "no such file"),
+        ("tls/bollards", "tls/ca.pem", 15, "simulator.tls_client_dir", "no such folder"),
+    ],
+)
+def test_tls_errors_name_file_line_and_field(
+    tmp_path: Path, old: str, new: str, line: int, field: str, message: str
+) -> None:
+    write_tls_files(tmp_path)
+    assert old in TLS
+    error = error_for(tmp_path, TLS.replace(old, new, 1))
+    assert (error.line, error.field) == (line, field)
+    assert message in error.message
+    assert str(tmp_path / "project.toml") in str(error)

@@ -51,7 +51,14 @@ from evsuper.drivers.ocpp.mapping import (
     reserve_now_request,
     result_of,
 )
-from evsuper.drivers.ocpp.security import REALM, FailureThrottle, basic_password, verify_password
+from evsuper.drivers.ocpp.security import (
+    REALM,
+    FailureThrottle,
+    basic_password,
+    certificate_common_name,
+    server_tls_context,
+    verify_password,
+)
 from evsuper.drivers.ocpp.v16 import ChargePoint16
 from evsuper.engine import commands as cmd
 from evsuper.project.model import (
@@ -141,6 +148,7 @@ class CentralSystem:
             self.port,
             subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
             process_request=self._check_request,
+            ssl=server_tls_context(self.project),
             ping_interval=ocpp_settings.ping_interval_s,
             ping_timeout=ocpp_settings.ping_timeout_s,
             compression=None,
@@ -158,11 +166,16 @@ class CentralSystem:
 
     @property
     def endpoint(self) -> str:
-        return f"ws://{self.host}:{self.port}/{self.project.ocpp.path_prefix}/<charger id>"
+        prefix = self.project.ocpp.path_prefix
+        return f"{self._scheme}://{self.host}:{self.port}/{prefix}/<charger id>"
 
     def url_for(self, charger_id: str) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
-        return f"ws://{host}:{self.port}/{self.project.ocpp.path_prefix}/{charger_id}"
+        return f"{self._scheme}://{host}:{self.port}/{self.project.ocpp.path_prefix}/{charger_id}"
+
+    @property
+    def _scheme(self) -> str:
+        return "wss" if self.project.ocpp.security_profile.tls else "ws"
 
     # ---- connections ----
 
@@ -186,9 +199,25 @@ class CentralSystem:
             return connection.respond(
                 HTTPStatus.BAD_REQUEST, f"this central system speaks subprotocol {SUBPROTOCOL}\n"
             )
-        if self.project.ocpp.security_profile is SecurityProfile.BASIC_AUTH:
+        profile = self.project.ocpp.security_profile
+        if profile.basic_auth:
             return await self._authenticate(connection, request, charger_id)
+        if profile is SecurityProfile.TLS_CLIENT_CERT:
+            return self._check_certificate(connection, charger_id)
         return None
+
+    def _check_certificate(self, connection: ServerConnection, charger_id: str) -> Response | None:
+        """Security profile 3: the TLS layer verified the client certificate; its subject CN
+        must be the charger of the path, else 403. Basic credentials are ignored."""
+        common_name = certificate_common_name(connection.transport.get_extra_info("peercert"))
+        if common_name == charger_id:
+            return None
+        remote = ":".join(str(part) for part in connection.remote_address[:2])
+        shown = charger_id[:64]
+        reason = f"certificate CN {common_name!r} is not the charge point id of the path"
+        log.warning("%r: connection from %s refused: %s", shown, remote, reason)
+        self.anomaly(shown, "security-certificate-mismatch", f"{reason} (from {remote})")
+        return connection.respond(HTTPStatus.FORBIDDEN, "certificate not issued to this id\n")
 
     async def _authenticate(
         self, connection: ServerConnection, request: Request, charger_id: str

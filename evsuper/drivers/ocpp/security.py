@@ -1,19 +1,25 @@
-"""OCPP 1.6 Security Whitepaper profile 1: HTTP Basic authentication of charge points.
+"""OCPP 1.6 Security Whitepaper profiles 1 to 3: how charge points authenticate.
 
-The charge point sends ``Authorization: Basic base64(<charge point id>:<password>)`` with
-its WebSocket upgrade; the project holds an argon2 hash of each charger's password.
+Profile 1: the charge point sends ``Authorization: Basic base64(<charge point id>:<password>)``
+with its WebSocket upgrade; the project holds an argon2 hash of each charger's password.
+Profile 2: the same over TLS. Profile 3: TLS with a client certificate whose subject CN is
+the charge point id.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import ssl
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from evsuper.project.model import Project, SecurityProfile
 
 REALM = "evsuper"
 PASSWORD_MIN_LENGTH = 16  # Security Whitepaper: the Basic auth password is 16 to 40 characters
@@ -23,6 +29,41 @@ FAILURE_WINDOW_S = 60.0
 BLOCK_S = 60.0  # ... refuse that address for this long
 
 _hasher = PasswordHasher()
+
+
+def server_tls_context(project: Project) -> ssl.SSLContext | None:
+    """The listener's TLS context under profiles 2 and 3 (TLS 1.2 at least), else None.
+    Profile 3 requires a client certificate signed by ``tls_client_ca``."""
+    settings = project.ocpp
+    profile = settings.security_profile
+    if not profile.tls:
+        return None
+    if settings.tls_certificate is None or settings.tls_private_key is None:
+        raise ValueError(
+            f"security_profile = {profile.value} needs tls_certificate and tls_private_key"
+        )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(
+        project.path(settings.tls_certificate), project.path(settings.tls_private_key)
+    )
+    if profile is SecurityProfile.TLS_CLIENT_CERT:
+        if settings.tls_client_ca is None:
+            raise ValueError(f"security_profile = {profile.value} needs tls_client_ca")
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(project.path(settings.tls_client_ca))
+    return context
+
+
+def certificate_common_name(peercert: dict[str, Any] | None) -> str | None:
+    """The subject CN of a verified peer certificate (``SSLSocket.getpeercert()`` form)."""
+    if not peercert:
+        return None
+    for rdn in peercert.get("subject", ()):
+        for name, value in rdn:
+            if name == "commonName":
+                return str(value)
+    return None
 
 
 def password_problem(password: str) -> str | None:

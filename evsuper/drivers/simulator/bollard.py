@@ -14,6 +14,7 @@ import dataclasses
 import itertools
 import logging
 import random
+import ssl
 import zlib
 from collections.abc import Coroutine, Sequence
 from datetime import datetime
@@ -206,12 +207,15 @@ class SimulatedBollard:
         index: int = 0,
         badges_in_use: set[str] | None = None,
         password: str | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         """``badges_in_use``: shared by the bollards of a site, so that a driver plugs in
         one car at a time (the central system would answer ConcurrentTx). ``password``:
-        sent with HTTP Basic auth (security profile 1)."""
+        sent with HTTP Basic auth (security profiles 1 and 2). ``tls``: the client context
+        for wss:// (profiles 2 and 3)."""
         self.config = config
         self.password = password
+        self.tls = tls
         self.settings = settings
         self.badges = list(badges)
         self.badges_in_use = set() if badges_in_use is None else badges_in_use
@@ -292,6 +296,7 @@ class SimulatedBollard:
                         ),
                         compression=None,
                         proxy=None,
+                        ssl=self.tls,
                         # The heartbeat detects a dead central system: no ping task needed.
                         ping_interval=None,
                         close_timeout=CLOSE_TIMEOUT_S,

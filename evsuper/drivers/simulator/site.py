@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable
 
 from evsuper.drivers.simulator.bollard import SimulatedBollard
@@ -20,10 +21,13 @@ class SimulatedSite:
         self.project = project
         badges_in_use: set[str] = set()
         password = None
-        if project.ocpp.security_profile is SecurityProfile.BASIC_AUTH:
+        profile = project.ocpp.security_profile
+        if profile.basic_auth:
             password = project.simulator.password
             if password is None:
                 log.warning("no [simulator] password: the simulated bollards will be refused")
+        if profile is SecurityProfile.TLS_CLIENT_CERT and project.simulator.tls_client_dir is None:
+            log.warning("no [simulator] tls_client_dir: the simulated bollards will be refused")
         self.bollards: dict[str, SimulatedBollard] = {
             charger.id: SimulatedBollard(
                 charger,
@@ -32,6 +36,7 @@ class SimulatedSite:
                 index=i,
                 badges_in_use=badges_in_use,
                 password=password,
+                tls=_tls_context(project, charger.id),
             )
             for i, charger in enumerate(project.chargers)
         }
@@ -67,3 +72,24 @@ class SimulatedSite:
         for task in tasks.values():
             if task.done() and not task.cancelled() and (exc := task.exception()) is not None:
                 log.error("simulated bollard %s failed", task.get_name(), exc_info=exc)
+
+
+def _tls_context(project: Project, charger_id: str) -> ssl.SSLContext | None:
+    """A bollard's TLS client context under security profiles 2 and 3, else None: it trusts
+    ``[simulator] tls_ca`` (else the system's CAs) and, under profile 3, presents
+    ``<tls_client_dir>/<charger id>.pem`` with its ``.key``."""
+    profile = project.ocpp.security_profile
+    if not profile.tls:
+        return None
+    settings = project.simulator
+    ca = project.path(settings.tls_ca) if settings.tls_ca is not None else None
+    context = ssl.create_default_context(cafile=ca)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if profile is SecurityProfile.TLS_CLIENT_CERT and settings.tls_client_dir is not None:
+        folder = project.path(settings.tls_client_dir)
+        certificate, key = folder / f"{charger_id}.pem", folder / f"{charger_id}.key"
+        if certificate.is_file() and key.is_file():
+            context.load_cert_chain(certificate, key)
+        else:
+            log.warning("%s: no %s and %s: it will be refused", charger_id, certificate, key)
+    return context
