@@ -1,4 +1,4 @@
-"""Command line: ``evsuper run | serve | new | charger-password``."""
+"""Command line: ``evsuper run | serve | new | call | charger-password``."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
 
     password = sub.add_parser(
         "charger-password",
-        help="set a charger's HTTP Basic auth password (security profile 1); prompts for it",
+        help="set a charger's HTTP Basic auth password (security profiles 1, 2); prompts for it",
         description="Prompt for the charger's password (16 to 40 characters; read from stdin "
         "when it is not a terminal) and store its argon2 hash as that charger's password_hash "
         "in project.toml. The password itself is never stored.",

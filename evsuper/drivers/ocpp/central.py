@@ -1,8 +1,9 @@
 """The OCPP central system: WebSocket endpoint, charger registry, live state and commands.
 
-Chargers connect to ``ws://host:port/<prefix>/<id>`` or ``ws://host:port/<id>`` with the
-``ocpp1.6`` subprotocol. Each connection gets its own ``ChargePoint16``; what must outlive
-a connection (registration, open transactions, live figures) is kept here.
+Chargers connect to ``ws://host:port/<prefix>/<id>`` or ``ws://host:port/<id>`` (``wss://``
+under security profiles 2 and 3, see ``security.py``) with the ``ocpp1.6`` subprotocol.
+Each connection gets its own ``ChargePoint16``; what must outlive a connection
+(registration, open transactions, live figures) is kept here.
 """
 
 from __future__ import annotations
