@@ -8,7 +8,13 @@ every charge point is charging: round trips answered per second, latency, errors
 engine's CPU and memory, this process's own CPU (a saturated client invalidates the
 figures) and, after a clean SIGINT stop, whether every sampled value reached the archive.
 
+With ``--storm`` a reconnect storm follows the window: every charge point drops its
+connection at once (aborted, or closed cleanly with ``--storm clean``), all reconnect
+at once, boot, report Charging and resume MeterValues on their open transactions, then
+stop them; the archive is then checked transaction by transaction.
+
     .venv/bin/python bench/ocpp_load.py --chargers 1000 --duration 60
+    .venv/bin/python bench/ocpp_load.py --chargers 1000 --duration 30 --storm
 
 It prints figures; it does not pass or fail.
 """
@@ -31,7 +37,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,7 +48,7 @@ import psutil
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import ChargePoint, call
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, Reason, RegistrationStatus
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.typing import Subprotocol
 
@@ -56,6 +62,11 @@ LISTEN_POLL_S = 0.1
 STOP_TIMEOUT_S = 180.0
 SATURATED_PCT = 90.0  # of one core: above this the bench client is the bottleneck
 LOG_EXCERPT_LINES = 8
+STORM_OFFLINE_TIMEOUT_S = 60.0  # how long to wait for the engine to log every drop
+STORM_POLL_S = 0.02
+DISCONNECTED = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*?: (CP-\d+): disconnected \((.*)\)$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +79,8 @@ class Options:
     port: int
     keep: bool
     json: bool
+    storm: str | None  # "abort" or "clean": how the connections are dropped; None: no storm
+    storm_window: float
 
     @property
     def id_pattern(self) -> str:
@@ -82,6 +95,9 @@ class Record:
     failures: list[tuple[str, float, str]] = field(default_factory=list)  # action, at, kind
     rows_sent: int = 0
     rows_answered: int = 0
+    started: list[int] = field(default_factory=list)  # transaction ids the engine gave
+    meter_stops: dict[int, int] = field(default_factory=dict)  # transaction id: meterStop sent
+    reconnects: list[float] = field(default_factory=list)  # storm WebSocket handshakes, s
 
 
 @dataclass(slots=True)
@@ -95,6 +111,12 @@ class Fleet:
     settled: asyncio.Event = field(default_factory=asyncio.Event)
     ready: int = 0
     stuck: int = 0  # still busy when stopping, cancelled
+    drop: asyncio.Event = field(default_factory=asyncio.Event)  # storm: close the connections
+    reconnect: asyncio.Event = field(default_factory=asyncio.Event)  # storm: connect again
+    rebooted: asyncio.Event = field(default_factory=asyncio.Event)  # every dropped one booted
+    dropped: int = 0
+    rebooting: int = 0  # dropped charge points still to boot again (accepted or not)
+    reboot_times: list[float] = field(default_factory=list)  # when each boot was Accepted
 
     def settle(self, ready: bool) -> None:
         """One charge point finished its setup, charging (ready) or not."""
@@ -102,6 +124,14 @@ class Fleet:
         self.waiting -= 1
         if self.waiting == 0:
             self.settled.set()
+
+    def reboot(self, accepted: bool) -> None:
+        """One dropped charge point finished booting again, Accepted or not."""
+        if accepted:
+            self.reboot_times.append(time.perf_counter())
+        self.rebooting -= 1
+        if self.rebooting == 0:
+            self.rebooted.set()
 
 
 class SimulatedCharger:
@@ -115,20 +145,42 @@ class SimulatedCharger:
         self.soc = random.uniform(10.0, 60.0)
         self.transactions: dict[int, int] = {}
         self._settled = False
+        self._rebooted = False
 
     async def run(self, delay: float) -> None:
         await asyncio.sleep(delay)
+        fleet = self.fleet
+        try:
+            dropped = await self._connection(self._start, fleet.drop if fleet.opts.storm else None)
+        finally:
+            self._settle(False)
+        if dropped:
+            try:
+                await fleet.reconnect.wait()
+                await self._connection(self._rejoin, None)
+            finally:
+                self._reboot(False)
+
+    async def _connection(
+        self, begin: Callable[[ChargePoint], Awaitable[bool]], drop: asyncio.Event | None
+    ) -> bool:
+        """Connect, ``begin``, meter values until ``drop`` (then drop, True) or the stop."""
         url = f"ws://{HOST}:{self.fleet.opts.port}/ocpp/{self.id}"
+        opened = time.perf_counter()
         try:
             async with connect(
                 url, subprotocols=[SUBPROTOCOL], compression=None, open_timeout=CALL_TIMEOUT_S
             ) as ws:
+                if self.fleet.opts.storm and drop is None:  # the storm's reconnection
+                    self.fleet.record.reconnects.append(time.perf_counter() - opened)
                 cp = ChargePoint(self.id, ws, response_timeout=CALL_TIMEOUT_S)
                 reader = asyncio.create_task(cp.start())
                 try:
-                    self._settle(await self._setup(cp))
-                    if self.transactions:
-                        await self._meter_loop(cp)
+                    if await begin(cp):
+                        await self._meter_loop(cp, drop or self.fleet.stop)
+                        if drop is not None:
+                            await self._drop(ws)
+                            return True
                         await self._finish(cp)
                 finally:
                     reader.cancel()
@@ -138,13 +190,42 @@ class SimulatedCharger:
             self._fail("connection", f"closed: {exc}")
         except (OSError, InvalidHandshake, TimeoutError) as exc:
             self._fail("connect", f"{type(exc).__name__}: {exc}")
-        finally:
-            self._settle(False)
+        return False
+
+    async def _start(self, cp: ChargePoint) -> bool:
+        ready = await self._setup(cp)
+        self._settle(ready)
+        return ready
+
+    async def _drop(self, ws: ClientConnection) -> None:
+        """Storm: abort the TCP connection (the engine sees a dead peer) or close it cleanly."""
+        self.fleet.dropped += 1
+        if self.fleet.opts.storm == "abort":
+            ws.transport.abort()
+        else:
+            await ws.close()
+
+    async def _rejoin(self, cp: ChargePoint) -> bool:
+        """Storm: boot again and report Charging on the connectors of the open transactions."""
+        boot = await self._boot(cp)
+        accepted = boot is not None and boot.status == RegistrationStatus.accepted
+        self._reboot(accepted)
+        if not accepted:
+            self._fail("BootNotification", f"not accepted: {boot}")
+            return False
+        for connector in self.transactions:
+            await self._status(cp, connector, ChargePointStatus.charging)
+        return True
 
     def _settle(self, ready: bool) -> None:
         if not self._settled:
             self._settled = True
             self.fleet.settle(ready)
+
+    def _reboot(self, accepted: bool) -> None:
+        if not self._rebooted:
+            self._rebooted = True
+            self.fleet.reboot(accepted)
 
     def _fail(self, action: str, kind: str) -> None:
         self.fleet.record.failures.append((action, time.perf_counter(), kind))
@@ -165,8 +246,8 @@ class SimulatedCharger:
         self.fleet.record.answered.append((action, end, end - start))
         return response
 
-    async def _setup(self, cp: ChargePoint) -> bool:
-        boot = await self._call(
+    async def _boot(self, cp: ChargePoint) -> Any | None:
+        return await self._call(
             cp,
             call.BootNotification(
                 charge_point_vendor="evsuper-bench",
@@ -175,6 +256,9 @@ class SimulatedCharger:
                 firmware_version="1.0.0",
             ),
         )
+
+    async def _setup(self, cp: ChargePoint) -> bool:
+        boot = await self._boot(cp)
         if boot is None or boot.status != RegistrationStatus.accepted:
             self._fail("BootNotification", f"not accepted: {boot}")
             return False
@@ -194,6 +278,7 @@ class SimulatedCharger:
             )
             if started is not None:
                 self.transactions[connector] = started.transaction_id
+                self.fleet.record.started.append(started.transaction_id)
                 await self._status(cp, connector, ChargePointStatus.charging)
         return bool(self.transactions)
 
@@ -208,14 +293,14 @@ class SimulatedCharger:
             ),
         )
 
-    async def _meter_loop(self, cp: ChargePoint) -> None:
+    async def _meter_loop(self, cp: ChargePoint, until: asyncio.Event) -> None:
         """MeterValues per connector each interval (first one jittered), Heartbeat each minute."""
         interval = self.fleet.opts.meter_interval
         record = self.fleet.record
         clock = asyncio.get_running_loop().time
         next_at = clock() + random.uniform(0.0, interval)
         heartbeat_at = clock() + random.uniform(0.0, HEARTBEAT_S)
-        while not await _wait(self.fleet.stop, next_at - clock()):
+        while not await _wait(until, next_at - clock()):
             for connector, transaction_id in self.transactions.items():
                 payload = self._meter_values(connector, transaction_id)
                 rows = len(payload.meter_value[0]["sampled_value"])
@@ -257,10 +342,12 @@ class SimulatedCharger:
 
     async def _finish(self, cp: ChargePoint) -> None:
         for connector, transaction_id in self.transactions.items():
+            meter_stop = round(self.energy_wh[connector])
+            self.fleet.record.meter_stops[transaction_id] = meter_stop
             await self._call(
                 cp,
                 call.StopTransaction(
-                    meter_stop=round(self.energy_wh[connector]),
+                    meter_stop=meter_stop,
                     timestamp=_now(),
                     transaction_id=transaction_id,
                     reason=Reason.local,
@@ -331,8 +418,68 @@ class Window:
     engine_rss: int
 
 
-async def drive(opts: Options, engine: psutil.Process) -> tuple[Fleet, Sampler, Window, float]:
-    """Ramp the charge points up, measure the window, stop them; also returns the ramp time."""
+@dataclass(slots=True)
+class Storm:
+    """Times of the reconnect storm, and the engine's "disconnected" log lines after the drop."""
+
+    drop_at: float
+    dropped: int = 0
+    offline: dict[str, float] = field(default_factory=dict)  # charger id: s after the drop
+    reasons: Counter[str] = field(default_factory=Counter)
+    reconnect_at: float = math.nan
+    end: float = math.nan
+
+
+async def storm(opts: Options, fleet: Fleet, log_path: Path) -> Storm:
+    """Drop every connection at once, wait until the engine logged them, reconnect all at once."""
+    offset = (await asyncio.to_thread(log_path.stat)).st_size
+    drop_wall = time.time()
+    result = Storm(drop_at=time.perf_counter())
+    fleet.drop.set()
+    _progress(f"storm: dropping every connection ({opts.storm})")
+    while time.perf_counter() - result.drop_at < STORM_OFFLINE_TIMEOUT_S:
+        await asyncio.sleep(STORM_POLL_S)
+        lines, offset = read_disconnected(log_path, offset)
+        for charger_id, at, reason in lines:
+            result.offline.setdefault(charger_id, at - drop_wall)
+            result.reasons[reason] += 1
+        if len(result.offline) >= fleet.ready:
+            break
+    result.dropped = fleet.rebooting = fleet.dropped
+    _progress(
+        f"storm: engine saw {len(result.offline)} of {result.dropped} dropped offline; "
+        "reconnecting all at once"
+    )
+    result.reconnect_at = time.perf_counter()
+    fleet.reconnect.set()
+    if fleet.rebooting:
+        with suppress(TimeoutError):
+            async with asyncio.timeout(3 * CALL_TIMEOUT_S):
+                await fleet.rebooted.wait()
+    _progress(f"storm: {len(fleet.reboot_times)} re-booted; {opts.storm_window:g} s of MeterValues")
+    await asyncio.sleep(opts.storm_window)
+    result.end = time.perf_counter()
+    return result
+
+
+def read_disconnected(log_path: Path, offset: int) -> tuple[list[tuple[str, float, str]], int]:
+    """Engine log lines "CP-x: disconnected (reason)" from ``offset``: (id, epoch s, reason)."""
+    with log_path.open("rb") as log:
+        log.seek(offset)
+        data = log.read()
+    complete = data[: data.rfind(b"\n") + 1]
+    found = []
+    for line in complete.decode(errors="replace").splitlines():
+        if match := DISCONNECTED.match(line):
+            at = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f").timestamp()  # local time
+            found.append((match[2], at, match[3]))
+    return found, offset + len(complete)
+
+
+async def drive(
+    opts: Options, engine: psutil.Process, log_path: Path
+) -> tuple[Fleet, Sampler, Window, float, Storm | None]:
+    """Ramp up, measure the window, run the storm if asked, stop; also returns the ramp time."""
     fleet = Fleet(opts, waiting=opts.chargers)
     sampler = Sampler(engine)
     sampling = asyncio.create_task(sampler.run())
@@ -362,6 +509,7 @@ async def drive(opts: Options, engine: psutil.Process) -> tuple[Fleet, Sampler, 
         machine_cpu_pct=psutil.cpu_percent(),
         engine_rss=engine.memory_info().rss,
     )
+    stormed = await storm(opts, fleet, log_path) if opts.storm else None
     _progress("stopping the charge points (StopTransaction)")
     fleet.stop.set()
     _, pending = await asyncio.wait(tasks, timeout=opts.meter_interval + 3 * CALL_TIMEOUT_S)
@@ -375,7 +523,7 @@ async def drive(opts: Options, engine: psutil.Process) -> tuple[Fleet, Sampler, 
     sampling.cancel()
     with suppress(asyncio.CancelledError):
         await sampling
-    return fleet, sampler, window, ramp_s
+    return fleet, sampler, window, ramp_s, stormed
 
 
 def _cpu_s(process: psutil.Process) -> float:
@@ -481,6 +629,28 @@ def archive_counts(project: Path) -> dict[str, int]:
         samples = db.execute("SELECT count(*) FROM meter_samples").fetchone()[0]
         opened, closed = db.execute("SELECT count(*), count(stop_ts) FROM transactions").fetchone()
     return {"meter_samples": samples, "transactions": opened, "transactions_closed": closed}
+
+
+def archive_transactions(project: Path, record: Record) -> dict[str, int]:
+    """Check the archived transactions against what the charge points started and stopped."""
+    with sqlite3.connect(f"file:{project / 'archive.sqlite'}?mode=ro", uri=True) as db:
+        rows = db.execute(
+            "SELECT id, charger_id, connector_id, stop_ts IS NOT NULL, meter_stop_wh"
+            " FROM transactions"
+        ).fetchall()
+    started = set(record.started)
+    return {
+        "rows": len(rows),
+        "started": len(record.started),
+        "started_distinct": len(started),
+        "distinct_ids": len({row[0] for row in rows}),
+        "distinct_connectors": len({(row[1], row[2]) for row in rows}),
+        "not_started": sum(row[0] not in started for row in rows),
+        "closed": sum(bool(row[3]) for row in rows),
+        "meter_stop_as_sent": sum(
+            bool(row[3]) and row[4] == record.meter_stops.get(row[0]) for row in rows
+        ),
+    }
 
 
 def log_digest(log_path: Path) -> dict[str, Any]:
@@ -590,6 +760,79 @@ def figures(
     }
 
 
+def storm_figures(opts: Options, fleet: Fleet, stormed: Storm) -> dict[str, Any]:
+    """Figures of the reconnect storm, from the drop to the end of the storm window."""
+    record = fleet.record
+    offline = sorted(stormed.offline.values())
+    rebooted = [at - stormed.reconnect_at for at in fleet.reboot_times]
+    after = [
+        (action, lat)
+        for action, end, lat in record.answered
+        if stormed.reconnect_at <= end < stormed.end
+    ]
+    failed = [
+        (action, kind)
+        for action, at, kind in record.failures
+        if stormed.drop_at <= at < stormed.end
+    ]
+    return {
+        "close": opts.storm,
+        "dropped": stormed.dropped,
+        "offline_seen": len(offline),
+        "offline_s": {"p50": quantile(offline, 0.5), "last": max(offline, default=math.nan)},
+        "disconnect_reasons": dict(stormed.reasons.most_common(LOG_EXCERPT_LINES)),
+        "rebooted": len(rebooted),
+        "rebooted_s": {
+            "p50": quantile(sorted(rebooted), 0.5),
+            "last": max(rebooted, default=math.nan),
+        },
+        "connect_ms": latency_ms(record.reconnects),
+        "boot_ms": latency_ms([lat for action, lat in after if action == "BootNotification"]),
+        "meter_values_ms": latency_ms([lat for action, lat in after if action == "MeterValues"]),
+        "window_s": stormed.end - stormed.reconnect_at,
+        "errors": len(failed),
+        "timeouts": sum(kind == "timeout" for _, kind in failed),
+        "failures": dict(Counter(f"{action}: {kind}" for action, kind in failed).most_common()),
+    }
+
+
+def render_storm(r: dict[str, Any], expected: int) -> list[str]:
+    """The storm's lines of the report; ``expected`` is N x K transactions."""
+    s = r["storm"]
+    off, up, a = s["offline_s"], s["rebooted_s"], s["archive"]
+    every = "every one" if s["offline_seen"] == s["dropped"] else "NOT every one"
+    head = f"storm ({s['close']})"
+    lines = [
+        f"  {head:<22}  {s['dropped']} connections dropped at once",
+        f"  storm offline (log)     {s['offline_seen']} 'disconnected' lines ({every}): "
+        f"p50 {off['p50']:.3f} s, last {off['last']:.3f} s after the drop",
+        *(f"    {n:>6} x disconnected ({reason})" for reason, n in s["disconnect_reasons"].items()),
+        f"  storm re-booted         {s['rebooted']} / {s['dropped']} Accepted: "
+        f"p50 {up['p50']:.2f} s, last {up['last']:.2f} s after all reconnected at once",
+    ]
+    for label, key in (
+        ("WebSocket open", "connect_ms"),
+        ("BootNotification", "boot_ms"),
+        ("MeterValues", "meter_values_ms"),
+    ):
+        lat = s[key]
+        lines.append(
+            f"  storm {label:<17} p50 {lat['p50']:.1f} ms  p99 {lat['p99']:.1f} ms  "
+            f"max {lat['max']:.1f} ms"
+        )
+    lines += [
+        f"  storm errors            {s['errors']}  (timeouts {s['timeouts']}; from the drop "
+        f"to the end of the {s['window_s']:.1f} s after the reconnect)",
+        *(f"    {n:>6} x {kind}" for kind, n in s["failures"].items()),
+        f"  archive check           {a['rows']} rows, expected N x K = {expected}; started by "
+        f"the clients {a['started']} ({a['started_distinct']} distinct ids)",
+        f"    ids distinct {a['distinct_ids']}, charger/connector pairs "
+        f"{a['distinct_connectors']}, not started by a client {a['not_started']}",
+        f"    closed {a['closed']}, with the meterStop the client sent {a['meter_stop_as_sent']}",
+    ]
+    return lines
+
+
 def render(report: dict[str, Any]) -> str:
     r = report
     lat = r["latency_ms"]
@@ -625,6 +868,10 @@ def render(report: dict[str, Any]) -> str:
         f"sent {r['rows_sent']}  (missing vs answered: {r['rows_answered'] - rows})",
         f"  archive transactions    {archive.get('transactions_closed')} closed"
         f" / {archive.get('transactions')}",
+    ]
+    if "storm" in r:
+        lines += render_storm(r, r["chargers"] * r["connectors"])
+    lines += [
         "  per action (whole run)      count    p50 ms    p99 ms    max ms",
     ]
     for action, a in sorted(r["per_action"].items()):
@@ -668,6 +915,21 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--port", type=int, help="OCPP port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary project")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--storm",
+        nargs="?",
+        const="abort",
+        choices=("abort", "clean"),
+        help="after the window, drop every connection at once (abort the TCP connection, or "
+        "close the WebSocket cleanly), reconnect all at once and resume",
+    )
+    parser.add_argument(
+        "--storm-window",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="MeterValues after the storm's reboot, before the stop (default 10)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.chargers <= 20_000 or not 1 <= args.connectors <= 10:
         parser.error("--chargers must be 1..20000 and --connectors 1..10")
@@ -682,6 +944,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
         port=args.port or free_port(),
         keep=args.keep,
         json=args.json,
+        storm=args.storm,
+        storm_window=args.storm_window,
     )
 
 
@@ -704,14 +968,18 @@ def main(argv: list[str] | None = None) -> int:
             )
             engine = psutil.Process(server.pid)
             idle_rss = engine.memory_info().rss
-            fleet, sampler, window, ramp_s = asyncio.run(drive(opts, engine))
+            fleet, sampler, window, ramp_s, stormed = asyncio.run(drive(opts, engine, log_path))
             report = figures(opts, fleet, sampler, window, ramp_s, idle_rss)
+            if stormed is not None:
+                report["storm"] = storm_figures(opts, fleet, stormed)
             died = server.poll()
             _progress("stopping the engine (SIGINT)")
             report["stop_s"], report["exit_code"] = stop_engine(server)
             if died is not None:
                 report["exit_code"] = f"{died} (died during the run)"
         report["archive"] = archive_counts(project)
+        if "storm" in report:
+            report["storm"]["archive"] = archive_transactions(project, fleet.record)
         report["server_log"] = log_digest(log_path)
         print(json.dumps(_finite(report), indent=2) if opts.json else render(report))
         return 0
