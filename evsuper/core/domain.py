@@ -179,6 +179,16 @@ class Anomaly:
     ts: datetime = field(default_factory=utcnow)
 
 
+@dataclass(frozen=True, slots=True)
+class ChargerRestored:
+    """The central system re-applied an operator setting a charger had lost; archived."""
+
+    charger_id: str
+    what: str  # e.g. "ChangeAvailability connector 1 Inoperative"
+    answer: str  # the charger's status word, or why there is none
+    ts: datetime = field(default_factory=utcnow)
+
+
 class TransactionStore(Protocol):
     """Durable transaction bookkeeping: each call returns once the change is committed."""
 

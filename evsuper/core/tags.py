@@ -66,6 +66,14 @@ class ChargerTag(StrEnum):
     STATUS = "status"  # connector 0 status (ConnectorStatus)
     ERROR_CODE = "error_code"
     LOCAL_LIST_VERSION = "local_list_version"  # as the charger last reported or accepted it
+    # session counters since the engine started, published at most once per second
+    FRAMES_RECEIVED = "frames_received"
+    FRAMES_SENT = "frames_sent"
+    CALLERRORS_SENT = "callerrors_sent"  # answers to malformed or invalid requests
+    CALLERRORS_RECEIVED = "callerrors_received"
+    CONNECTS = "connects"  # WebSocket connections accepted
+    LAST_CONNECT = "last_connect"  # datetime
+    REMOTE = "remote"  # address:port of the last connection
 
 
 class ConnectorTag(StrEnum):

@@ -14,6 +14,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from evsuper.charging.composite import CompositePeriod
+from evsuper.charging.profiles import (
+    ChargingProfile,
+    ChargingProfilePurpose,
+    ChargingRateUnit,
+    ChargingSchedule,
+)
 from evsuper.core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -138,6 +145,47 @@ class SendLocalList(Command):
 @dataclass(frozen=True, kw_only=True)
 class GetLocalListVersion(Command):
     """The charger's list version is the payload (0: no list, -1: lists not supported)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetChargingProfile(Command):
+    """Install ``profile`` on a connector (0: the charger); a TxProfile gets the running
+    transaction's id. The central system keeps the profiles the charger accepts."""
+
+    connector_id: int
+    profile: ChargingProfile
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClearChargingProfile(Command):
+    """Remove the profile ``profile_id``, or those matching the other criteria (none: all)."""
+
+    profile_id: int | None = None
+    connector_id: int | None = None
+    purpose: ChargingProfilePurpose | None = None
+    stack_level: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetCompositeSchedule(Command):
+    """The charger's composite schedule beside evsuper's own (a ``CompositeSchedules``)."""
+
+    connector_id: int
+    duration_s: int
+    unit: ChargingRateUnit | None = None  # None: the charger chooses; evsuper follows
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompositeSchedules:
+    """GetCompositeSchedule's payload: what the charger answered and what evsuper expects
+    from the profiles the charger accepted (same start, duration and unit)."""
+
+    status: str  # the charger's: Accepted or Rejected
+    schedule_start: datetime | None  # the charger's
+    charging_schedule: ChargingSchedule | None  # the charger's
+    expected_start: datetime
+    expected_unit: ChargingRateUnit
+    expected: tuple[CompositePeriod, ...]  # empty: no profile limits the connector
 
 
 @dataclass(frozen=True, kw_only=True)

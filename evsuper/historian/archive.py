@@ -31,6 +31,7 @@ from evsuper.core.domain import (
     ChargerBooted,
     ChargerConnected,
     ChargerDisconnected,
+    ChargerRestored,
     ConnectorStatusChanged,
     MeterValuesReceived,
     Reservation,
@@ -326,6 +327,8 @@ class Archive:
                 detail = f"{ev.vendor} {ev.model} fw {ev.firmware}: {ev.registration.value}"
                 self._charger_event(ev.charger_id, ev.ts, "booted", detail)
                 self._queue.put(_Job(fn=functools.partial(_upsert_charger, booted=ev)))
+            case ChargerRestored():
+                self._charger_event(ev.charger_id, ev.ts, "restored", f"{ev.what}: {ev.answer}")
             case Anomaly():
                 self._put(
                     schema.anomalies,

@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 from support import wait_until
 
-from evsuper.core.domain import ChargerBooted, CommState, ConnectorStatus
+from evsuper.charging.profiles import (
+    ChargingProfile,
+    ChargingProfileKind,
+    ChargingProfilePurpose,
+    ChargingRateUnit,
+    ChargingSchedule,
+    SchedulePeriod,
+)
+from evsuper.core.domain import ChargerBooted, CommState, ConnectorStatus, ConnectorStatusChanged
 from evsuper.core.timeutil import utcnow
 from evsuper.engine import commands as cmd
 from evsuper.engine.runtime import Engine, EngineThread
@@ -297,3 +305,91 @@ async def test_local_list_round_trip_with_a_simulated_bollard(engine: Engine) ->
     assert disabled.ok
     refused = await send(cmd.LocalListUpdate.FULL)
     assert (refused.outcome, refused.status) == (cmd.Outcome.REJECTED, "NotSupported")
+
+
+async def test_availability_is_restored_after_a_hard_reset(engine: Engine) -> None:
+    await all_available(engine)
+    assert engine.simulator is not None
+    bollard = engine.simulator.bollards["CP-001"]
+    c1: list[ConnectorStatus] = []
+    engine.bus.subscribe_events(
+        lambda ev: (
+            c1.append(ev.status)
+            if isinstance(ev, ConnectorStatusChanged)
+            and (ev.charger_id, ev.connector_id) == ("CP-001", 1)
+            else None
+        )
+    )
+    off = await engine.router.execute(
+        cmd.ChangeAvailability(
+            charger_id="CP-001", connector_id=1, kind=cmd.AvailabilityKind.INOPERATIVE
+        )
+    )
+    assert off.ok
+    await wait_until(lambda: tag(engine, "CP-001/C1/status") is ConnectorStatus.UNAVAILABLE)
+    reset = await engine.router.execute(cmd.Reset(charger_id="CP-001", kind=cmd.ResetKind.HARD))
+    assert reset.ok
+    await wait_until(lambda: tag(engine, "CP-001/comm") is CommState.OFFLINE)
+    c1.clear()
+    bollard.connectors[1].model.set_operative(True)  # this charger forgets it when rebooting
+    # after the reboot the central system sets it Inoperative again, before or after the
+    # bollard reported it Available
+    await wait_until(lambda: c1 and c1[-1] is ConnectorStatus.UNAVAILABLE)
+    assert not bollard.connectors[1].model.operative
+    assert tag(engine, "CP-001/C1/status") is ConnectorStatus.UNAVAILABLE
+    assert tag(engine, "CP-001/comm") is CommState.ONLINE
+
+    def restored() -> list[tuple[str, str]]:
+        with sqlite3.connect(engine.project.directory / "archive.sqlite") as db:
+            query = "select charger_id, detail from charger_events where kind = 'restored'"
+            return db.execute(query).fetchall()
+
+    await wait_until(restored)
+    assert restored() == [("CP-001", "ChangeAvailability connector 1 Inoperative: Accepted")]
+
+
+async def test_charging_profile_round_trip_with_a_simulated_bollard(engine: Engine) -> None:
+    await all_available(engine)
+    assert engine.simulator is not None
+    bollard = engine.simulator.bollards["CP-001"]
+    default_16a = ChargingProfile(
+        profile_id=41,
+        stack_level=0,
+        purpose=ChargingProfilePurpose.TX_DEFAULT,
+        kind=ChargingProfileKind.ABSOLUTE,
+        schedule=ChargingSchedule(
+            ChargingRateUnit.AMPS,
+            (SchedulePeriod(0, 16.0),),
+            start=utcnow() - timedelta(minutes=1),
+        ),
+    )
+    set_result = await engine.router.execute(
+        cmd.SetChargingProfile(charger_id="CP-001", connector_id=0, profile=default_16a)
+    )
+    assert (set_result.outcome, set_result.status) == (cmd.Outcome.ACCEPTED, "Accepted")
+    await wait_until(lambda: bollard.profiles.limit_w(1, 1) == 16 * 230 * 3)
+
+    def composite() -> cmd.GetCompositeSchedule:
+        return cmd.GetCompositeSchedule(
+            charger_id="CP-001", connector_id=1, duration_s=900, unit=ChargingRateUnit.AMPS
+        )
+
+    shown = await engine.router.execute(composite())
+    assert (shown.outcome, shown.status) == (cmd.Outcome.ACCEPTED, "Accepted")
+    answer = shown.payload
+    assert answer.charging_schedule is not None
+    assert answer.charging_schedule.unit is ChargingRateUnit.AMPS
+    assert answer.charging_schedule.duration_s == 900
+    assert [(p.start_s, p.limit) for p in answer.charging_schedule.periods] == [(0, 16.0)]
+    assert answer.schedule_start is not None and answer.schedule_start.tzinfo is not None
+    assert answer.expected == ((0, 16.0),)
+
+    cleared = await engine.router.execute(
+        cmd.ClearChargingProfile(charger_id="CP-001", profile_id=41)
+    )
+    assert cleared.ok
+    await wait_until(lambda: bollard.profiles.limit_w(1, 1) is None)
+    gone = await engine.router.execute(composite())
+    assert (gone.outcome, gone.status) == (cmd.Outcome.REJECTED, "Rejected")
+    assert gone.payload.charging_schedule is None
+    assert gone.payload.expected == ()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from http import HTTPStatus
@@ -19,17 +21,20 @@ from urllib.parse import unquote
 import ocpp.messages
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
-from ocpp.v16.enums import AuthorizationStatus, MessageTrigger, UpdateStatus
+from ocpp.v16.enums import AuthorizationStatus, AvailabilityType, MessageTrigger, UpdateStatus
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from evsuper.charging.composite import composite_schedule
+from evsuper.charging.profiles import ChargingRateUnit, InstalledProfiles, for_connector
 from evsuper.core.bus import TagBus
 from evsuper.core.domain import (
     Anomaly,
     ChargerBooted,
     ChargerConnected,
     ChargerDisconnected,
+    ChargerRestored,
     CommState,
     ConnectorStatus,
     ConnectorStatusChanged,
@@ -46,6 +51,7 @@ from evsuper.core.timeutil import to_wire, utcnow
 from evsuper.drivers.ocpp.data_transfer import DataTransferRouter
 from evsuper.drivers.ocpp.local_list import LocalLists
 from evsuper.drivers.ocpp.mapping import (
+    composite_answer,
     live_figures,
     parse_meter_values,
     request_for,
@@ -60,6 +66,7 @@ from evsuper.drivers.ocpp.security import (
     server_tls_context,
     verify_password,
 )
+from evsuper.drivers.ocpp.session_log import FrameRecord, SessionLog
 from evsuper.drivers.ocpp.v16 import ChargePoint16
 from evsuper.engine import commands as cmd
 from evsuper.project.model import (
@@ -76,9 +83,20 @@ log = logging.getLogger("evsuper.ocpp")
 
 SUBPROTOCOL = "ocpp1.6"
 LAST_SEEN_PUBLISH_PERIOD_S = 5.0
+# Pending TCP connections the kernel keeps: a whole site reconnecting at once (after a
+# network cut) must not overflow asyncio's default of 100 and wait for SYN retries.
+LISTEN_BACKLOG = 4096
+COUNTERS_PUBLISH_PERIOD_S = 1.0
 # argon2 verifications at once (each takes ~0.1 s of CPU and 64 MiB): a reconnect storm
 # queues instead of exhausting the machine.
 PASSWORD_CHECKS_AT_ONCE = 2
+
+# The status a connector cannot have under the availability the operator set (Charging
+# and the like may go on until the transaction ends: ChangeAvailability answers Scheduled).
+_CONTRADICTING = {
+    cmd.AvailabilityKind.INOPERATIVE: ConnectorStatus.AVAILABLE,
+    cmd.AvailabilityKind.OPERATIVE: ConnectorStatus.UNAVAILABLE,
+}
 
 # Schema validation inline rather than through a thread executor: measured cheaper
 # (see docs/architecture.md, "OCPP throughput").
@@ -99,6 +117,15 @@ class _ChargerRuntime:
     # loop clock (monotonic) of the last frame, and of the last LAST_SEEN tag published
     last_frame: float = 0.0
     last_seen_published: float = 0.0
+    session_log: SessionLog = field(default_factory=SessionLog)
+    counters_published: float = -math.inf  # loop clock
+    counters_due: bool = False  # a publication of the counters is scheduled
+    # Operator intent, in memory only (kept across engine restarts: later): the last
+    # ChangeAvailability the charger accepted per connector (0 = whole charger), and
+    # whether it accepted the project's local list.
+    availability: dict[int, cmd.AvailabilityKind] = field(default_factory=dict)
+    local_list_sent: bool = False
+    restored: set[int] = field(default_factory=set)  # availabilities re-sent this connection
 
     def connector(self, connector_id: int) -> _ConnectorRuntime:
         return self.connectors.setdefault(connector_id, _ConnectorRuntime())
@@ -123,6 +150,9 @@ class CentralSystem:
         self.data_transfer = DataTransferRouter()
         self._background: set[asyncio.Task[None]] = set()
         self._reservations: dict[int, Reservation] = {}  # requested or active
+        # per charger, the charging profiles it accepted: in memory only for now (lost at a
+        # restart; a GetCompositeSchedule then compares against nothing until profiles are set)
+        self.charging_profiles: dict[str, InstalledProfiles] = {}
         self._expiry_timers: dict[int, asyncio.TimerHandle] = {}
         self._password_hashes = {c.id: c.password_hash for c in project.chargers}
         self._auth_failures = FailureThrottle()
@@ -154,6 +184,7 @@ class CentralSystem:
             ping_timeout=ocpp_settings.ping_timeout_s,
             compression=None,
             max_size=2**20,
+            backlog=LISTEN_BACKLOG,
         )
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("OCPP 1.6J central system listening on %s", self.endpoint)
@@ -269,6 +300,7 @@ class CentralSystem:
         remote = ":".join(str(part) for part in connection.remote_address[:2])
         log.info("%s: connected from %s (%s)", charger_id, remote, connection.subprotocol)
         self.touch(charger_id)
+        self._connected(charger_id, remote)
         self.bus.publish(charger_tag(charger_id, ChargerTag.COMM), Sample(CommState.ONLINE))
         self.bus.emit(ChargerConnected(charger_id, remote, str(connection.subprotocol)))
         watchdog = asyncio.create_task(self._watch(charger_id, connection))
@@ -305,6 +337,61 @@ class CentralSystem:
         if clock - runtime.last_seen_published >= LAST_SEEN_PUBLISH_PERIOD_S:
             runtime.last_seen_published = clock
             self.bus.publish(charger_tag(charger_id, ChargerTag.LAST_SEEN), Sample(utcnow()))
+
+    def frame_received(self, charger_id: str, frame: str | bytes) -> None:
+        """Every incoming frame: a sign of life, logged and counted."""
+        self.touch(charger_id)
+        runtime = self._runtime[charger_id]
+        runtime.session_log.received(frame)
+        self._counters_changed(charger_id, runtime)
+
+    def frame_sent(self, charger_id: str, frame: str) -> None:
+        runtime = self._charger(charger_id)
+        runtime.session_log.sent(frame)
+        self._counters_changed(charger_id, runtime)
+
+    def callerror_received(self, charger_id: str) -> None:
+        runtime = self._charger(charger_id)
+        runtime.session_log.error_received()
+        self._counters_changed(charger_id, runtime)
+
+    def frame_log(self, charger_id: str) -> list[FrameRecord]:
+        """The last frames exchanged with ``charger_id`` (both directions), oldest first."""
+        runtime = self._runtime.get(charger_id)
+        return [] if runtime is None else runtime.session_log.frames()
+
+    def _connected(self, charger_id: str, remote: str) -> None:
+        runtime = self._charger(charger_id)
+        runtime.restored.clear()
+        session_log = runtime.session_log
+        session_log.connected(remote)
+        for name, value in (
+            (ChargerTag.CONNECTS, session_log.connects),
+            (ChargerTag.LAST_CONNECT, session_log.last_connect),
+            (ChargerTag.REMOTE, remote),
+        ):
+            self.bus.publish(charger_tag(charger_id, name), Sample(value))
+
+    def _counters_changed(self, charger_id: str, runtime: _ChargerRuntime) -> None:
+        """Publish the frame counters within a second, at most once a second."""
+        if runtime.counters_due:
+            return
+        runtime.counters_due = True
+        loop = asyncio.get_running_loop()
+        delay = runtime.counters_published + COUNTERS_PUBLISH_PERIOD_S - loop.time()
+        loop.call_later(max(delay, 0.0), self._publish_counters, charger_id, runtime)
+
+    def _publish_counters(self, charger_id: str, runtime: _ChargerRuntime) -> None:
+        runtime.counters_due = False
+        runtime.counters_published = asyncio.get_running_loop().time()
+        session_log = runtime.session_log
+        for name, value in (
+            (ChargerTag.FRAMES_RECEIVED, session_log.frames_received),
+            (ChargerTag.FRAMES_SENT, session_log.frames_sent),
+            (ChargerTag.CALLERRORS_SENT, session_log.errors_sent),
+            (ChargerTag.CALLERRORS_RECEIVED, session_log.errors_received),
+        ):
+            self.bus.publish(charger_tag(charger_id, name), Sample(value))
 
     def _charger(self, charger_id: str) -> _ChargerRuntime:
         runtime = self._runtime.get(charger_id)
@@ -397,6 +484,7 @@ class CentralSystem:
             )
             return
         conn.status_ts = ev.ts
+        self._check_availability(ev.charger_id, ev.connector_id, ev.status)
         if ev.connector_id == 0:
             self.bus.publish(
                 charger_tag(ev.charger_id, ChargerTag.STATUS), Sample(ev.status, ev.ts)
@@ -569,6 +657,10 @@ class CentralSystem:
             return await self._reserve(session, command)
         if isinstance(command, cmd.SendLocalList):
             return await self._send_local_list(session, command)
+        if isinstance(command, cmd.SetChargingProfile):
+            return await self._set_charging_profile(session, command)
+        if isinstance(command, cmd.GetCompositeSchedule):
+            return await self._get_composite_schedule(session, command)
         try:
             request = request_for(command)
         except ValueError as invalid:  # a raw call that is not OCPP 1.6
@@ -577,10 +669,19 @@ class CentralSystem:
         if isinstance(response, cmd.CommandResult):
             return response
         result = result_of(command, response)
+        if isinstance(command, cmd.ChangeAvailability) and result.ok:
+            self._remember_availability(command)
         if isinstance(command, cmd.CancelReservation) and result.ok:
             await self._close_reservation(command.reservation_id, ReservationState.CANCELLED)
         if isinstance(command, cmd.GetLocalListVersion):
             self._publish_local_list_version(command.charger_id, result.payload)
+        if isinstance(command, cmd.ClearChargingProfile) and result.ok:
+            self._profiles_of(command.charger_id).cleared(
+                profile_id=command.profile_id,
+                connector_id=command.connector_id,
+                purpose=command.purpose,
+                stack_level=command.stack_level,
+            )
         return result
 
     @staticmethod
@@ -606,9 +707,7 @@ class CentralSystem:
         session = self.sessions.get(charger_id)
         if session is not None:  # ask for a new boot now rather than at its retry interval
             trigger = call.TriggerMessage(requested_message=MessageTrigger.boot_notification)
-            task = asyncio.create_task(self._request_quietly(session, trigger))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._spawn(self._request_quietly(session, trigger))
         return cmd.CommandResult(cmd.Outcome.ACCEPTED, "Registered")
 
     # ---- local authorization list (the project's badge table) ----
@@ -625,6 +724,7 @@ class CentralSystem:
             return response
         result = replace(result_of(command, response), detail=update.detail)
         if result.ok:
+            self._charger(command.charger_id).local_list_sent = True
             self.local_lists.accepted(command.charger_id, version)
             self._publish_local_list_version(command.charger_id, version)
         elif result.status == UpdateStatus.version_mismatch:
@@ -634,6 +734,145 @@ class CentralSystem:
 
     def _publish_local_list_version(self, charger_id: str, version: int) -> None:
         self.bus.publish(charger_tag(charger_id, ChargerTag.LOCAL_LIST_VERSION), Sample(version))
+
+    # ---- service continuity: what the operator set survives reboots and reconnects ----
+
+    def _remember_availability(self, command: cmd.ChangeAvailability) -> None:
+        wanted = self._charger(command.charger_id).availability
+        if command.connector_id == 0:  # applies to every connector
+            wanted.clear()
+        wanted[command.connector_id] = command.kind
+
+    def after_boot(self, charger_id: str) -> None:
+        """An accepted boot (already answered): re-apply what the operator set, if any."""
+        runtime = self._charger(charger_id)
+        session = self.sessions.get(charger_id)
+        version = self.project.ocpp.local_list_version
+        known = self.bus.value(charger_tag(charger_id, ChargerTag.LOCAL_LIST_VERSION))
+        resend_list = runtime.local_list_sent and isinstance(known, int) and known != version
+        if session is None or not (runtime.availability or resend_list):
+            return
+        runtime.restored.update(runtime.availability)
+        self._spawn(self._restore(session, sorted(runtime.availability.items()), resend_list))
+
+    def _check_availability(
+        self, charger_id: str, connector_id: int, status: ConnectorStatus
+    ) -> None:
+        """A status contradicting the operator's availability (e.g. Available where
+        Inoperative was set) has it re-sent, once per connection and connector."""
+        runtime = self._charger(charger_id)
+        if not runtime.availability:
+            return
+        key = connector_id if connector_id in runtime.availability else 0
+        wanted = runtime.availability.get(key)
+        session = self.sessions.get(charger_id)
+        if wanted is None or status is not _CONTRADICTING[wanted] or session is None:
+            return
+        if key in runtime.restored:
+            return
+        runtime.restored.add(key)
+        self._spawn(self._restore(session, [(key, wanted)], resend_list=False))
+
+    async def _restore(
+        self,
+        session: ChargePoint16,
+        availability: list[tuple[int, cmd.AvailabilityKind]],
+        resend_list: bool,
+    ) -> None:
+        """Send the operator's settings again and record each answer (runs as its own task)."""
+        for connector_id, kind in availability:
+            request = call.ChangeAvailability(
+                connector_id=connector_id, type=AvailabilityType(kind.value)
+            )
+            response = await self._send(session, request)  # an answer or a CommandResult
+            what = f"ChangeAvailability connector {connector_id} {kind.value}"
+            self._restored(session.id, what, str(response.status))
+        if resend_list:
+            command = cmd.SendLocalList(charger_id=session.id, issued_by="central system")
+            result = await self._send_local_list(session, command)
+            self._restored(session.id, f"SendLocalList ({result.detail})", result.status)
+
+    def _restored(self, charger_id: str, what: str, answer: str) -> None:
+        log.info("%s: restored %s: %s", charger_id, what, answer)
+        self.bus.emit(ChargerRestored(charger_id, what, answer))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # ---- smart charging (the accepted profiles are kept in memory) ----
+
+    def _profiles_of(self, charger_id: str) -> InstalledProfiles:
+        return self.charging_profiles.setdefault(charger_id, InstalledProfiles())
+
+    async def _set_charging_profile(
+        self, session: ChargePoint16, command: cmd.SetChargingProfile
+    ) -> cmd.CommandResult:
+        """Send the profile (a TxProfile for the running transaction); keep it if accepted."""
+        running = self._charger(command.charger_id).connector(command.connector_id).transaction_id
+        try:
+            profile = for_connector(command.profile, command.connector_id, running)
+        except ValueError as invalid:
+            return cmd.CommandResult(cmd.Outcome.ERROR, "InvalidRequest", str(invalid))
+        sent = replace(command, profile=profile)
+        response = await self._send(session, request_for(sent))
+        if isinstance(response, cmd.CommandResult):
+            return response
+        result = result_of(sent, response)
+        if result.ok:
+            self._profiles_of(command.charger_id).accepted(command.connector_id, profile)
+        log.info(
+            "%s: charging profile %d (%s) on connector %d: %s",
+            command.charger_id,
+            profile.profile_id,
+            profile.purpose.value,
+            command.connector_id,
+            result.status,
+        )
+        return result
+
+    async def _get_composite_schedule(
+        self, session: ChargePoint16, command: cmd.GetCompositeSchedule
+    ) -> cmd.CommandResult:
+        """The charger's composite schedule and evsuper's, from the profiles it accepted."""
+        if command.duration_s <= 0:
+            return cmd.CommandResult(cmd.Outcome.ERROR, "InvalidRequest", "duration must be > 0")
+        start = utcnow()
+        response = await self._send(session, request_for(command))
+        if isinstance(response, cmd.CommandResult):
+            return response
+        status, schedule_start, schedule = composite_answer(response)
+        unit = command.unit or (schedule.unit if schedule else ChargingRateUnit.AMPS)
+        transaction_id = None
+        transaction_start = None
+        if command.connector_id > 0:
+            conn = self._charger(command.charger_id).connector(command.connector_id)
+            transaction_id = conn.transaction_id
+            transaction_start = next(
+                (
+                    t.start_ts
+                    for t in await self.store.open_transactions()
+                    if t.id == transaction_id
+                ),
+                None,
+            )
+        installed = self._profiles_of(command.charger_id).applicable(
+            command.connector_id, transaction_id
+        )
+        expected = composite_schedule(
+            installed, command.connector_id, start, command.duration_s, unit, transaction_start
+        )
+        payload = cmd.CompositeSchedules(
+            status=status,
+            schedule_start=schedule_start,
+            charging_schedule=schedule,
+            expected_start=start,
+            expected_unit=unit,
+            expected=tuple(expected),
+        )
+        outcome = cmd.Outcome.ACCEPTED if status == "Accepted" else cmd.Outcome.REJECTED
+        return cmd.CommandResult(outcome, status, payload=payload)
 
     # ---- reservations (ids allocated by the archive, durable before ReserveNow is sent) ----
 
@@ -682,10 +921,7 @@ class CentralSystem:
         )
 
     def _expire(self, reservation_id: int) -> None:
-        close = self._close_reservation(reservation_id, ReservationState.EXPIRED)
-        task = asyncio.create_task(close)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._spawn(self._close_reservation(reservation_id, ReservationState.EXPIRED))
 
     async def _close_reservation(self, reservation_id: int, state: ReservationState) -> None:
         """Record that an open reservation was rejected, cancelled or expired."""

@@ -19,6 +19,7 @@ from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
 from ocpp.v16.enums import AvailabilityType, MessageTrigger, ResetType
 
+from evsuper.charging.profiles import ChargingSchedule
 from evsuper.core.domain import MeterReading
 from evsuper.core.timeutil import from_wire, to_wire
 from evsuper.engine import commands as cmd
@@ -215,6 +216,23 @@ def request_for(command: cmd.Command) -> Any:
             return call.CancelReservation(reservation_id=command.reservation_id)
         case cmd.GetLocalListVersion():
             return call.GetLocalListVersion()
+        case cmd.SetChargingProfile():
+            return call.SetChargingProfile(
+                connector_id=command.connector_id, cs_charging_profiles=command.profile.to_wire()
+            )
+        case cmd.ClearChargingProfile():
+            return call.ClearChargingProfile(
+                id=command.profile_id,
+                connector_id=command.connector_id,
+                charging_profile_purpose=command.purpose,
+                stack_level=command.stack_level,
+            )
+        case cmd.GetCompositeSchedule():
+            return call.GetCompositeSchedule(
+                connector_id=command.connector_id,
+                duration=command.duration_s,
+                charging_rate_unit=command.unit,
+            )
     raise ValueError(f"{type(command).__name__} is not an OCPP 1.6 request")
 
 
@@ -226,6 +244,17 @@ def reserve_now_request(command: cmd.ReserveNow, reservation_id: int) -> call.Re
         id_tag=command.id_tag,
         reservation_id=reservation_id,
         parent_id_tag=command.parent_id_tag,
+    )
+
+
+def composite_answer(response: Any) -> tuple[str, datetime | None, ChargingSchedule | None]:
+    """Status, scheduleStart and chargingSchedule of a GetCompositeSchedule answer."""
+    start = response.schedule_start
+    schedule = response.charging_schedule
+    return (
+        str(response.status),
+        None if start is None else from_wire(start),
+        None if schedule is None else ChargingSchedule.from_wire(snake_to_camel_case(schedule)),
     )
 
 

@@ -19,7 +19,7 @@ from ocpp.exceptions import (
 )
 from ocpp.exceptions import NotImplementedError as OcppNotImplemented
 from ocpp.messages import CallError, MessageType, unpack
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action, DataTransferStatus
 
@@ -58,11 +58,16 @@ class ChargePoint16(ChargePoint):
         )
         self.central = central
         self.logger = logging.getLogger("ocpp.frames")
+        self._boot_status: RegistrationStatus | None = None  # of the last BootNotification
 
     # ---- framing: every frame counts as a sign of life; malformed ones get a CALLERROR ----
 
+    async def _send(self, message: str) -> None:
+        self.central.frame_sent(self.id, message)
+        await super()._send(message)
+
     async def route_message(self, raw_msg: str | bytes) -> None:
-        self.central.touch(self.id)
+        self.central.frame_received(self.id, raw_msg)
         try:
             msg = unpack(raw_msg)
         except OCPPError as error:
@@ -76,6 +81,8 @@ class ChargePoint16(ChargePoint):
             await self._send(_call_error(unique_id_of(raw_msg), error))
             return
         if msg.message_type_id != MessageType.Call:
+            if msg.message_type_id == MessageType.CallError:
+                self.central.callerror_received(self.id)
             self._response_queue.put_nowait(msg)
             return
         if not isinstance(msg.unique_id, str) or not isinstance(msg.action, str):
@@ -113,6 +120,7 @@ class ChargePoint16(ChargePoint):
             serial=info.get("charge_point_serial_number") or info.get("charge_box_serial_number"),
             firmware=info.get("firmware_version"),
         )
+        self._boot_status = status
         ocpp = self.central.project.ocpp
         interval = ocpp.heartbeat_interval_s
         if status is not RegistrationStatus.ACCEPTED:
@@ -120,6 +128,12 @@ class ChargePoint16(ChargePoint):
         return call_result.BootNotification(
             current_time=to_wire(utcnow()), interval=interval, status=status.value
         )
+
+    @after(Action.boot_notification)
+    def after_boot_notification(self, **_: Any) -> None:
+        """Runs once the answer is sent: the central system may now send its own calls."""
+        if self._boot_status is RegistrationStatus.ACCEPTED:
+            self.central.after_boot(self.id)
 
     @handles(Action.heartbeat)
     async def on_heartbeat(self) -> call_result.Heartbeat:

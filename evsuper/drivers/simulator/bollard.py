@@ -39,6 +39,7 @@ from evsuper.drivers.simulator.profiles import (
     CHARGE_POINT_MAX,
     TX,
     ChargingProfiles,
+    limit_in_watts,
     parse_profile,
 )
 from evsuper.project.model import Badge, ChargerConfig, SimulatorSettings
@@ -845,6 +846,29 @@ class SimulatedBollard:
             profile = dataclasses.replace(profile, transaction_id=c.transaction_id)
         return "Accepted" if self.profiles.install(profile) else "Rejected"
 
+    def _composite_schedule(
+        self, connector_id: int, duration: int, unit: str | None
+    ) -> call_result.GetCompositeSchedule:
+        """The limit its profiles set now, as one period over ``duration`` (Rejected: none)."""
+        if connector_id != 0 and connector_id not in self.connectors:
+            return call_result.GetCompositeSchedule(status="Rejected")
+        sharing = sum(1 for c in self.connectors.values() if c.model.charging)
+        limit_w = self.profiles.composite_limit_w(connector_id, max(sharing, 1))
+        if limit_w is None:
+            return call_result.GetCompositeSchedule(status="Rejected")
+        unit = unit or "A"
+        limit = limit_w if unit == "W" else limit_w / limit_in_watts(1.0, "A")
+        return call_result.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=connector_id,
+            schedule_start=to_wire(utcnow()),
+            charging_schedule={
+                "duration": duration,
+                "chargingRateUnit": unit,
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": round(limit, 1)}],
+            },
+        )
+
     async def _trigger(self, message: str, connector_id: int | None) -> None:
         targets = (
             list(self.connectors.values())
@@ -1140,3 +1164,9 @@ class _Link(ChargePoint):
     @after(Action.clear_charging_profile)
     def after_clear_charging_profile(self, **_: Any) -> None:
         self.bollard._apply_limits()
+
+    @on(Action.get_composite_schedule)
+    def on_get_composite_schedule(
+        self, connector_id: int, duration: int, charging_rate_unit: str | None = None, **_: Any
+    ) -> Any:
+        return self.bollard._composite_schedule(connector_id, duration, charging_rate_unit)

@@ -112,6 +112,13 @@ class ChargingProfiles:
             limits.append(station.limit_w / max(sharing, 1))
         return min(limits) if limits else None
 
+    def composite_limit_w(self, connector_id: int, sharing: int) -> float | None:
+        """What GetCompositeSchedule reports: connector 0 the station maximum alone."""
+        if connector_id == 0:
+            station = self._top(0, CHARGE_POINT_MAX)
+            return None if station is None else station.limit_w
+        return self.limit_w(connector_id, sharing)
+
     def _top(self, connector_id: int, purpose: str) -> InstalledProfile | None:
         candidates = [
             p for p in self._profiles if p.connector_id == connector_id and p.purpose == purpose

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -20,11 +20,21 @@ from support import wait_until
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
+from evsuper.charging.profiles import (
+    ChargingProfile,
+    ChargingProfileKind,
+    ChargingProfilePurpose,
+    ChargingRateUnit,
+    ChargingSchedule,
+    SchedulePeriod,
+)
 from evsuper.core.bus import TagBus
 from evsuper.core.domain import CommState, ConnectorStatus
+from evsuper.core.tags import Sample
 from evsuper.core.timeutil import to_wire, utcnow
 from evsuper.drivers.ocpp.central import CentralSystem
 from evsuper.drivers.ocpp.data_transfer import DataTransferAnswer
+from evsuper.drivers.ocpp.session_log import FRAMES_KEPT, Direction
 from evsuper.engine import commands as cmd
 from evsuper.historian.archive import Archive
 from evsuper.project.loader import load_project
@@ -48,6 +58,9 @@ class FakeCharger(ChargePoint):
         self.cancel_answer = "Accepted"
         self.local_list_answer = "Accepted"
         self.list_version = 0
+        self.profile_answer = "Accepted"
+        self.clear_profile_answer = "Accepted"
+        self.composite_answer: dict[str, Any] = {"status": "Rejected"}
         self.on_request: Callable[[str], None] = lambda action: None  # runs before answering
 
     @on(Action.reset)
@@ -71,6 +84,13 @@ class FakeCharger(ChargePoint):
         self.requests.append(("RemoteStartTransaction", {"id_tag": id_tag, **kwargs}))
         return call_result.RemoteStartTransaction(status="Rejected")
 
+    @on(Action.change_availability)
+    def on_change_availability(
+        self, connector_id: int, type: str
+    ) -> call_result.ChangeAvailability:
+        self.requests.append(("ChangeAvailability", {"connector_id": connector_id, "type": type}))
+        return call_result.ChangeAvailability(status="Accepted")
+
     @on(Action.trigger_message)
     def on_trigger(self, requested_message: str, **_: Any) -> call_result.TriggerMessage:
         self.requests.append(("TriggerMessage", {"requested_message": requested_message}))
@@ -89,6 +109,21 @@ class FakeCharger(ChargePoint):
     @on(Action.get_local_list_version)
     def on_get_local_list_version(self) -> call_result.GetLocalListVersion:
         return call_result.GetLocalListVersion(list_version=self.list_version)
+
+    @on(Action.set_charging_profile)
+    def on_set_charging_profile(self, **kwargs: Any) -> call_result.SetChargingProfile:
+        self.requests.append(("SetChargingProfile", kwargs))
+        return call_result.SetChargingProfile(status=self.profile_answer)
+
+    @on(Action.clear_charging_profile)
+    def on_clear_charging_profile(self, **kwargs: Any) -> call_result.ClearChargingProfile:
+        self.requests.append(("ClearChargingProfile", kwargs))
+        return call_result.ClearChargingProfile(status=self.clear_profile_answer)
+
+    @on(Action.get_composite_schedule)
+    def on_get_composite_schedule(self, **kwargs: Any) -> call_result.GetCompositeSchedule:
+        self.requests.append(("GetCompositeSchedule", kwargs))
+        return call_result.GetCompositeSchedule(**self.composite_answer)
 
     async def boot(self) -> Any:
         return await self.call(
@@ -866,3 +901,355 @@ async def test_send_local_list_refusals_are_rejections(site: SiteFactory, answer
     await wait_until(lambda: s.tag("CP-001/comm") is CommState.OFFLINE)
     offline = await s.central.execute(cmd.SendLocalList(charger_id="CP-001"))
     assert offline.outcome is cmd.Outcome.OFFLINE
+
+
+# ---- service continuity, counters and frame log ----
+
+INOPERATIVE_C1 = ("ChangeAvailability", {"connector_id": 1, "type": "Inoperative"})
+
+
+def restored_events(s: Site) -> list[str]:
+    return [d for (d,) in s.rows("select detail from charger_events where kind = 'restored'")]
+
+
+async def barrier(s: Site, cp: FakeCharger) -> None:
+    """A call from the central system after everything it was about to send before."""
+    trigger = cmd.TriggerMessage(charger_id=cp.id, message=cmd.TriggerableMessage.HEARTBEAT)
+    assert (await s.central.execute(trigger)).ok
+    assert cp.requests[-1] == ("TriggerMessage", {"requested_message": "Heartbeat"})
+
+
+async def test_availability_is_restored_after_a_reboot(site: SiteFactory) -> None:
+    s = await site()
+    async with s.charger() as cp:
+        await cp.boot()
+        await barrier(s, cp)
+        assert not [r for r in cp.requests if r[0] == "ChangeAvailability"]  # nothing set yet
+        off = cmd.ChangeAvailability(
+            charger_id="CP-001", connector_id=1, kind=cmd.AvailabilityKind.INOPERATIVE
+        )
+        assert (await s.central.execute(off)).ok
+        cp.requests.clear()
+        await cp.boot()  # rebooted: the setting may be lost
+        await wait_until(lambda: INOPERATIVE_C1 in cp.requests)
+        await wait_until(lambda: restored_events(s))
+        assert restored_events(s) == ["ChangeAvailability connector 1 Inoperative: Accepted"]
+        # the statuses the charger reports after its boot do not make it send the same again
+        await cp.call(call.StatusNotification(1, "NoError", "Available"))
+        await barrier(s, cp)
+        assert cp.requests.count(INOPERATIVE_C1) == 1
+
+
+async def test_contradicting_status_after_a_reconnect_restores_once(site: SiteFactory) -> None:
+    s = await site()
+    async with s.charger() as cp:
+        await cp.boot()
+        whole = cmd.ChangeAvailability(
+            charger_id="CP-001", connector_id=0, kind=cmd.AvailabilityKind.OPERATIVE
+        )
+        assert (await s.central.execute(whole)).ok
+        off = cmd.ChangeAvailability(
+            charger_id="CP-001", connector_id=1, kind=cmd.AvailabilityKind.INOPERATIVE
+        )
+        assert (await s.central.execute(off)).ok
+    async with s.charger() as cp:  # reconnected without a boot
+        await cp.call(call.StatusNotification(1, "NoError", "Unavailable"))  # as set
+        await cp.call(call.StatusNotification(2, "NoError", "Available"))  # as set (connector 0)
+        await barrier(s, cp)
+        assert not [r for r in cp.requests if r[0] == "ChangeAvailability"]
+        await cp.call(call.StatusNotification(1, "NoError", "Available"))  # contradiction
+        await wait_until(lambda: INOPERATIVE_C1 in cp.requests)
+        await cp.call(call.StatusNotification(1, "NoError", "Available"))
+        await barrier(s, cp)
+        assert cp.requests.count(INOPERATIVE_C1) == 1  # once per connection: no ping-pong
+        await cp.call(call.StatusNotification(2, "NoError", "Unavailable"))  # contradicts 0
+        operative = ("ChangeAvailability", {"connector_id": 0, "type": "Operative"})
+        await wait_until(lambda: operative in cp.requests)
+    await wait_until(lambda: len(restored_events(s)) == 2)
+    assert restored_events(s) == [
+        "ChangeAvailability connector 1 Inoperative: Accepted",
+        "ChangeAvailability connector 0 Operative: Accepted",
+    ]
+
+
+async def test_local_list_is_sent_again_after_a_boot_when_the_charger_lost_it(
+    site: SiteFactory,
+) -> None:
+    s = await site(badges=BADGES, local_list_version=4)
+    async with s.charger() as cp:
+        await cp.boot()
+        assert (await s.central.execute(cmd.SendLocalList(charger_id="CP-001"))).ok
+        cp.list_version = 4
+        await cp.boot()  # the charger still has version 4: nothing to send
+        await barrier(s, cp)
+        assert [a for a, _ in cp.requests].count("SendLocalList") == 1
+        cp.list_version = 0  # it lost its list, and said so
+        lost = await s.central.execute(cmd.GetLocalListVersion(charger_id="CP-001"))
+        assert lost.payload == 0
+        await cp.boot()
+        await wait_until(lambda: [a for a, _ in cp.requests].count("SendLocalList") == 2)
+        assert cp.requests[-1][1]["list_version"] == 4
+        await wait_until(lambda: s.tag("CP-001/local_list_version") == 4)
+    await wait_until(lambda: restored_events(s))
+    assert restored_events(s) == [f"SendLocalList ({len(BADGES)} badges, version 4): Accepted"]
+
+
+async def test_session_counters_are_published_as_tags(site: SiteFactory) -> None:
+    s = await site()
+    published: list[Any] = []
+
+    def count(path: str, sample: Sample) -> None:
+        if path == "CP-001/frames_received":
+            published.append(sample.value)
+
+    s.bus.subscribe(count)
+    async with s.charger() as cp:
+        await cp.boot()  # 1 received, 1 sent
+        for _ in range(20):  # 20 received, 20 sent, well within a second
+            await cp.call(call.Heartbeat())
+        await cp._send('[2, "bad", "Heartbeat"]')  # malformed: answered with a CALLERROR
+        unlock = await s.central.execute(cmd.UnlockConnector(charger_id="CP-001", connector_id=1))
+        assert unlock.outcome is cmd.Outcome.ERROR  # the fake charger answers NotImplemented
+
+        def counters() -> tuple[Any, ...]:
+            names = ("frames_received", "frames_sent", "callerrors_sent", "callerrors_received")
+            return tuple(s.tag(f"CP-001/{name}") for name in names)
+
+        await wait_until(lambda: counters() == (23, 23, 1, 1))
+        assert len(published) <= 3  # at most once a second, not once a frame
+        assert s.tag("CP-001/connects") == 1
+        assert s.tag("CP-001/remote").startswith("127.0.0.1:")
+        first_connect = s.tag("CP-001/last_connect")
+        assert first_connect.tzinfo is not None
+    async with s.charger():
+        await wait_until(lambda: s.tag("CP-001/connects") == 2)
+        assert s.tag("CP-001/last_connect") >= first_connect
+
+
+async def test_frame_log_keeps_the_last_frames_of_both_directions(site: SiteFactory) -> None:
+    s = await site()
+    assert s.central.frame_log("CP-001") == []
+    async with s.charger() as cp:
+        await cp.boot()
+        boot_in, boot_out = s.central.frame_log("CP-001")
+        assert boot_in.direction is Direction.RECEIVED
+        assert json.loads(boot_in.frame)[2] == "BootNotification"
+        assert boot_out.direction is Direction.SENT
+        assert json.loads(boot_out.frame)[0] == 3
+        assert boot_in.ts <= boot_out.ts and boot_out.ts.tzinfo is not None
+        for _ in range(FRAMES_KEPT // 2):
+            await cp.call(call.Heartbeat())
+        frames = s.central.frame_log("CP-001")
+        assert len(frames) == FRAMES_KEPT  # the two boot frames went out of the ring
+        assert json.loads(frames[0].frame)[2] == "Heartbeat"
+        assert [f.direction for f in frames[-2:]] == [Direction.RECEIVED, Direction.SENT]
+
+
+# ---- smart charging ----
+
+
+def amps_profile(
+    profile_id: int,
+    purpose: ChargingProfilePurpose,
+    limit: float,
+    *,
+    stack_level: int = 0,
+    start: datetime | None = None,
+) -> ChargingProfile:
+    kind = ChargingProfileKind.RELATIVE if start is None else ChargingProfileKind.ABSOLUTE
+    return ChargingProfile(
+        profile_id=profile_id,
+        stack_level=stack_level,
+        purpose=purpose,
+        kind=kind,
+        schedule=ChargingSchedule(ChargingRateUnit.AMPS, (SchedulePeriod(0, limit),), start=start),
+    )
+
+
+def kept(s: Site) -> list[tuple[int, int]]:
+    book = s.central.charging_profiles.get("CP-001", [])
+    return sorted((i.connector_id, i.profile.profile_id) for i in book)
+
+
+async def test_charging_profile_goes_out_in_utc_and_is_kept_once_accepted(
+    site: SiteFactory,
+) -> None:
+    s = await site()
+    paris = timezone(timedelta(hours=1))
+    profile = amps_profile(
+        5, ChargingProfilePurpose.TX_DEFAULT, 16.0, start=datetime(2026, 1, 5, 9, 0, tzinfo=paris)
+    )
+    async with s.charger() as cp:
+        await cp.boot()
+        result = await s.central.execute(
+            cmd.SetChargingProfile(charger_id="CP-001", connector_id=1, profile=profile)
+        )
+        assert (result.outcome, result.status) == (cmd.Outcome.ACCEPTED, "Accepted")
+        assert cp.requests[-1] == (
+            "SetChargingProfile",
+            {
+                "connector_id": 1,
+                "cs_charging_profiles": {
+                    "charging_profile_id": 5,
+                    "stack_level": 0,
+                    "charging_profile_purpose": "TxDefaultProfile",
+                    "charging_profile_kind": "Absolute",
+                    "charging_schedule": {
+                        "charging_rate_unit": "A",
+                        "start_schedule": "2026-01-05T08:00:00.000Z",
+                        "charging_schedule_period": [{"start_period": 0, "limit": 16.0}],
+                    },
+                },
+            },
+        )
+        assert kept(s) == [(1, 5)]
+        cp.profile_answer = "Rejected"
+        refused = await s.central.execute(
+            cmd.SetChargingProfile(
+                charger_id="CP-001",
+                connector_id=0,
+                profile=amps_profile(6, ChargingProfilePurpose.CHARGE_POINT_MAX, 32.0),
+            )
+        )
+        assert (refused.outcome, refused.status) == (cmd.Outcome.REJECTED, "Rejected")
+        assert kept(s) == [(1, 5)]
+
+
+async def test_profiles_that_cannot_apply_are_not_sent(site: SiteFactory) -> None:
+    s = await site()
+    async with s.charger() as cp:
+        await cp.boot()
+        for connector_id, purpose in (
+            (1, ChargingProfilePurpose.CHARGE_POINT_MAX),
+            (1, ChargingProfilePurpose.TX),  # no transaction runs
+        ):
+            result = await s.central.execute(
+                cmd.SetChargingProfile(
+                    charger_id="CP-001",
+                    connector_id=connector_id,
+                    profile=amps_profile(1, purpose, 10.0),
+                )
+            )
+            assert (result.outcome, result.status) == (cmd.Outcome.ERROR, "InvalidRequest")
+        assert cp.requests == []
+
+
+async def test_tx_profile_targets_the_running_transaction_and_shapes_the_expectation(
+    site: SiteFactory,
+) -> None:
+    s = await site()
+    async with s.charger() as cp:
+        await cp.boot()
+        start = await cp.call(
+            call.StartTransaction(
+                connector_id=2, id_tag="ANY", meter_start=0, timestamp=to_wire(utcnow())
+            )
+        )
+        for connector_id, profile in (
+            (0, amps_profile(1, ChargingProfilePurpose.CHARGE_POINT_MAX, 20.0)),
+            (0, amps_profile(2, ChargingProfilePurpose.TX_DEFAULT, 16.0)),
+            (2, amps_profile(3, ChargingProfilePurpose.TX, 10.0)),
+        ):
+            result = await s.central.execute(
+                cmd.SetChargingProfile(
+                    charger_id="CP-001", connector_id=connector_id, profile=profile
+                )
+            )
+            assert result.ok
+        sent = cp.requests[-1][1]["cs_charging_profiles"]
+        assert sent["transaction_id"] == start.transaction_id
+        composite = await s.central.execute(
+            cmd.GetCompositeSchedule(
+                charger_id="CP-001", connector_id=2, duration_s=600, unit=ChargingRateUnit.AMPS
+            )
+        )
+        assert composite.payload.expected == ((0, 10.0),)
+        other = await s.central.execute(
+            cmd.GetCompositeSchedule(charger_id="CP-001", connector_id=1, duration_s=600)
+        )
+        assert other.payload.expected == ((0, 16.0),)
+
+
+async def test_composite_schedule_shows_the_chargers_answer_beside_evsupers(
+    site: SiteFactory,
+) -> None:
+    s = await site()
+    async with s.charger() as cp:
+        await cp.boot()
+        before = await s.central.execute(
+            cmd.GetCompositeSchedule(charger_id="CP-001", connector_id=1, duration_s=600)
+        )
+        assert (before.outcome, before.status) == (cmd.Outcome.REJECTED, "Rejected")
+        assert before.payload.expected == ()
+        assert before.payload.charging_schedule is None
+        profile = amps_profile(5, ChargingProfilePurpose.TX_DEFAULT, 16.0)
+        assert (
+            await s.central.execute(
+                cmd.SetChargingProfile(charger_id="CP-001", connector_id=0, profile=profile)
+            )
+        ).ok
+        cp.composite_answer = {
+            "status": "Accepted",
+            "connector_id": 1,
+            "schedule_start": "2026-01-05T08:00:00Z",
+            "charging_schedule": {
+                "duration": 600,
+                "chargingRateUnit": "W",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 11040}],
+            },
+        }
+        result = await s.central.execute(
+            cmd.GetCompositeSchedule(
+                charger_id="CP-001", connector_id=1, duration_s=600, unit=ChargingRateUnit.WATTS
+            )
+        )
+        assert cp.requests[-1] == (
+            "GetCompositeSchedule",
+            {"connector_id": 1, "duration": 600, "charging_rate_unit": "W"},
+        )
+        assert (result.outcome, result.status) == (cmd.Outcome.ACCEPTED, "Accepted")
+        answer = result.payload
+        assert answer.schedule_start == datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+        assert answer.charging_schedule == ChargingSchedule(
+            ChargingRateUnit.WATTS, (SchedulePeriod(0, 11040.0),), duration_s=600
+        )
+        assert answer.expected_unit is ChargingRateUnit.WATTS
+        assert answer.expected == ((0, 11040.0),)
+        assert answer.expected_start.tzinfo is not None
+
+
+async def test_accepted_clear_forgets_the_matching_profiles(site: SiteFactory) -> None:
+    s = await site()
+    async with s.charger() as cp:
+        await cp.boot()
+        for connector_id, profile in (
+            (0, amps_profile(1, ChargingProfilePurpose.CHARGE_POINT_MAX, 32.0)),
+            (1, amps_profile(2, ChargingProfilePurpose.TX_DEFAULT, 16.0)),
+            (2, amps_profile(3, ChargingProfilePurpose.TX_DEFAULT, 10.0, stack_level=1)),
+        ):
+            await s.central.execute(
+                cmd.SetChargingProfile(
+                    charger_id="CP-001", connector_id=connector_id, profile=profile
+                )
+            )
+        assert kept(s) == [(0, 1), (1, 2), (2, 3)]
+        cp.clear_profile_answer = "Unknown"
+        unknown = await s.central.execute(
+            cmd.ClearChargingProfile(charger_id="CP-001", profile_id=1)
+        )
+        assert (unknown.outcome, unknown.status) == (cmd.Outcome.REJECTED, "Unknown")
+        assert kept(s) == [(0, 1), (1, 2), (2, 3)]
+        cp.clear_profile_answer = "Accepted"
+        cleared = await s.central.execute(
+            cmd.ClearChargingProfile(
+                charger_id="CP-001", purpose=ChargingProfilePurpose.TX_DEFAULT, stack_level=1
+            )
+        )
+        assert cleared.ok
+        assert cp.requests[-1] == (
+            "ClearChargingProfile",
+            {"charging_profile_purpose": "TxDefaultProfile", "stack_level": 1},
+        )
+        assert kept(s) == [(0, 1), (1, 2)]
+        assert (await s.central.execute(cmd.ClearChargingProfile(charger_id="CP-001"))).ok
+        assert kept(s) == []

@@ -112,3 +112,13 @@ def test_a_full_store_refuses_new_profiles() -> None:
     assert p.install(profile(2, 2, TX_DEFAULT, 1.0))
     assert not p.install(profile(3, 3, TX_DEFAULT, 1.0))
     assert p.install(profile(2, 2, TX_DEFAULT, 2.0))  # a replacement still fits
+
+
+def test_composite_limit_of_connector_zero_is_the_station_maximum_alone() -> None:
+    p = ChargingProfiles(8)
+    p.install(profile(1, 0, TX_DEFAULT, 11_000.0))
+    assert p.composite_limit_w(0, 1) is None
+    assert p.composite_limit_w(1, 1) == 11_000.0
+    p.install(profile(2, 0, CHARGE_POINT_MAX, 30_000.0))
+    assert p.composite_limit_w(0, 2) == 30_000.0
+    assert p.composite_limit_w(1, 1) == 11_000.0
