@@ -16,7 +16,9 @@ from enum import StrEnum
 
 from evsuper.core.timeutil import utcnow
 
-FRAMES_KEPT = 200
+# 40 frames of 1000 chargers cost ~30 MB; 200 cost ~120 MB and raised the p99 latency
+# under load (bench/ocpp_load.py), for a support view that reads the last few exchanges.
+FRAMES_KEPT = 40
 # A frame may be up to 1 MiB: keep the start of it, enough to read any usual OCPP message.
 FRAME_CHARS_KEPT = 8192
 
