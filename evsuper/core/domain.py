@@ -180,6 +180,16 @@ class Anomaly:
 
 
 @dataclass(frozen=True, slots=True)
+class MaintenanceStatus:
+    """A firmware update's or a diagnostics upload's progress reported by a charger."""
+
+    charger_id: str
+    kind: str  # "firmware" | "diagnostics"
+    status: str  # as the charger says, e.g. "Downloading", "Installed", "UploadFailed"
+    ts: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True, slots=True)
 class ChargerRestored:
     """The central system re-applied an operator setting a charger had lost; archived."""
 

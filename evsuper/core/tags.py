@@ -66,6 +66,8 @@ class ChargerTag(StrEnum):
     STATUS = "status"  # connector 0 status (ConnectorStatus)
     ERROR_CODE = "error_code"
     LOCAL_LIST_VERSION = "local_list_version"  # as the charger last reported or accepted it
+    FIRMWARE_STATUS = "firmware_status"  # last FirmwareStatusNotification status
+    DIAGNOSTICS_STATUS = "diagnostics_status"  # last DiagnosticsStatusNotification status
     # session counters since the engine started, published at most once per second
     FRAMES_RECEIVED = "frames_received"
     FRAMES_SENT = "frames_sent"

@@ -189,6 +189,27 @@ class CompositeSchedules:
 
 
 @dataclass(frozen=True, kw_only=True)
+class UpdateFirmware(Command):
+    """Ask the charger to fetch firmware from ``location`` (a URL) from ``retrieve_date`` on."""
+
+    location: str
+    retrieve_date: datetime
+    retries: int | None = None
+    retry_interval_s: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetDiagnostics(Command):
+    """Ask the charger to upload diagnostics to ``location``; the payload is the file name."""
+
+    location: str
+    start_time: datetime | None = None
+    stop_time: datetime | None = None
+    retries: int | None = None
+    retry_interval_s: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class RawCall(Command):
     """Any central-system-initiated OCPP message, payload as on the wire (camelCase).
 

@@ -33,6 +33,7 @@ from evsuper.core.domain import (
     ChargerDisconnected,
     ChargerRestored,
     ConnectorStatusChanged,
+    MaintenanceStatus,
     MeterValuesReceived,
     Reservation,
     ReservationState,
@@ -329,6 +330,8 @@ class Archive:
                 self._queue.put(_Job(fn=functools.partial(_upsert_charger, booted=ev)))
             case ChargerRestored():
                 self._charger_event(ev.charger_id, ev.ts, "restored", f"{ev.what}: {ev.answer}")
+            case MaintenanceStatus():
+                self._charger_event(ev.charger_id, ev.ts, f"{ev.kind}-status", ev.status)
             case Anomaly():
                 self._put(
                     schema.anomalies,

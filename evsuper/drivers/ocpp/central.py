@@ -38,6 +38,7 @@ from evsuper.core.domain import (
     CommState,
     ConnectorStatus,
     ConnectorStatusChanged,
+    MaintenanceStatus,
     MeterValuesReceived,
     RegistrationStatus,
     Reservation,
@@ -527,6 +528,13 @@ class CentralSystem:
             publish(ConnectorTag.ENERGY_KWH, round(session_wh / 1000.0, 3))
         if figures.soc is not None:
             publish(ConnectorTag.SOC, figures.soc)
+
+    def maintenance_status(self, charger_id: str, kind: str, status: str) -> None:
+        """Firmware / diagnostics progress: shown as a charger tag, kept as history."""
+        name = ChargerTag.FIRMWARE_STATUS if kind == "firmware" else ChargerTag.DIAGNOSTICS_STATUS
+        self.bus.publish(charger_tag(charger_id, name), Sample(status))
+        log.info("%s: %s status %s", charger_id, kind, status)
+        self.bus.emit(MaintenanceStatus(charger_id, kind, status))
 
     def anomaly(self, charger_id: str, kind: str, detail: str) -> None:
         self.bus.emit(Anomaly(charger_id, kind, detail))

@@ -183,6 +183,21 @@ def request_for(command: cmd.Command) -> Any:
     match command:
         case cmd.RawCall():
             return raw_request(command)
+        case cmd.UpdateFirmware():
+            return call.UpdateFirmware(
+                location=command.location,
+                retrieve_date=to_wire(command.retrieve_date),
+                retries=command.retries,
+                retry_interval=command.retry_interval_s,
+            )
+        case cmd.GetDiagnostics():
+            return call.GetDiagnostics(
+                location=command.location,
+                start_time=None if command.start_time is None else to_wire(command.start_time),
+                stop_time=None if command.stop_time is None else to_wire(command.stop_time),
+                retries=command.retries,
+                retry_interval=command.retry_interval_s,
+            )
         case cmd.RemoteStart():
             return call.RemoteStartTransaction(
                 id_tag=command.id_tag, connector_id=command.connector_id
@@ -266,6 +281,10 @@ def result_of(command: cmd.Command, response: Any) -> cmd.CommandResult:
     """Map a charger's answer to a CommandResult, keeping its own status word."""
     if isinstance(command, cmd.RawCall):
         return raw_result(response)
+    if isinstance(command, cmd.UpdateFirmware):  # UpdateFirmware.conf has no status
+        return cmd.CommandResult(cmd.Outcome.ACCEPTED, "Accepted")
+    if isinstance(command, cmd.GetDiagnostics):  # no file name: nothing to upload
+        return cmd.CommandResult(cmd.Outcome.ACCEPTED, "Accepted", payload=response.file_name)
     if isinstance(command, cmd.GetConfiguration):
         configuration = {
             "keys": response.configuration_key or [],

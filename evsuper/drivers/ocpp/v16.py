@@ -221,6 +221,20 @@ class ChargePoint16(ChargePoint):
         )
         return call_result.MeterValues()
 
+    @handles(Action.firmware_status_notification)
+    async def on_firmware_status_notification(
+        self, status: str
+    ) -> call_result.FirmwareStatusNotification:
+        self.central.maintenance_status(self.id, "firmware", status)
+        return call_result.FirmwareStatusNotification()
+
+    @handles(Action.diagnostics_status_notification)
+    async def on_diagnostics_status_notification(
+        self, status: str
+    ) -> call_result.DiagnosticsStatusNotification:
+        self.central.maintenance_status(self.id, "diagnostics", status)
+        return call_result.DiagnosticsStatusNotification()
+
     @handles(Action.data_transfer)
     async def on_data_transfer(
         self, vendor_id: str, message_id: str | None = None, data: str | None = None

@@ -96,6 +96,16 @@ class FakeCharger(ChargePoint):
         self.requests.append(("TriggerMessage", {"requested_message": requested_message}))
         return call_result.TriggerMessage(status="Accepted")
 
+    @on(Action.update_firmware)
+    def on_update_firmware(self, **kwargs: Any) -> call_result.UpdateFirmware:
+        self.requests.append(("UpdateFirmware", kwargs))
+        return call_result.UpdateFirmware()
+
+    @on(Action.get_diagnostics)
+    def on_get_diagnostics(self, **kwargs: Any) -> call_result.GetDiagnostics:
+        self.requests.append(("GetDiagnostics", kwargs))
+        return call_result.GetDiagnostics(file_name="diag-CP-001.zip")
+
     @on(Action.data_transfer)
     def on_data_transfer(self, vendor_id: str, **kwargs: Any) -> call_result.DataTransfer:
         self.requests.append(("DataTransfer", {"vendor_id": vendor_id, **kwargs}))
@@ -422,7 +432,12 @@ async def test_stop_for_unknown_transaction_is_accepted_and_recorded(site: SiteF
         ),
         ('[7, "m9", "Heartbeat", {}]', "m9", "PropertyConstraintViolation"),
         ('[2, "m3", "NoSuchAction", {}]', "m3", "NotImplemented"),
-        ('[2, "m4", "DiagnosticsStatusNotification", {"status": "Idle"}]', "m4", "NotSupported"),
+        (
+            '[2, "m4", "SecurityEventNotification", '
+            '{"type": "X", "timestamp": "2026-01-01T00:00:00Z"}]',
+            "m4",
+            "NotSupported",
+        ),
         (
             '[2, "m5", "StartTransaction", {"connectorId": 1, "meterStart": 0, '
             '"idTag": "this-id-tag-is-far-too-long", "timestamp": "2026-01-01T00:00:00Z"}]',
@@ -1253,3 +1268,39 @@ async def test_accepted_clear_forgets_the_matching_profiles(site: SiteFactory) -
         assert kept(s) == [(0, 1), (1, 2)]
         assert (await s.central.execute(cmd.ClearChargingProfile(charger_id="CP-001"))).ok
         assert kept(s) == []
+
+
+async def test_firmware_update_and_diagnostics_with_their_status_history(site: SiteFactory) -> None:
+    s = await site()
+    async with s.charger() as cp:
+        await cp.boot()
+        at = datetime(2026, 12, 1, 3, 0, tzinfo=timezone(timedelta(hours=1)))
+        update = await s.central.execute(
+            cmd.UpdateFirmware(
+                charger_id="CP-001", location="https://fw.example/cp-2.1.bin", retrieve_date=at
+            )
+        )
+        assert update.ok
+        diagnostics = await s.central.execute(
+            cmd.GetDiagnostics(charger_id="CP-001", location="ftp://diag.example/", retries=2)
+        )
+        assert (diagnostics.ok, diagnostics.payload) == (True, "diag-CP-001.zip")
+        for status in ("Downloading", "Downloaded", "Installing", "Installed"):
+            await cp.call(call.FirmwareStatusNotification(status=status))
+        await cp.call(call.DiagnosticsStatusNotification(status="Uploaded"))
+        assert s.tag("CP-001/firmware_status") == "Installed"
+        assert s.tag("CP-001/diagnostics_status") == "Uploaded"
+    assert cp.requests[0] == (
+        "UpdateFirmware",
+        {"location": "https://fw.example/cp-2.1.bin", "retrieve_date": "2026-12-01T02:00:00.000Z"},
+    )
+    assert cp.requests[1] == ("GetDiagnostics", {"location": "ftp://diag.example/", "retries": 2})
+    await s.archive.run_durable(lambda c: None)
+    rows = s.rows("select kind, detail from charger_events where kind like '%-status' order by id")
+    assert rows == [
+        ("firmware-status", "Downloading"),
+        ("firmware-status", "Downloaded"),
+        ("firmware-status", "Installing"),
+        ("firmware-status", "Installed"),
+        ("diagnostics-status", "Uploaded"),
+    ]
