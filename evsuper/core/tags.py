@@ -95,3 +95,4 @@ class ConnectorTag(StrEnum):
 class SystemTag(StrEnum):
     ARCHIVE_STATE = "archive/state"  # ArchiveState
     ARCHIVE_BACKLOG = "archive/backlog"  # items waiting in the writer queue
+    FILES_URL = "files/url"  # base URL of the engine's HTTP file endpoint

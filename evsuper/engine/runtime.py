@@ -16,10 +16,12 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from evsuper.core.bus import TagBus
+from evsuper.core.tags import Sample, SystemTag, system_tag
 from evsuper.drivers.ocpp.central import CentralSystem
 from evsuper.drivers.simulator.site import SimulatedSite
 from evsuper.engine.commands import CommandRouter
 from evsuper.engine.control import ControlServer
+from evsuper.engine.files import FileServer
 from evsuper.historian.archive import Archive
 from evsuper.project.model import Project
 
@@ -49,6 +51,7 @@ class Engine:
         )
         self.router.add_target(self.central)
         self.control = ControlServer(self.router, project.directory)
+        self.files = FileServer(project.directory, self.central.host, project.ocpp.file_port)
         simulate = project.simulator.enabled if run_simulator is None else run_simulator
         self.simulator: SimulatedSite | None = SimulatedSite(project) if simulate else None
 
@@ -56,6 +59,8 @@ class Engine:
         await self.archive.start()
         await self.central.start()
         await self.control.start()
+        self.files.start()
+        self.bus.publish(system_tag(SystemTag.FILES_URL), Sample(self.files.url("")))
         if self.simulator is not None:
             await self.simulator.start(self.central.url_for)
         log.info(
@@ -71,6 +76,7 @@ class Engine:
         if self.simulator is not None:
             await self.simulator.stop()
         await self.control.stop()
+        await asyncio.to_thread(self.files.stop)
         await self.central.stop()
         await self.archive.stop()
         log.info("engine stopped")

@@ -126,8 +126,9 @@ def parse_project(text: str, file: Path) -> Project:
             reader.fail(("badges", i, "id_tag"), f"duplicate badge {badge.id_tag!r}")
         id_tags.add(badge.id_tag)
     ocpp: OcppSettings = sections["ocpp"]
-    if not 0 <= ocpp.port <= 65535:
-        reader.fail(("ocpp", "port"), "must be a TCP port (0-65535)")
+    for port_field in ("port", "file_port"):
+        if not 0 <= getattr(ocpp, port_field) <= 65535:
+            reader.fail(("ocpp", port_field), "must be a TCP port (0-65535)")
     if ocpp.heartbeat_interval_s <= 0:
         reader.fail(("ocpp", "heartbeat_interval_s"), "must be positive")
     if ocpp.offline_after_heartbeats < 1:

@@ -49,6 +49,8 @@ class AuthorizationMode(StrEnum):
 class OcppSettings:
     host: str = "127.0.0.1"
     port: int = 9000
+    # HTTP file endpoint (firmware downloads, diagnostics uploads); 0 = any free port
+    file_port: int = 0
     path_prefix: str = "ocpp"
     heartbeat_interval_s: int = 60
     # A charger is declared offline after this many heartbeat intervals of silence.
