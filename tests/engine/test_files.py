@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import wait_until
 
+from evsuper.core.timeutil import utcnow
+from evsuper.engine import commands as cmd
 from evsuper.engine.files import MAX_UPLOAD_BYTES, FileServer
 from evsuper.engine.runtime import Engine
 
@@ -74,5 +77,46 @@ async def test_engine_runs_the_endpoint_and_publishes_its_url(make_project: Any)
         assert base == f"http://127.0.0.1:{engine.files.port}/"
         (engine.project.directory / "firmware" / "fw.bin").write_bytes(b"image")
         assert fetch(base + "firmware/fw.bin") == (200, b"image")
+    finally:
+        await engine.stop()
+
+
+async def test_simulated_bollard_updates_firmware_and_uploads_diagnostics(
+    make_project: Any,
+) -> None:
+    engine = Engine(make_project(bollards=1), ocpp_port=0)
+    await engine.start()
+    try:
+        await wait_until(lambda: engine.bus.value("CP-001/firmware") == "sim-1.0")
+        (engine.files.firmware_dir / "fw-2.0.bin").write_bytes(b"new image")
+        update = await engine.router.execute(
+            cmd.UpdateFirmware(
+                charger_id="CP-001",
+                location=engine.files.firmware_url("fw-2.0.bin"),
+                retrieve_date=utcnow(),
+            )
+        )
+        assert update.ok
+        await wait_until(lambda: engine.bus.value("CP-001/firmware_status") == "Installed")
+        # the bollard reboots on its new image and says so in its BootNotification
+        await wait_until(lambda: str(engine.bus.value("CP-001/firmware")).startswith("fw-2.0.bin-"))
+
+        diagnostics = await engine.router.execute(
+            cmd.GetDiagnostics(charger_id="CP-001", location=engine.files.diagnostics_url())
+        )
+        assert diagnostics.ok and diagnostics.payload.startswith("diag-CP-001-")
+        await wait_until(lambda: engine.bus.value("CP-001/diagnostics_status") == "Uploaded")
+        uploaded = (engine.files.diagnostics_dir / diagnostics.payload).read_text()
+        assert "CP-001 connector 1: " in uploaded
+
+        missing = await engine.router.execute(
+            cmd.UpdateFirmware(
+                charger_id="CP-001",
+                location=engine.files.firmware_url("missing.bin"),
+                retrieve_date=utcnow(),
+            )
+        )
+        assert missing.ok  # accepted; the download then fails and is reported
+        await wait_until(lambda: engine.bus.value("CP-001/firmware_status") == "DownloadFailed")
     finally:
         await engine.stop()

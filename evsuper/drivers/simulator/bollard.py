@@ -15,6 +15,7 @@ import itertools
 import logging
 import random
 import ssl
+import urllib.request
 import zlib
 from collections.abc import Coroutine, Sequence
 from datetime import datetime
@@ -55,6 +56,7 @@ SUBPROTOCOL = Subprotocol("ocpp1.6")
 FIRMWARE_VERSION = "sim-1.0"
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 10.0
+TRANSFER_TIMEOUT_S = 30.0  # firmware download, diagnostics upload
 RESET_REBOOT_S = 1.0  # a reset charger is back this long after it closed its socket
 RESET_STOP_TIMEOUT_S = 10.0
 MIN_BOOT_RETRY_S = 1.0
@@ -252,6 +254,7 @@ class SimulatedBollard:
         self._beat = _Alarm()
         self._reset_requested = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self.firmware = FIRMWARE_VERSION
 
     # ---- public view ----
 
@@ -366,7 +369,7 @@ class SimulatedBollard:
             charge_point_vendor=self.config.vendor[:20],
             charge_point_model=self.config.model[:20],
             charge_point_serial_number=f"SIM{zlib.crc32(self.id.encode()):08X}",
-            firmware_version=FIRMWARE_VERSION,
+            firmware_version=self.firmware,
         )
 
     async def _boot(self, link: _Link) -> bool:
@@ -811,6 +814,43 @@ class SimulatedBollard:
             log.warning("%s: transactions not stopped before the reset", self.id)
         await link.ws.close()
 
+    async def _update_firmware(self, link: _Link, location: str, retrieve_date: str) -> None:
+        """Download at the retrieve date, report each step, "install", reboot on the new image."""
+        delay = (from_wire(retrieve_date) - utcnow()).total_seconds()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await self._call(call.FirmwareStatusNotification(status="Downloading"))
+        try:
+            image = await asyncio.to_thread(_download, location)
+        except OSError as exc:
+            log.info("%s: firmware download from %s failed: %s", self.id, location, exc)
+            await self._call(call.FirmwareStatusNotification(status="DownloadFailed"))
+            return
+        await self._call(call.FirmwareStatusNotification(status="Downloaded"))
+        await self._call(call.FirmwareStatusNotification(status="Installing"))
+        name = location.rstrip("/").rsplit("/", 1)[-1]
+        self.firmware = f"{name[:40]}-{zlib.crc32(image):08x}"[:50]
+        await self._call(call.FirmwareStatusNotification(status="Installed"))
+        await self._reset(link, "Hard")  # boots again, announcing the new firmware
+
+    def diagnostics_file_name(self) -> str:
+        return f"diag-{self.id}-{utcnow():%Y%m%dT%H%M}.log"
+
+    async def _upload_diagnostics(self, location: str, file_name: str) -> None:
+        await self._call(call.DiagnosticsStatusNotification(status="Uploading"))
+        report = "\n".join(
+            f"{self.id} connector {c.id}: {self.status(c.id).value}"
+            for c in self.connectors.values()
+        )
+        url = location if location.endswith("/") else location + "/"
+        try:
+            await asyncio.to_thread(_upload, url + file_name, report.encode())
+        except OSError as exc:
+            log.info("%s: diagnostics upload to %s failed: %s", self.id, url, exc)
+            await self._call(call.DiagnosticsStatusNotification(status="UploadFailed"))
+            return
+        await self._call(call.DiagnosticsStatusNotification(status="Uploaded"))
+
     def _change_availability(self, connector_id: int, operative: bool) -> str | None:
         """Status of a ChangeAvailability, or None if there is no such connector."""
         if connector_id == 0:
@@ -1047,6 +1087,23 @@ class _Link(ChargePoint):
     def after_reset(self, type: str, **_: Any) -> None:
         self.bollard._spawn(self.bollard._reset(self, type))
 
+    @on(Action.update_firmware)
+    def on_update_firmware(self, **_: Any) -> Any:
+        return call_result.UpdateFirmware()
+
+    @after(Action.update_firmware)
+    def after_update_firmware(self, location: str, retrieve_date: str, **_: Any) -> None:
+        self.bollard._spawn(self.bollard._update_firmware(self, location, retrieve_date))
+
+    @on(Action.get_diagnostics)
+    def on_get_diagnostics(self, **_: Any) -> Any:
+        return call_result.GetDiagnostics(file_name=self.bollard.diagnostics_file_name())
+
+    @after(Action.get_diagnostics)
+    def after_get_diagnostics(self, location: str, **_: Any) -> None:
+        name = self.bollard.diagnostics_file_name()
+        self.bollard._spawn(self.bollard._upload_diagnostics(location, name))
+
     @on(Action.unlock_connector)
     def on_unlock_connector(self, connector_id: int, **_: Any) -> Any:
         known = connector_id in self.bollard.connectors
@@ -1170,3 +1227,15 @@ class _Link(ChargePoint):
         self, connector_id: int, duration: int, charging_rate_unit: str | None = None, **_: Any
     ) -> Any:
         return self.bollard._composite_schedule(connector_id, duration, charging_rate_unit)
+
+
+def _download(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=TRANSFER_TIMEOUT_S) as response:
+        data: bytes = response.read()
+    return data
+
+
+def _upload(url: str, body: bytes) -> None:
+    request = urllib.request.Request(url, data=body, method="PUT")
+    with urllib.request.urlopen(request, timeout=TRANSFER_TIMEOUT_S):
+        pass
