@@ -213,10 +213,12 @@ QPushButton {{
 QPushButton:hover {{ background: {hover}; }}
 QPushButton:pressed {{ background: {bar_track}; }}
 QPushButton:disabled {{ color: {muted}; background: {panel}; border-color: {separator}; }}
-QComboBox, QLineEdit {{
+QComboBox, QLineEdit, QAbstractSpinBox {{
     background: {tile}; border: 1px solid {border}; padding: 2px 4px; min-height: 18px;
 }}
-QComboBox:disabled, QLineEdit:disabled {{ color: {muted}; background: {panel}; }}
+QComboBox:disabled, QLineEdit:disabled, QAbstractSpinBox:disabled {{
+    color: {muted}; background: {panel};
+}}
 QMenu {{ background: {tile}; border: 1px solid {border}; padding: 2px; }}
 QMenu::item {{ padding: 4px 16px; }}
 QMenu::item:selected {{ background: {bar_track}; color: {text}; }}

@@ -130,7 +130,7 @@ def test_commands_are_disabled_while_the_charger_is_offline(
     qtbot, faceplate: Faceplate, model: OverviewModel, sender: Sender
 ) -> None:
     buttons = faceplate.findChildren(QPushButton)
-    assert len(buttons) == 8 + 2 * 6
+    assert len(buttons) == 10 + 2 * 6
     # off: start and reserve C1 (charging), stop C2, cancel reservation (none held)
     assert sum(b.isEnabled() for b in buttons) == len(buttons) - 5
 

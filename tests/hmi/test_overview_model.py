@@ -286,3 +286,29 @@ def test_local_list_version_of_the_charger_and_the_project(
     model.apply({"CP-004/local_list_version": Sample("abc")})  # logged, kept
     assert state.local_list_version == 3
     assert recorder.ranges == [(3, 3)]
+
+
+def test_firmware_and_diagnostics_status_are_kept_and_cleared(model: OverviewModel, batch) -> None:
+    model.apply(batch.online("CP-006").samples)
+    recorder = Recorder(model)
+    state = model.state("CP-006")
+    assert state is not None
+    assert (state.firmware_status, state.diagnostics_status) == (None, None)
+
+    model.apply(
+        {
+            "CP-006/firmware_status": Sample("Downloading"),
+            "CP-006/diagnostics_status": Sample("Uploading"),
+        }
+    )
+    assert (state.firmware_status, state.diagnostics_status) == ("Downloading", "Uploading")
+    assert recorder.ranges == [(5, 5)]
+
+    model.apply({"CP-006/firmware_status": Sample("InstallationFailed")})
+    assert state.firmware_status == "InstallationFailed"
+    assert state.diagnostics_status == "Uploading"  # each tag its own value
+    model.apply({"CP-006/diagnostics_status": Sample(None)})
+    assert state.diagnostics_status is None
+    assert recorder.ranges == [(5, 5), (5, 5), (5, 5)]
+    other = model.state("CP-007")
+    assert other is not None and other.firmware_status is None

@@ -70,6 +70,8 @@ class ChargerState:
     status: ConnectorStatus | None = None  # connector 0: the charger as a whole
     error_code: str | None = None
     local_list_version: int | None = None  # as last reported or accepted; None: not known
+    firmware_status: str | None = None  # last FirmwareStatusNotification, e.g. "Installing"
+    diagnostics_status: str | None = None  # last DiagnosticsStatusNotification, e.g. "Uploaded"
 
     @property
     def online(self) -> bool:
@@ -126,6 +128,8 @@ _CHARGER_FIELDS: dict[str, Callable[[Any], Any]] = {
     ChargerTag.STATUS: _optional(ConnectorStatus),
     ChargerTag.ERROR_CODE: _optional(str),
     ChargerTag.LOCAL_LIST_VERSION: _optional(int),
+    ChargerTag.FIRMWARE_STATUS: _optional(str),
+    ChargerTag.DIAGNOSTICS_STATUS: _optional(str),
 }
 _CONNECTOR_FIELDS: dict[str, Callable[[Any], Any]] = {
     ConnectorTag.STATUS: _optional(ConnectorStatus),

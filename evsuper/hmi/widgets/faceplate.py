@@ -4,7 +4,8 @@ The faceplate reads the charger's state from the overview model and sends typed
 commands through a ``CommandSender``; the charger's answer is shown on a result line.
 It also opens the charger's configuration dialog (one per charger, kept once made) and
 the dialog that asks for a connector reservation's idTag and duration. Its maintenance
-rows trigger a message from the charger and compare, check and send the local list.
+rows trigger a message from the charger, compare, check and send the local list, show
+the firmware and diagnostics progress and open the dialogs that request them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from evsuper.engine.commands import (
     ClearCache,
     Command,
     CommandResult,
+    GetDiagnostics,
     GetLocalListVersion,
     LocalListUpdate,
     RemoteStart,
@@ -44,10 +46,12 @@ from evsuper.engine.commands import (
     TriggerableMessage,
     TriggerMessage,
     UnlockConnector,
+    UpdateFirmware,
 )
 from evsuper.hmi import formatting
 from evsuper.hmi.bridge import CommandSender
 from evsuper.hmi.dialogs.configuration import ConfigurationDialog
+from evsuper.hmi.dialogs.maintenance import DiagnosticsDialog, FirmwareDialog
 from evsuper.hmi.dialogs.reservation import ReserveDialog
 from evsuper.hmi.models.overview import ChargerState, ConnectorState, OverviewModel
 from evsuper.hmi.theme import Emphasis, comm_label, connector_style, role_label, set_emphasis
@@ -198,6 +202,8 @@ class Faceplate(QWidget):
         self._sent: dict[str, SentCommand] = {}  # last command per charger
         self._configuration: dict[str, ConfigurationDialog] = {}  # made on first use
         self.reserve_dialog: ReserveDialog | None = None  # the one last opened
+        self.firmware_dialog: FirmwareDialog | None = None  # the one last opened
+        self.diagnostics_dialog: DiagnosticsDialog | None = None  # the one last opened
         self._connectors: list[_ConnectorPanel] = []
         model.dataChanged.connect(self._on_data_changed)
 
@@ -289,10 +295,12 @@ class Faceplate(QWidget):
         self.send_list_changes.triggered.connect(
             lambda: self._send_local_list(LocalListUpdate.DIFFERENTIAL)
         )
+        self.update_firmware.clicked.connect(self._open_firmware)
+        self.get_diagnostics.clicked.connect(self._open_diagnostics)
         self.setEnabled(False)
 
     def _add_maintenance(self, grid: QGridLayout, row: int) -> None:
-        """Configuration, cache, triggered messages and the local list, from ``row`` on."""
+        """Configuration, cache, triggers, local list, firmware and diagnostics from ``row`` on."""
         grid.addWidget(role_label("section", "Maintenance"), row, 0, 1, 3)
         self.configuration = self._named_button(
             "configuration",
@@ -340,6 +348,28 @@ class Faceplate(QWidget):
         grid.addWidget(self.local_list, row + 3, 1, 1, 2)
         grid.addWidget(self.check_list_version, row + 4, 1)
         grid.addWidget(self.send_list, row + 4, 2)
+
+        self.firmware_status = role_label("value")
+        self.firmware_status.setObjectName("firmware_status")
+        self.update_firmware = self._named_button(
+            "update_firmware",
+            "Update firmware…",
+            "Have the charger fetch and install a firmware file from a URL",
+        )
+        grid.addWidget(role_label("caption", "Firmware"), row + 5, 0)
+        grid.addWidget(self.firmware_status, row + 5, 1)
+        grid.addWidget(self.update_firmware, row + 5, 2)
+
+        self.diagnostics_status = role_label("value")
+        self.diagnostics_status.setObjectName("diagnostics_status")
+        self.get_diagnostics = self._named_button(
+            "get_diagnostics",
+            "Get diagnostics…",
+            "Have the charger upload its diagnostics file to a URL",
+        )
+        grid.addWidget(role_label("caption", "Diagnostics"), row + 6, 0)
+        grid.addWidget(self.diagnostics_status, row + 6, 1)
+        grid.addWidget(self.get_diagnostics, row + 6, 2)
 
     @staticmethod
     def _named_button(name: str, text: str, tip: str) -> QPushButton:
@@ -486,6 +516,59 @@ class Faceplate(QWidget):
             lambda cid: SendLocalList(charger_id=cid, update_type=update_type),
         )
 
+    def _open_firmware(self) -> None:
+        charger_id = self._charger_id
+        if charger_id is None:
+            return
+        if self.firmware_dialog is not None:
+            self.firmware_dialog.deleteLater()
+        dialog = FirmwareDialog(charger_id, self)
+        dialog.accepted.connect(lambda: self._update_firmware(charger_id, dialog))
+        self.firmware_dialog = dialog
+        dialog.open()
+
+    def _update_firmware(self, charger_id: str, dialog: FirmwareDialog) -> None:
+        if charger_id != self._charger_id:  # the operator has moved to another charger
+            return
+        location = dialog.chosen_location()
+        retrieve_date = dialog.chosen_retrieve_date()
+        retries = dialog.chosen_retries()
+        self._submit(
+            f"Update firmware (retrieve {dialog.retrieve_label()})",
+            lambda cid: UpdateFirmware(
+                charger_id=cid, location=location, retrieve_date=retrieve_date, retries=retries
+            ),
+        )
+
+    def _open_diagnostics(self) -> None:
+        charger_id = self._charger_id
+        if charger_id is None:
+            return
+        if self.diagnostics_dialog is not None:
+            self.diagnostics_dialog.deleteLater()
+        dialog = DiagnosticsDialog(charger_id, self)
+        dialog.accepted.connect(lambda: self._get_diagnostics(charger_id, dialog))
+        self.diagnostics_dialog = dialog
+        dialog.open()
+
+    def _get_diagnostics(self, charger_id: str, dialog: DiagnosticsDialog) -> None:
+        if charger_id != self._charger_id:  # the operator has moved to another charger
+            return
+        location = dialog.chosen_location()
+        start_time, stop_time = dialog.chosen_times()
+        retries = dialog.chosen_retries()
+        self._submit(
+            f"Get diagnostics ({dialog.chosen_window().label.lower()})",
+            lambda cid: GetDiagnostics(
+                charger_id=cid,
+                location=location,
+                start_time=start_time,
+                stop_time=stop_time,
+                retries=retries,
+            ),
+            _with_file_name,
+        )
+
     def _set_charger_availability(self, kind: AvailabilityKind) -> None:
         self._submit(
             f"Set charger {kind.value}",
@@ -554,6 +637,8 @@ class Faceplate(QWidget):
             self.trigger,
             self.check_list_version,
             self.send_list,
+            self.update_firmware,
+            self.get_diagnostics,
         ):
             button.setEnabled(online)
         self.reset_kind.setEnabled(online)
@@ -562,6 +647,8 @@ class Faceplate(QWidget):
         self.send_list_changes.setEnabled(online)
         self.id_tag.setEnabled(online)
         self._show_local_list(state)
+        _show_progress(self.firmware_status, state.firmware_status)
+        _show_progress(self.diagnostics_status, state.diagnostics_status)
         self._fit_connectors(len(state.connectors))
         for panel, connector in zip(self._connectors, state.connectors, strict=True):
             panel.show_state(connector, online)
@@ -593,6 +680,22 @@ def _with_reservation_id(result: CommandResult) -> CommandResult:
     if result.ok and isinstance(result.payload, int) and not result.detail:
         return replace(result, detail=f"reservation id {result.payload}")
     return result
+
+
+def _show_progress(label: QLabel, status: str | None) -> None:
+    """A firmware or diagnostics status; a failure in bold, calm (it is not an alarm)."""
+    label.setText(formatting.text(status))
+    failed = status is not None and status.endswith("Failed")
+    set_emphasis(label, Emphasis.NOTABLE if failed else Emphasis.NORMAL)
+
+
+def _with_file_name(result: CommandResult) -> CommandResult:
+    """An accepted GetDiagnostics names the file to come, or that there is none."""
+    if not result.ok or result.detail:
+        return result
+    name = result.payload
+    detail = f"file {name}" if isinstance(name, str) and name else "nothing to upload"
+    return replace(result, detail=detail)
 
 
 def _list_version(version: int | None) -> str:
