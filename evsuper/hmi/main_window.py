@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         """Slot for ``EngineBridge.tagsChanged``."""
         self.model.apply(changes)
         self.system.apply(changes)
+        self.faceplate.files_url = self.system.files_url
 
     def show_faceplate(self, charger_id: str) -> None:
         self.faceplate.show_charger(charger_id)

@@ -237,6 +237,34 @@ def test_operator_sends_the_local_list_and_triggers_a_heartbeat(
             window.faceplate_dock.grab().save(str(Path(shots) / "live_local_list_faceplate.png"))
 
 
+def test_operator_updates_firmware_from_the_engines_own_file_endpoint(
+    qtbot: Any, themed_app: Any, make_project: Any
+) -> None:
+    with running(qtbot, make_project(bollards=1)) as (engine_thread, window):
+        files = engine_thread.engine.files
+        (files.firmware_dir / "fw-3.0.bin").write_bytes(b"image")
+        qtbot.waitUntil(lambda: window.model.summary.online == 1, timeout=15000)
+        window.show_faceplate("CP-001")
+        faceplate = window.faceplate
+        update = faceplate.findChild(QPushButton, "update_firmware")
+        assert update is not None
+        qtbot.waitUntil(update.isEnabled)
+        qtbot.mouseClick(update, Qt.MouseButton.LeftButton)
+        dialog = faceplate.firmware_dialog
+        assert dialog is not None
+        qtbot.waitUntil(dialog.isVisible)
+        # the engine's endpoint is proposed; the operator only adds the file name
+        assert dialog.location.text() == files.url("firmware/")
+        dialog.location.setText(files.firmware_url("fw-3.0.bin"))
+        qtbot.mouseClick(dialog.confirm, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "Update firmware" in faceplate.result.text(), timeout=15000)
+        qtbot.waitUntil(lambda: faceplate.firmware_status.text() == "Installed", timeout=15000)
+        qtbot.waitUntil(
+            lambda: (window.model.state("CP-001").firmware or "").startswith("fw-3.0.bin-"),  # type: ignore[union-attr]
+            timeout=15000,
+        )
+
+
 @contextmanager
 def newcomer(engine_thread: EngineThread, project: Project) -> Iterator[None]:
     """A simulated bollard NEWCOMER, not in the project, connected while the block runs."""

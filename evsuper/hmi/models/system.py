@@ -1,4 +1,4 @@
-"""Engine health shown in the status bar: the archive's state and backlog."""
+"""Engine-wide values: the archive's state and backlog (status bar), the file endpoint's URL."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from evsuper.core.tags import Sample, SystemTag, TagPath, system_tag
 
 _STATE = system_tag(SystemTag.ARCHIVE_STATE)
 _BACKLOG = system_tag(SystemTag.ARCHIVE_BACKLOG)
+_FILES_URL = system_tag(SystemTag.FILES_URL)
 
 
 class SystemStatus(QObject):
@@ -20,8 +21,11 @@ class SystemStatus(QObject):
         super().__init__()
         self.archive_state: ArchiveState | None = None  # None until the archive reports
         self.archive_backlog = 0
+        self.files_url: str | None = None  # base URL of the engine's file endpoint
 
     def apply(self, changes: Mapping[TagPath, Sample]) -> None:
+        if (sample := changes.get(_FILES_URL)) is not None:
+            self.files_url = sample.value
         state, backlog = self.archive_state, self.archive_backlog
         if (sample := changes.get(_STATE)) is not None:
             try:

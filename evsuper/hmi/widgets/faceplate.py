@@ -204,6 +204,8 @@ class Faceplate(QWidget):
         self.reserve_dialog: ReserveDialog | None = None  # the one last opened
         self.firmware_dialog: FirmwareDialog | None = None  # the one last opened
         self.diagnostics_dialog: DiagnosticsDialog | None = None  # the one last opened
+        # the engine's file endpoint, proposed as the location of firmware and diagnostics
+        self.files_url: str | None = None
         self._connectors: list[_ConnectorPanel] = []
         model.dataChanged.connect(self._on_data_changed)
 
@@ -523,6 +525,8 @@ class Faceplate(QWidget):
         if self.firmware_dialog is not None:
             self.firmware_dialog.deleteLater()
         dialog = FirmwareDialog(charger_id, self)
+        if self.files_url:
+            dialog.location.setText(f"{self.files_url}firmware/")
         dialog.accepted.connect(lambda: self._update_firmware(charger_id, dialog))
         self.firmware_dialog = dialog
         dialog.open()
@@ -547,6 +551,8 @@ class Faceplate(QWidget):
         if self.diagnostics_dialog is not None:
             self.diagnostics_dialog.deleteLater()
         dialog = DiagnosticsDialog(charger_id, self)
+        if self.files_url:
+            dialog.location.setText(f"{self.files_url}diagnostics/")
         dialog.accepted.connect(lambda: self._get_diagnostics(charger_id, dialog))
         self.diagnostics_dialog = dialog
         dialog.open()
