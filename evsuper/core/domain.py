@@ -184,7 +184,7 @@ class MaintenanceStatus:
     """A firmware update's or a diagnostics upload's progress reported by a charger."""
 
     charger_id: str
-    kind: str  # "firmware" | "diagnostics"
+    kind: str  # "firmware" | "diagnostics" | "log" (GetLog uploads of the security extension)
     status: str  # as the charger says, e.g. "Downloading", "Installed", "UploadFailed"
     ts: datetime = field(default_factory=utcnow)
 

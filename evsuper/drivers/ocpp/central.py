@@ -530,7 +530,7 @@ class CentralSystem:
             publish(ConnectorTag.SOC, figures.soc)
 
     def maintenance_status(self, charger_id: str, kind: str, status: str) -> None:
-        """Firmware / diagnostics progress: shown as a charger tag, kept as history."""
+        """Firmware / diagnostics / log upload progress: a charger tag, kept as history."""
         name = ChargerTag.FIRMWARE_STATUS if kind == "firmware" else ChargerTag.DIAGNOSTICS_STATUS
         self.bus.publish(charger_tag(charger_id, name), Sample(status))
         log.info("%s: %s status %s", charger_id, kind, status)

@@ -235,6 +235,31 @@ class ChargePoint16(ChargePoint):
         self.central.maintenance_status(self.id, "diagnostics", status)
         return call_result.DiagnosticsStatusNotification()
 
+    # ---- OCPP 1.6 security extension (whitepaper edition 3) ----
+
+    @handles(Action.security_event_notification)
+    async def on_security_event_notification(
+        self, type: str, timestamp: str, tech_info: str | None = None
+    ) -> call_result.SecurityEventNotification:
+        log.warning("%s: security event %s at %s: %s", self.id, type, timestamp, tech_info)
+        detail = f"{type} at {timestamp}" + (f": {tech_info}" if tech_info else "")
+        self.central.anomaly(self.id, "security-event", detail)
+        return call_result.SecurityEventNotification()
+
+    @handles(Action.signed_firmware_status_notification)
+    async def on_signed_firmware_status_notification(
+        self, status: str, request_id: int
+    ) -> call_result.SignedFirmwareStatusNotification:
+        self.central.maintenance_status(self.id, "firmware", status)
+        return call_result.SignedFirmwareStatusNotification()
+
+    @handles(Action.log_status_notification)
+    async def on_log_status_notification(
+        self, status: str, request_id: int
+    ) -> call_result.LogStatusNotification:
+        self.central.maintenance_status(self.id, "log", status)
+        return call_result.LogStatusNotification()
+
     @handles(Action.data_transfer)
     async def on_data_transfer(
         self, vendor_id: str, message_id: str | None = None, data: str | None = None

@@ -433,8 +433,7 @@ async def test_stop_for_unknown_transaction_is_accepted_and_recorded(site: SiteF
         ('[7, "m9", "Heartbeat", {}]', "m9", "PropertyConstraintViolation"),
         ('[2, "m3", "NoSuchAction", {}]', "m3", "NotImplemented"),
         (
-            '[2, "m4", "SecurityEventNotification", '
-            '{"type": "X", "timestamp": "2026-01-01T00:00:00Z"}]',
+            '[2, "m4", "SignCertificate", {"csr": "x"}]',
             "m4",
             "NotSupported",
         ),
@@ -1303,4 +1302,34 @@ async def test_firmware_update_and_diagnostics_with_their_status_history(site: S
         ("firmware-status", "Installing"),
         ("firmware-status", "Installed"),
         ("diagnostics-status", "Uploaded"),
+    ]
+
+
+async def test_security_extension_notifications_are_recorded(site: SiteFactory) -> None:
+    s = await site()
+    async with s.charger() as cp:
+        await cp.boot()
+        await cp.call(
+            call.SecurityEventNotification(
+                type="InvalidCentralSystemCertificate",
+                timestamp="2026-11-22T01:00:00Z",
+                tech_info="issuer unknown",
+            )
+        )
+        await cp.call(
+            call.SignedFirmwareStatusNotification(status="SignatureVerified", request_id=7)
+        )
+        await cp.call(call.LogStatusNotification(status="Uploaded", request_id=8))
+        assert s.tag("CP-001/firmware_status") == "SignatureVerified"
+        assert s.tag("CP-001/diagnostics_status") == "Uploaded"
+    await s.archive.run_durable(lambda c: None)
+    assert s.rows("select kind, detail from anomalies") == [
+        (
+            "security-event",
+            "InvalidCentralSystemCertificate at 2026-11-22T01:00:00Z: issuer unknown",
+        )
+    ]
+    assert s.rows("select kind, detail from charger_events where kind like '%-status'") == [
+        ("firmware-status", "SignatureVerified"),
+        ("log-status", "Uploaded"),
     ]
