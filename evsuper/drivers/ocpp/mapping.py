@@ -132,7 +132,8 @@ def _to_base(reading: MeterReading) -> float:
     return reading.value * 1000.0 if reading.unit in ("kW", "kWh") else reading.value
 
 
-# OCPP 1.6 messages a central system may send (Core and the five optional profiles).
+# OCPP 1.6 messages a central system may send: Core, the five optional profiles, and the
+# security extension (whitepaper edition 3).
 CENTRAL_SYSTEM_ACTIONS = frozenset(
     {
         "CancelReservation",
@@ -154,6 +155,13 @@ CENTRAL_SYSTEM_ACTIONS = frozenset(
         "TriggerMessage",
         "UnlockConnector",
         "UpdateFirmware",
+        "CertificateSigned",
+        "DeleteCertificate",
+        "ExtendedTriggerMessage",
+        "GetInstalledCertificateIds",
+        "GetLog",
+        "InstallCertificate",
+        "SignedUpdateFirmware",
     }
 )
 
