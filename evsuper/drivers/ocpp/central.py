@@ -87,6 +87,9 @@ LAST_SEEN_PUBLISH_PERIOD_S = 5.0
 # Pending TCP connections the kernel keeps: a whole site reconnecting at once (after a
 # network cut) must not overflow asyncio's default of 100 and wait for SYN retries.
 LISTEN_BACKLOG = 4096
+# Above this a frame closes the connection (1009); between MAX_FRAME_CHARS (v16.py) and this
+# it is answered with a CALLERROR and the connection stays up.
+MAX_WEBSOCKET_MESSAGE = 4 * 2**20
 COUNTERS_PUBLISH_PERIOD_S = 1.0
 # argon2 verifications at once (each takes ~0.1 s of CPU and 64 MiB): a reconnect storm
 # queues instead of exhausting the machine.
@@ -184,7 +187,7 @@ class CentralSystem:
             ping_interval=ocpp_settings.ping_interval_s,
             ping_timeout=ocpp_settings.ping_timeout_s,
             compression=None,
-            max_size=2**20,
+            max_size=MAX_WEBSOCKET_MESSAGE,
             backlog=LISTEN_BACKLOG,
         )
         self.port = self._server.sockets[0].getsockname()[1]

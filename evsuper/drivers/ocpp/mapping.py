@@ -33,6 +33,7 @@ _CALLERROR_CODES_16 = {
     "FormatViolation": "FormationViolation",
     "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
 }
+_RESPONSE_START = re.compile(r"^\s*\[\s*[34]\s*,")
 _UNIQUE_ID = re.compile(r'^\s*\[\s*\d+\s*,\s*"([^"]{1,36})"')
 
 
@@ -56,8 +57,9 @@ def is_response_frame(raw: str | bytes) -> bool:
     """A CALLRESULT (3) or CALLERROR (4) frame, also when it is otherwise malformed."""
     try:
         frame = json.loads(raw)
-    except ValueError:
-        return False
+    except ValueError:  # broken or cut JSON: judge by its start
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        return _RESPONSE_START.match(text) is not None
     if not isinstance(frame, list) or not frame or isinstance(frame[0], bool):
         return False
     return frame[0] in (3, 4)

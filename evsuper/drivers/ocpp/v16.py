@@ -47,6 +47,9 @@ log = logging.getLogger("evsuper.ocpp")
 # are built here from typed payloads: the library's own (slower) validation is skipped.
 handles = functools.partial(on, skip_schema_validation=True)
 
+# OCPP messages are small; a MeterValues with hundreds of sampled values is tens of KiB.
+MAX_FRAME_CHARS = 512 * 1024
+
 # Requests a charger may send before it is accepted (OCPP 1.6 §4.2: Pending / Rejected).
 _ALLOWED_UNREGISTERED = {Action.boot_notification, Action.heartbeat}
 
@@ -68,6 +71,14 @@ class ChargePoint16(ChargePoint):
 
     async def route_message(self, raw_msg: str | bytes) -> None:
         self.central.frame_received(self.id, raw_msg)
+        if len(raw_msg) > MAX_FRAME_CHARS:  # not even parsed: answered from its first bytes
+            too_big = FormationViolationError(
+                description=f"frame of {len(raw_msg)} characters, over {MAX_FRAME_CHARS}"
+            )
+            self.central.anomaly(self.id, "oversize-frame", too_big.description)
+            if not is_response_frame(raw_msg[:64]):
+                await self._send(_call_error(unique_id_of(raw_msg[:128]), too_big))
+            return
         try:
             msg = unpack(raw_msg)
         except OCPPError as error:

@@ -1333,3 +1333,18 @@ async def test_security_extension_notifications_are_recorded(site: SiteFactory) 
         ("firmware-status", "SignatureVerified"),
         ("log-status", "Uploaded"),
     ]
+
+
+async def test_oversize_frame_gets_a_callerror_and_the_connection_lives(site: SiteFactory) -> None:
+    s = await site()
+    url = s.central.url_for("CP-001")
+    async with connect(url, subprotocols=["ocpp1.6"], max_size=None) as ws:  # type: ignore[list-item]
+        big = json.dumps([2, "big", "DataTransfer", {"vendorId": "X", "data": "a" * 600_000}])
+        await ws.send(big)
+        reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert reply[:3] == [4, "big", "FormationViolation"]
+        await ws.send(json.dumps([3, "late", {"data": "b" * 600_000}]))  # an answer: no reply
+        await ws.send('[2, "hb", "Heartbeat", {}]')
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))[:2] == [3, "hb"]
+    await s.archive.run_durable(lambda c: None)
+    assert [k for (k,) in s.rows("select kind from anomalies")] == ["oversize-frame"] * 2
