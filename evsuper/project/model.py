@@ -80,6 +80,9 @@ class ChargerConfig:
     model: str = "SIM-AC22"
     # argon2 hash of the charger's Basic auth password (``evsuper charger-password``)
     password_hash: str | None = field(default=None, repr=False)
+    # For known non-compliant models: schema violations are logged and recorded as anomalies,
+    # and the request is handled anyway when its handler can make sense of it.
+    relaxed_validation: bool = False
 
 
 class BadgeStatus(StrEnum):

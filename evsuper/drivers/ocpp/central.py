@@ -146,6 +146,7 @@ class CentralSystem:
         self.port = port
         self.sessions: dict[str, ChargePoint16] = {}
         self._registered = {c.id for c in project.chargers}
+        self._relaxed = {c.id for c in project.chargers if c.relaxed_validation}
         self._unregistered: set[str] = set()  # booted while unknown: an operator may accept them
         self._badges = {b.id_tag: b for b in project.badges}
         self.local_lists = LocalLists()
@@ -404,6 +405,10 @@ class CentralSystem:
         return runtime
 
     # ---- registry and authorization ----
+
+    def validation_relaxed(self, charger_id: str) -> bool:
+        """The project relaxes schema validation for this charger (a known non-compliant model)."""
+        return charger_id in self._relaxed
 
     def is_registered(self, charger_id: str) -> bool:
         return charger_id in self._registered

@@ -108,7 +108,7 @@ class ChargePoint16(ChargePoint):
                 )
             if msg.action not in self.route_map:
                 raise _unknown_action(msg.action)
-            validate_request(msg.action, msg.payload)
+            self._validate(msg.action, msg.payload)
             await self._handle_call(msg)
         except OCPPError as error:
             log.warning("%s: %s answered with %s: %s", self.id, msg.action, error.code, error)
@@ -117,6 +117,17 @@ class ChargePoint16(ChargePoint):
             log.exception("%s: %s failed", self.id, msg.action)
             failure = InternalError(description=f"{msg.action} could not be processed")
             await self._send(_call_error(msg.unique_id, failure))
+
+    def _validate(self, action: str, payload: Any) -> None:
+        try:
+            validate_request(action, payload)
+        except OCPPError as violation:
+            if not self.central.validation_relaxed(self.id):
+                raise
+            log.warning("%s: %s accepted despite %s (relaxed)", self.id, action, violation)
+            self.central.anomaly(
+                self.id, "schema-relaxed", f"{action}: {violation.code}: {violation.description}"
+            )
 
     # ---- Core profile, charger → central system ----
 

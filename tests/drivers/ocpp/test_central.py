@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from ocpp.exceptions import OCPPError
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
@@ -1348,3 +1349,37 @@ async def test_oversize_frame_gets_a_callerror_and_the_connection_lives(site: Si
         assert json.loads(await asyncio.wait_for(ws.recv(), 5))[:2] == [3, "hb"]
     await s.archive.run_durable(lambda c: None)
     assert [k for (k,) in s.rows("select kind from anomalies")] == ["oversize-frame"] * 2
+
+
+async def test_relaxed_validation_is_per_charger_and_recorded(make_project: Any) -> None:
+    project = make_project(bollards=2)
+    file = project.directory / "project.toml"
+    file.write_text(
+        file.read_text().replace('id = "CP-001"\n', 'id = "CP-001"\nrelaxed_validation = true\n')
+    )
+    loaded = load_project(project.directory)
+    project = dataclasses.replace(loaded, ocpp=dataclasses.replace(loaded.ocpp, port=0))
+    assert [c.relaxed_validation for c in project.chargers] == [True, False]
+    bus = TagBus()
+    archive = Archive(project.archive_url(), bus)
+    await archive.start()
+    central = CentralSystem(project, bus, archive, host="127.0.0.1", port=0)
+    await central.start()
+    s = Site(project, bus, archive, central)
+    too_long = call.BootNotification(
+        charge_point_vendor="Vendor",
+        charge_point_model="M",
+        charge_point_serial_number="S" * 40,  # the schema allows 25
+    )
+    try:
+        async with s.charger("CP-001") as lax, s.charger("CP-002") as strict:
+            answer = await lax.call(too_long, skip_schema_validation=True)
+            assert answer.status == "Accepted"
+            with pytest.raises(OCPPError) as refused:
+                await strict.call(too_long, suppress=False, skip_schema_validation=True)
+            assert refused.value.code == "TypeConstraintViolation"
+        await archive.run_durable(lambda c: None)
+        assert s.rows("select charger_id, kind from anomalies") == [("CP-001", "schema-relaxed")]
+    finally:
+        await central.stop()
+        await archive.stop()
