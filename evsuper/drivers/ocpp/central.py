@@ -62,6 +62,7 @@ from evsuper.drivers.ocpp.mapping import (
 from evsuper.drivers.ocpp.security import (
     REALM,
     FailureThrottle,
+    VerifiedPasswords,
     basic_password,
     certificate_common_name,
     server_tls_context,
@@ -162,6 +163,7 @@ class CentralSystem:
         self._password_hashes = {c.id: c.password_hash for c in project.chargers}
         self._auth_failures = FailureThrottle()
         self._password_checks = asyncio.Semaphore(PASSWORD_CHECKS_AT_ONCE)
+        self._verified = VerifiedPasswords()
 
     # ---- lifecycle ----
 
@@ -280,9 +282,12 @@ class CentralSystem:
             reason = "not Basic credentials of this charge point id"
         elif password_hash is None:
             reason = "no password_hash in the project for this charge point id"
+        elif self._verified.known(charger_id, password_hash, password):
+            return None
         else:
             async with self._password_checks:
                 if await asyncio.to_thread(verify_password, password_hash, password):
+                    self._verified.remember(charger_id, password_hash, password)
                     return None
             reason = "wrong password"
         self._auth_failures.failed(address)

@@ -23,6 +23,7 @@ from evsuper.drivers.ocpp.security import (
     FAILURE_WINDOW_S,
     MAX_FAILURES,
     FailureThrottle,
+    VerifiedPasswords,
     basic_authorization,
     basic_password,
     hash_password,
@@ -172,3 +173,15 @@ def test_password_rules_and_hash() -> None:
     assert verify_password(HASHES["CP-001"], PASSWORDS["CP-001"])
     assert not verify_password(HASHES["CP-001"], PASSWORDS["CP-002"])
     assert not verify_password("$argon2id$garbage", PASSWORDS["CP-001"])
+
+
+def test_verified_passwords_spare_argon2_only_for_the_same_password_and_hash() -> None:
+    verified = VerifiedPasswords()
+    first = hash_password("correct horse battery")
+    assert not verified.known("CP-001", first, "correct horse battery")
+    verified.remember("CP-001", first, "correct horse battery")
+    assert verified.known("CP-001", first, "correct horse battery")
+    assert not verified.known("CP-001", first, "correct horse battery!")  # another password
+    assert not verified.known("CP-002", first, "correct horse battery")  # another charger
+    changed = hash_password("correct horse battery")  # the integrator set it again
+    assert not verified.known("CP-001", changed, "correct horse battery")
