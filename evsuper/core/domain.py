@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from evsuper.core.timeutil import utcnow
 
@@ -243,3 +243,11 @@ class TransactionStore(Protocol):
         ...
 
     async def open_reservations(self) -> list[Reservation]: ...
+
+    def save_setting(self, charger_id: str, name: str, value: Any) -> None:
+        """Keep what an operator set for a charger (JSON-able), queued like any archive row."""
+        ...
+
+    async def settings(self, name: str) -> dict[str, Any]:
+        """Every charger's kept setting ``name``, by charger id."""
+        ...

@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
+import json
 import logging
 import queue
 import threading
@@ -111,6 +112,7 @@ class Archive:
         """Write everything queued, then stop the writer."""
         if self._unsubscribe is not None:
             self._unsubscribe()
+            self._unsubscribe = None  # stop() may be called again
         if self._thread.is_alive():
             self._queue.put(_STOP)
             await asyncio.to_thread(self._thread.join)
@@ -199,6 +201,37 @@ class Archive:
             return _transaction({**row, **values})
 
         result: Transaction | None = await self.run_durable(run)
+        return result
+
+    def save_setting(self, charger_id: str, name: str, value: Any) -> None:
+        """Keep an operator's setting for a charger (JSON), replacing the previous one."""
+        document = json.dumps(value, sort_keys=True)
+        updated = utcnow()
+
+        def run(connection: Connection) -> None:
+            s = schema.charger_settings
+            key = (s.c.charger_id == charger_id) & (s.c.name == name)
+            changed = connection.execute(
+                update(s).where(key).values(value=document, updated=updated)
+            )
+            if changed.rowcount == 0:
+                connection.execute(
+                    insert(s).values(
+                        charger_id=charger_id, name=name, value=document, updated=updated
+                    )
+                )
+
+        self._queue.put(_Job(fn=run))
+
+    async def settings(self, name: str) -> dict[str, Any]:
+        """Every charger's setting ``name``, by charger id."""
+
+        def run(connection: Connection) -> dict[str, Any]:
+            s = schema.charger_settings
+            rows = connection.execute(select(s.c.charger_id, s.c.value).where(s.c.name == name))
+            return {charger_id: json.loads(value) for charger_id, value in rows}
+
+        result: dict[str, Any] = await self.run_durable(run)
         return result
 
     async def open_transactions(self) -> list[Transaction]:

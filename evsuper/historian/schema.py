@@ -165,3 +165,12 @@ reservations = Table(
     Index(None, "charger_id", "created"),
     Index(None, "state"),
 )
+
+charger_settings = Table(
+    "charger_settings",
+    metadata,
+    Column("charger_id", String(64), primary_key=True),
+    Column("name", String(48), primary_key=True, comment="availability | charging_profiles"),
+    Column("value", Text, nullable=False, comment="JSON"),
+    Column("updated", UtcDateTime, nullable=False),
+)

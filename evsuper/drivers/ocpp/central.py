@@ -27,7 +27,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from evsuper.charging.composite import composite_schedule
-from evsuper.charging.profiles import ChargingRateUnit, InstalledProfiles, for_connector
+from evsuper.charging.profiles import (
+    ChargingProfile,
+    ChargingRateUnit,
+    InstalledProfiles,
+    for_connector,
+)
 from evsuper.core.bus import TagBus
 from evsuper.core.domain import (
     Anomaly,
@@ -88,6 +93,9 @@ LAST_SEEN_PUBLISH_PERIOD_S = 5.0
 # Pending TCP connections the kernel keeps: a whole site reconnecting at once (after a
 # network cut) must not overflow asyncio's default of 100 and wait for SYN retries.
 LISTEN_BACKLOG = 4096
+# Names of the operator settings kept in the archive (charger_settings)
+AVAILABILITY_SETTING = "availability"
+PROFILES_SETTING = "charging_profiles"
 # Above this a frame closes the connection (1009); between MAX_FRAME_CHARS (v16.py) and this
 # it is answered with a CALLERROR and the connection stays up.
 MAX_WEBSOCKET_MESSAGE = 4 * 2**20
@@ -177,6 +185,7 @@ class CentralSystem:
         for reservation in await self.store.open_reservations():
             self._track_reservation(reservation)
             self._publish_reservation(reservation.charger_id, reservation.connector_id)
+        await self._load_operator_settings()
         for charger in self.project.chargers:
             self.bus.publish(charger_tag(charger.id, ChargerTag.COMM), Sample(CommState.UNKNOWN))
         ocpp_settings = self.project.ocpp
@@ -703,6 +712,7 @@ class CentralSystem:
                 purpose=command.purpose,
                 stack_level=command.stack_level,
             )
+            self._save_profiles(command.charger_id)
         return result
 
     @staticmethod
@@ -763,6 +773,26 @@ class CentralSystem:
         if command.connector_id == 0:  # applies to every connector
             wanted.clear()
         wanted[command.connector_id] = command.kind
+        document = {str(n): kind.value for n, kind in wanted.items()}
+        self.store.save_setting(command.charger_id, AVAILABILITY_SETTING, document)
+
+    def _save_profiles(self, charger_id: str) -> None:
+        document = [
+            {"connector_id": i.connector_id, "profile": i.profile.to_wire()}
+            for i in self._profiles_of(charger_id)
+        ]
+        self.store.save_setting(charger_id, PROFILES_SETTING, document)
+
+    async def _load_operator_settings(self) -> None:
+        """What operators set before the engine (re)started: availability, charging profiles."""
+        for charger_id, document in (await self.store.settings(AVAILABILITY_SETTING)).items():
+            wanted = self._charger(charger_id).availability
+            wanted.update({int(n): cmd.AvailabilityKind(kind) for n, kind in document.items()})
+        for charger_id, document in (await self.store.settings(PROFILES_SETTING)).items():
+            installed = self._profiles_of(charger_id)
+            for entry in document:
+                profile = ChargingProfile.from_wire(entry["profile"])
+                installed.accepted(int(entry["connector_id"]), profile)
 
     def after_boot(self, charger_id: str) -> None:
         """An accepted boot (already answered): re-apply what the operator set, if any."""
@@ -843,6 +873,7 @@ class CentralSystem:
         result = result_of(sent, response)
         if result.ok:
             self._profiles_of(command.charger_id).accepted(command.connector_id, profile)
+            self._save_profiles(command.charger_id)
         log.info(
             "%s: charging profile %d (%s) on connector %d: %s",
             command.charger_id,

@@ -1383,3 +1383,33 @@ async def test_relaxed_validation_is_per_charger_and_recorded(make_project: Any)
     finally:
         await central.stop()
         await archive.stop()
+
+
+async def test_operator_settings_survive_an_engine_restart(site: SiteFactory) -> None:
+    s = await site()
+    profile = amps_profile(9, ChargingProfilePurpose.TX_DEFAULT, 10.0)
+    async with s.charger() as cp:
+        await cp.boot()
+        off = cmd.ChangeAvailability(
+            charger_id="CP-001", connector_id=1, kind=cmd.AvailabilityKind.INOPERATIVE
+        )
+        assert (await s.central.execute(off)).ok
+        set_ = cmd.SetChargingProfile(charger_id="CP-001", connector_id=1, profile=profile)
+        assert (await s.central.execute(set_)).ok
+    await s.central.stop()
+    await s.archive.stop()
+
+    # a new engine on the same archive: it knows what the operator set and restores it
+    archive = Archive(s.project.archive_url(), TagBus())
+    await archive.start()
+    central = CentralSystem(s.project, archive.bus, archive, host="127.0.0.1", port=0)
+    await central.start()
+    again = Site(s.project, archive.bus, archive, central)
+    try:
+        assert kept(again) == [(1, 9)]
+        async with again.charger() as cp:
+            await cp.boot()
+            await wait_until(lambda: INOPERATIVE_C1 in cp.requests)
+    finally:
+        await central.stop()
+        await archive.stop()
