@@ -260,7 +260,7 @@ class CentralSystem:
         common_name = certificate_common_name(connection.transport.get_extra_info("peercert"))
         if common_name == charger_id:
             return None
-        remote = ":".join(str(part) for part in connection.remote_address[:2])
+        remote = _peer(connection)
         shown = charger_id[:64]
         reason = f"certificate CN {common_name!r} is not the charge point id of the path"
         log.warning("%r: connection from %s refused: %s", shown, remote, reason)
@@ -274,7 +274,7 @@ class CentralSystem:
         an address keeps failing). Chargers without a password hash (not in the project)
         are refused too. The password is never logged."""
         address = str(connection.remote_address[0])
-        remote = ":".join(str(part) for part in connection.remote_address[:2])
+        remote = _peer(connection)
         blocked_s = self._auth_failures.blocked(address)
         if blocked_s:
             response = connection.respond(
@@ -316,7 +316,7 @@ class CentralSystem:
             await previous._connection.close(1000, "replaced by a new connection")
         session = ChargePoint16(charger_id, connection, self)
         self.sessions[charger_id] = session
-        remote = ":".join(str(part) for part in connection.remote_address[:2])
+        remote = _peer(connection)
         log.info("%s: connected from %s (%s)", charger_id, remote, connection.subprotocol)
         self.touch(charger_id)
         self._connected(charger_id, remote)
@@ -1029,3 +1029,8 @@ def _close_reason(closed: ConnectionClosed) -> str:
     if frame is None:
         return "connection lost (no close frame)"
     return f"close code {frame.code}" + (f": {frame.reason}" if frame.reason else "")
+
+
+def _peer(connection: ServerConnection) -> str:
+    """``host:port`` of the other end, for logs and anomalies."""
+    return ":".join(str(part) for part in connection.remote_address[:2])

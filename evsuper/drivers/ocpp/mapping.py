@@ -41,12 +41,16 @@ def callerror_code_16(error: OCPPError) -> str:
     return _CALLERROR_CODES_16.get(error.code, error.code)
 
 
+def _as_text(raw: str | bytes) -> str:
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+
+
 def unique_id_of(raw: str | bytes) -> str:
     """The message id of a frame that could not be parsed, or ``"-1"`` if unreadable."""
     try:
         frame = json.loads(raw)
     except ValueError:  # broken JSON: the id may still be readable at the start
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        text = _as_text(raw)
         m = _UNIQUE_ID.match(text)
         return m.group(1) if m else "-1"
     readable = isinstance(frame, list) and len(frame) >= 2 and isinstance(frame[1], str)
@@ -58,7 +62,7 @@ def is_response_frame(raw: str | bytes) -> bool:
     try:
         frame = json.loads(raw)
     except ValueError:  # broken or cut JSON: judge by its start
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        text = _as_text(raw)
         return _RESPONSE_START.match(text) is not None
     if not isinstance(frame, list) or not frame or isinstance(frame[0], bool):
         return False

@@ -176,6 +176,16 @@ class Site:
 SiteFactory = Callable[..., Any]
 
 
+async def start_site(project: Project) -> Site:
+    """Archive and central system of ``project`` running on this loop, as the engine does."""
+    bus = TagBus()
+    archive = Archive(project.archive_url(), bus)
+    await archive.start()
+    central = CentralSystem(project, bus, archive, host="127.0.0.1", port=0)
+    await central.start()
+    return Site(project, bus, archive, central)
+
+
 @pytest.fixture
 async def site(make_project: Any) -> AsyncIterator[SiteFactory]:
     started: list[Site] = []
@@ -184,12 +194,7 @@ async def site(make_project: Any) -> AsyncIterator[SiteFactory]:
         project = make_project(**settings)
         if badges is not None:
             project = dataclasses.replace(project, badges=badges)
-        bus = TagBus()
-        archive = Archive(project.archive_url(), bus)
-        await archive.start()
-        central = CentralSystem(project, bus, archive, host="127.0.0.1", port=0)
-        await central.start()
-        started.append(Site(project, bus, archive, central))
+        started.append(await start_site(project))
         return started[-1]
 
     yield start
@@ -1360,12 +1365,7 @@ async def test_relaxed_validation_is_per_charger_and_recorded(make_project: Any)
     loaded = load_project(project.directory)
     project = dataclasses.replace(loaded, ocpp=dataclasses.replace(loaded.ocpp, port=0))
     assert [c.relaxed_validation for c in project.chargers] == [True, False]
-    bus = TagBus()
-    archive = Archive(project.archive_url(), bus)
-    await archive.start()
-    central = CentralSystem(project, bus, archive, host="127.0.0.1", port=0)
-    await central.start()
-    s = Site(project, bus, archive, central)
+    s = await start_site(project)
     too_long = call.BootNotification(
         charge_point_vendor="Vendor",
         charge_point_model="M",
@@ -1378,11 +1378,11 @@ async def test_relaxed_validation_is_per_charger_and_recorded(make_project: Any)
             with pytest.raises(OCPPError) as refused:
                 await strict.call(too_long, suppress=False, skip_schema_validation=True)
             assert refused.value.code == "TypeConstraintViolation"
-        await archive.run_durable(lambda c: None)
+        await s.archive.run_durable(lambda c: None)
         assert s.rows("select charger_id, kind from anomalies") == [("CP-001", "schema-relaxed")]
     finally:
-        await central.stop()
-        await archive.stop()
+        await s.central.stop()
+        await s.archive.stop()
 
 
 async def test_operator_settings_survive_an_engine_restart(site: SiteFactory) -> None:
@@ -1400,16 +1400,12 @@ async def test_operator_settings_survive_an_engine_restart(site: SiteFactory) ->
     await s.archive.stop()
 
     # a new engine on the same archive: it knows what the operator set and restores it
-    archive = Archive(s.project.archive_url(), TagBus())
-    await archive.start()
-    central = CentralSystem(s.project, archive.bus, archive, host="127.0.0.1", port=0)
-    await central.start()
-    again = Site(s.project, archive.bus, archive, central)
+    again = await start_site(s.project)
     try:
         assert kept(again) == [(1, 9)]
         async with again.charger() as cp:
             await cp.boot()
             await wait_until(lambda: INOPERATIVE_C1 in cp.requests)
     finally:
-        await central.stop()
-        await archive.stop()
+        await again.central.stop()
+        await again.archive.stop()
