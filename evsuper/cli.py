@@ -1,10 +1,9 @@
-"""Command line: ``evsuper run | serve | new | call | charger-password``."""
+"""Command line: ``evsuper run | serve | new | call | charger-password | users``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import json
 import logging
 import signal
@@ -47,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PROJECT_DIR",
         help="folder with project.toml (default: projects/demo)",
     )
+    run.add_argument(
+        "--viewer",
+        action="store_true",
+        help="open on the site without a login, as viewer (control-room wall screen)",
+    )
     run.set_defaults(handler=_run)
 
     serve = sub.add_parser(
@@ -76,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     call_.add_argument(
         "payload", nargs="?", default="{}", metavar="PAYLOAD", help="JSON, as on the wire"
+    )
+    call_.add_argument(
+        "--yes",
+        action="store_true",
+        help="confirm a dangerous action (Reset, UnlockConnector, UpdateFirmware, ...) "
+        "without being asked",
     )
     call_.set_defaults(handler=_call)
 
@@ -116,6 +126,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     password.add_argument("charger_id", metavar="CHARGER_ID", help="charge point id")
     password.set_defaults(handler=_charger_password)
+
+    from evsuper.users import cli as users_cli
+
+    users_cli.add_parser(sub)
     return parser
 
 
@@ -139,7 +153,7 @@ def _run(args: argparse.Namespace) -> int:
     project = load_project(args.project)
     from evsuper.hmi.app import run_hmi
 
-    return run_hmi(project)
+    return run_hmi(project, start_as_viewer=True if args.viewer else None)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -194,14 +208,14 @@ def _new(args: argparse.Namespace) -> int:
 def _charger_password(args: argparse.Namespace) -> int:
     from evsuper.drivers.ocpp.security import hash_password, password_problem
     from evsuper.project.registry import set_password_hash
+    from evsuper.users.cli import prompt_password
+    from evsuper.users.store import UserError
 
-    if sys.stdin.isatty():
-        password = getpass.getpass(f"password for {args.charger_id}: ")
-        if getpass.getpass("again: ") != password:
-            print("evsuper charger-password: the passwords differ", file=sys.stderr)
-            return 2
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        password = prompt_password(args.charger_id)
+    except UserError as exc:
+        print(f"evsuper charger-password: {exc}", file=sys.stderr)
+        return 2
     problem = password_problem(password)
     if problem is not None:
         print(f"evsuper charger-password: {problem}", file=sys.stderr)
@@ -217,6 +231,7 @@ def _charger_password(args: argparse.Namespace) -> int:
 
 
 def _call(args: argparse.Namespace) -> int:
+    from evsuper.engine.commands import DANGEROUS_ACTIONS
     from evsuper.engine.control_client import ControlError, send_call
 
     try:
@@ -226,8 +241,12 @@ def _call(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"evsuper call: bad payload: {exc}", file=sys.stderr)
         return 2
+    confirmed = args.yes
+    if not confirmed and args.action in DANGEROUS_ACTIONS and sys.stdin.isatty():
+        question = f"Send {args.action} to {args.charger_id} as it is, unchecked? [y/N] "
+        confirmed = input(question).strip().lower() in ("y", "yes")
     try:
-        answer = send_call(args.project, args.charger_id, args.action, payload)
+        answer = send_call(args.project, args.charger_id, args.action, payload, confirmed=confirmed)
     except ControlError as exc:
         print(f"evsuper call: {exc}", file=sys.stderr)
         return 2

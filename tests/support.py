@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from evsuper.engine.commands import Command, CommandResult, CommandRouter
+from evsuper.users.permissions import Actor, Origin, Role
+
+C = TypeVar("C", bound=Command)
 
 
 async def wait_until(condition: Callable[[], Any], within: float = 10.0) -> Any:
@@ -16,3 +22,15 @@ async def wait_until(condition: Callable[[], Any], within: float = 10.0) -> Any:
             raise AssertionError(f"condition not met within {within} s: {condition}")
         await asyncio.sleep(0.01)
     return value
+
+
+# A user who may do everything; tests of what commands do act as one, having confirmed.
+ADMIN = Actor("test-admin", Role.ADMIN, Origin.HMI)
+
+
+def as_admin(command: C) -> C:
+    return replace(command, actor=ADMIN, confirmed=True)
+
+
+async def execute_as_admin(router: CommandRouter, command: Command) -> CommandResult:
+    return await router.execute(as_admin(command))

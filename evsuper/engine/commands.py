@@ -2,17 +2,21 @@
 
 Every action from the HMI or the CLI is one of the command dataclasses below, handed to
 ``CommandRouter.execute``; the result always comes back to the caller (never an exception).
-Permissions, confirmation and the audit trail hook in here (issue 4).
+Each command class names the permission it needs (the roles are in
+``evsuper.users.permissions``) and, for dangerous ones, the question its caller must have
+asked the operator (``confirmed``). The router refuses what the actor may not do or did
+not confirm, and writes every command, refused or not, to the audit trail.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from evsuper.charging.composite import CompositePeriod
 from evsuper.charging.profiles import (
@@ -22,6 +26,8 @@ from evsuper.charging.profiles import (
     ChargingSchedule,
 )
 from evsuper.core.timeutil import utcnow
+from evsuper.users.audit import AuditEntry, AuditKind
+from evsuper.users.permissions import NOBODY, Actor, Permission
 
 log = logging.getLogger(__name__)
 
@@ -54,56 +60,96 @@ class AvailabilityKind(StrEnum):
 
 @dataclass(frozen=True, kw_only=True)
 class Command:
+    """Who asks (``actor``), when, for which charger; subclasses add the parameters."""
+
+    permission: ClassVar[Permission]
     charger_id: str
-    issued_by: str = "local"
+    actor: Actor = NOBODY
     issued_at: datetime = field(default_factory=utcnow)
+    confirmed: bool = False  # the operator answered ``confirmation()`` with yes
+
+    def confirmation(self) -> str | None:
+        """The question to ask before sending, for commands that can hurt; else None."""
+        return None
+
+    def parameters(self) -> dict[str, Any]:
+        """The command's own fields, for the audit trail."""
+        common = {"charger_id", "actor", "issued_at", "confirmed"}
+        return {k: v for k, v in vars(self).items() if k not in common}
 
 
 @dataclass(frozen=True, kw_only=True)
 class RemoteStart(Command):
+    permission = Permission.CONTROL_CHARGING
     connector_id: int | None
     id_tag: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class RemoteStop(Command):
+    permission = Permission.CONTROL_CHARGING
     transaction_id: int
 
 
 @dataclass(frozen=True, kw_only=True)
 class Reset(Command):
+    permission = Permission.RESET
     kind: ResetKind = ResetKind.SOFT
+
+    def confirmation(self) -> str | None:
+        if self.kind is ResetKind.HARD:
+            return (
+                f"Hard reset {self.charger_id}? It reboots at once: "
+                "a running charging session is cut without a clean stop."
+            )
+        return None
 
 
 @dataclass(frozen=True, kw_only=True)
 class UnlockConnector(Command):
+    permission = Permission.UNLOCK
     connector_id: int
+
+    def confirmation(self) -> str | None:
+        return (
+            f"Unlock connector {self.connector_id} of {self.charger_id}? "
+            "A cable still in use is released and its session stops."
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
 class ChangeAvailability(Command):
+    permission = Permission.SET_AVAILABILITY
     connector_id: int  # 0 = the whole charger
     kind: AvailabilityKind
+
+    def confirmation(self) -> str | None:
+        if self.connector_id == 0 and self.kind is AvailabilityKind.INOPERATIVE:
+            return f"Take the whole of {self.charger_id} out of service?"
+        return None
 
 
 @dataclass(frozen=True, kw_only=True)
 class GetConfiguration(Command):
+    permission = Permission.VIEW
     keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
 class ChangeConfiguration(Command):
+    permission = Permission.CONFIGURE_CHARGERS
     key: str
     value: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class ClearCache(Command):
-    pass
+    permission = Permission.CONFIGURE_CHARGERS
 
 
 @dataclass(frozen=True, kw_only=True)
 class TriggerMessage(Command):
+    permission = Permission.CONFIGURE_CHARGERS
     message: TriggerableMessage
     connector_id: int | None = None
 
@@ -111,6 +157,8 @@ class TriggerMessage(Command):
 @dataclass(frozen=True, kw_only=True)
 class DataTransfer(Command):
     """Vendor-specific exchange; the charger's answer data is the result's payload."""
+
+    permission = Permission.CONFIGURE_CHARGERS
 
     vendor_id: str
     message_id: str | None = None
@@ -124,6 +172,8 @@ class ReserveNow(Command):
     The central system allocates the reservation id; it is the result's payload.
     """
 
+    permission = Permission.RESERVE
+
     connector_id: int
     id_tag: str
     expiry: datetime
@@ -132,12 +182,15 @@ class ReserveNow(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class CancelReservation(Command):
+    permission = Permission.RESERVE
     reservation_id: int
 
 
 @dataclass(frozen=True, kw_only=True)
 class SendLocalList(Command):
     """Send the project's badge table, with its ``local_list_version``, as the local list."""
+
+    permission = Permission.CONFIGURE_CHARGERS
 
     update_type: LocalListUpdate = LocalListUpdate.FULL
 
@@ -146,11 +199,15 @@ class SendLocalList(Command):
 class GetLocalListVersion(Command):
     """The charger's list version is the payload (0: no list, -1: lists not supported)."""
 
+    permission = Permission.VIEW
+
 
 @dataclass(frozen=True, kw_only=True)
 class SetChargingProfile(Command):
     """Install ``profile`` on a connector (0: the charger); a TxProfile gets the running
     transaction's id. The central system keeps the profiles the charger accepts."""
+
+    permission = Permission.SMART_CHARGING
 
     connector_id: int
     profile: ChargingProfile
@@ -159,6 +216,8 @@ class SetChargingProfile(Command):
 @dataclass(frozen=True, kw_only=True)
 class ClearChargingProfile(Command):
     """Remove the profile ``profile_id``, or those matching the other criteria (none: all)."""
+
+    permission = Permission.SMART_CHARGING
 
     profile_id: int | None = None
     connector_id: int | None = None
@@ -169,6 +228,8 @@ class ClearChargingProfile(Command):
 @dataclass(frozen=True, kw_only=True)
 class GetCompositeSchedule(Command):
     """The charger's composite schedule beside evsuper's own (a ``CompositeSchedules``)."""
+
+    permission = Permission.VIEW
 
     connector_id: int
     duration_s: int
@@ -192,15 +253,25 @@ class CompositeSchedules:
 class UpdateFirmware(Command):
     """Ask the charger to fetch firmware from ``location`` (a URL) from ``retrieve_date`` on."""
 
+    permission = Permission.FIRMWARE
+
     location: str
     retrieve_date: datetime
     retries: int | None = None
     retry_interval_s: int | None = None
 
+    def confirmation(self) -> str | None:
+        return (
+            f"Install the firmware at {self.location} on {self.charger_id}? "
+            "The charger reboots and is unavailable while it installs."
+        )
+
 
 @dataclass(frozen=True, kw_only=True)
 class GetDiagnostics(Command):
     """Ask the charger to upload diagnostics to ``location``; the payload is the file name."""
+
+    permission = Permission.DIAGNOSTICS
 
     location: str
     start_time: datetime | None = None
@@ -217,13 +288,28 @@ class RawCall(Command):
     (reservations, local list versions) does not follow what a raw call changes.
     """
 
+    permission = Permission.RAW_OCPP
+
     action: str
     payload: dict[str, Any]
+
+    def confirmation(self) -> str | None:
+        if self.action in DANGEROUS_ACTIONS:
+            return f"Send {self.action} to {self.charger_id} as it is, unchecked?"
+        return None
+
+
+# Raw OCPP actions that can interrupt charging or take a charger out of service.
+DANGEROUS_ACTIONS = frozenset(
+    {"Reset", "UnlockConnector", "UpdateFirmware", "SignedUpdateFirmware", "ChangeAvailability"}
+)
 
 
 @dataclass(frozen=True, kw_only=True)
 class AcceptCharger(Command):
     """Register a charger that booted while unknown (policy ``pending``)."""
+
+    permission = Permission.EDIT_PROJECT
 
 
 class Outcome(StrEnum):
@@ -232,6 +318,7 @@ class Outcome(StrEnum):
     TIMEOUT = "Timeout"  # no answer within the response timeout
     OFFLINE = "Offline"  # the charger is not connected
     ERROR = "Error"  # CALLERROR, invalid request, or an internal failure
+    DENIED = "Denied"  # refused by evsuper: no permission, or not confirmed
 
 
 @dataclass(frozen=True)
@@ -254,35 +341,75 @@ class CommandTarget(Protocol):
     async def execute(self, command: Command) -> CommandResult: ...
 
 
-class CommandRouter:
-    """Routes a command to the driver that owns its charger and returns the result."""
+AuditSink = Callable[[AuditEntry], None]
 
-    def __init__(self) -> None:
+
+class CommandRouter:
+    """Checks, routes and audits commands: the one door to the chargers.
+
+    A command is refused (``Outcome.DENIED``) when its actor lacks its permission or when
+    it needs a confirmation the caller did not get; otherwise the driver owning its
+    charger executes it. Every command, refused or not, goes to ``audit``.
+    """
+
+    def __init__(self, audit: AuditSink | None = None) -> None:
         self._targets: list[CommandTarget] = []
+        self._audit = audit
 
     def add_target(self, target: CommandTarget) -> None:
         self._targets.append(target)
 
     async def execute(self, command: Command) -> CommandResult:
-        target = next((t for t in self._targets if t.owns(command.charger_id)), None)
-        if target is None:
+        actor = command.actor
+        if not actor.may(command.permission):
             result = CommandResult(
-                Outcome.ERROR, "UnknownCharger", f"no driver owns {command.charger_id}"
+                Outcome.DENIED,
+                "PermissionDenied",
+                f"{actor.user} ({actor.role.value}) may not: {command.permission.value}",
+            )
+        elif command.confirmation() is not None and not command.confirmed:
+            result = CommandResult(
+                Outcome.DENIED, "ConfirmationRequired", "this command must be confirmed first"
             )
         else:
-            try:
-                result = await target.execute(command)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the caller always gets an answer
-                log.exception("command %r failed", command)
-                result = CommandResult(Outcome.ERROR, "InternalError", str(exc))
+            result = await self._route(command)
         log.info(
             "command %s on %s by %s: %s %s",
             type(command).__name__,
             command.charger_id,
-            command.issued_by,
+            actor.user,
             result.outcome,
             result.status,
         )
+        if self._audit is not None:
+            self._audit(audit_entry(command, result))
         return result
+
+    async def _route(self, command: Command) -> CommandResult:
+        target = next((t for t in self._targets if t.owns(command.charger_id)), None)
+        if target is None:
+            return CommandResult(
+                Outcome.ERROR, "UnknownCharger", f"no driver owns {command.charger_id}"
+            )
+        try:
+            return await target.execute(command)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the caller always gets an answer
+            log.exception("command %r failed", command)
+            return CommandResult(Outcome.ERROR, "InternalError", str(exc))
+
+
+def audit_entry(command: Command, result: CommandResult) -> AuditEntry:
+    denied = result.outcome is Outcome.DENIED and result.status == "PermissionDenied"
+    detail = result.status if not result.detail else f"{result.status}: {result.detail}"
+    return AuditEntry(
+        ts=command.issued_at,
+        actor=command.actor,
+        kind=AuditKind.PERMISSION_DENIED if denied else AuditKind.COMMAND,
+        action=type(command).__name__,
+        target=command.charger_id,
+        parameters={**command.parameters(), "confirmed": command.confirmed},
+        result=result.outcome.value,
+        detail=detail,
+    )

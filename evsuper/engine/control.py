@@ -3,14 +3,17 @@
 A WebSocket on 127.0.0.1 (never another address) on a free port. The port and a random
 token are written to ``<project>/.evsuper/control.json``, readable by its owner alone; a
 request must carry the token. Each request is one JSON message
-``{"token", "charger_id", "action", "payload"}`` answered by one JSON message
+``{"token", "charger_id", "action", "payload", "confirmed"}`` answered by one JSON message
 ``{"outcome", "status", "detail", "payload"}``; the call goes through the command router
-like any operator command.
+like any operator command. The token stands for the owner of the project folder, who
+can read the archive file anyway: requests act as that OS user with the ``integrator``
+role, origin ``cli``, and are audited as such.
 """
 
 from __future__ import annotations
 
 import contextlib
+import getpass
 import hmac
 import json
 import logging
@@ -23,6 +26,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from evsuper.engine.commands import CommandResult, CommandRouter, Outcome, RawCall
+from evsuper.users.permissions import Actor, Origin, Role
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,7 @@ class ControlServer:
         self.router = router
         self.file = control_file(project_dir)
         self._token = secrets.token_urlsafe(32)
+        self.actor = Actor(getpass.getuser(), Role.INTEGRATOR, Origin.CLI)
         self._server: Server | None = None
 
     async def start(self) -> None:
@@ -73,7 +78,8 @@ class ControlServer:
                 charger_id=str(request["charger_id"]),
                 action=str(request["action"]),
                 payload=dict(request.get("payload") or {}),
-                issued_by="evsuper call",
+                actor=self.actor,
+                confirmed=request.get("confirmed") is True,
             )
         except (ValueError, KeyError, TypeError) as exc:
             return _reply(CommandResult(Outcome.ERROR, "BadRequest", f"malformed request: {exc}"))

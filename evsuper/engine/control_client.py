@@ -19,9 +19,17 @@ class ControlError(Exception):
 
 
 def send_call(
-    project_dir: Path, charger_id: str, action: str, payload: dict[str, Any]
+    project_dir: Path,
+    charger_id: str,
+    action: str,
+    payload: dict[str, Any],
+    *,
+    confirmed: bool = False,
 ) -> dict[str, Any]:
-    """Send a raw OCPP call through the project's running engine; its reply as a dict."""
+    """Send a raw OCPP call through the project's running engine; its reply as a dict.
+
+    ``confirmed``: the user agreed to a dangerous action (Reset, UpdateFirmware, ...).
+    """
     file = control_file(project_dir)
     try:
         endpoint = json.loads(file.read_text(encoding="utf-8"))
@@ -31,7 +39,12 @@ def send_call(
         ) from None
     except (OSError, ValueError) as exc:
         raise ControlError(f"cannot read {file}: {exc}") from None
-    request = {"token": endpoint["token"], "charger_id": charger_id, "action": action}
+    request = {
+        "token": endpoint["token"],
+        "charger_id": charger_id,
+        "action": action,
+        "confirmed": confirmed,
+    }
     try:
         url = f"ws://{endpoint['host']}:{endpoint['port']}"
         with connect(url, open_timeout=5, compression=None) as ws:

@@ -24,6 +24,8 @@ from evsuper.engine.control import ControlServer
 from evsuper.engine.files import FileServer
 from evsuper.historian.archive import Archive
 from evsuper.project.model import Project
+from evsuper.users.permissions import ENGINE
+from evsuper.users.store import Authenticator, UserStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,8 +42,10 @@ class Engine:
     ) -> None:
         self.project = project
         self.bus = TagBus()
-        self.router = CommandRouter()
         self.archive = Archive(project.archive_url(), self.bus)
+        self.router = CommandRouter(audit=self.archive.audit)
+        self.users = UserStore(self.archive.engine)
+        self.authenticator = Authenticator(self.users)
         self.central = CentralSystem(
             project,
             self.bus,
@@ -57,6 +61,7 @@ class Engine:
 
     async def start(self) -> None:
         await self.archive.start()
+        await asyncio.to_thread(create_initial_users, self.project, self.users)
         await self.central.start()
         await self.control.start()
         self.files.start()
@@ -80,6 +85,22 @@ class Engine:
         await self.central.stop()
         await self.archive.stop()
         log.info("engine stopped")
+
+
+def create_initial_users(project: Project, users: UserStore) -> None:
+    """A project whose archive has no user gets the project's initial accounts."""
+    if users.count() > 0:
+        return
+    for initial in project.initial_users:
+        users.add_hashed(initial.name, initial.role, initial.password_hash, by=ENGINE)
+    if project.initial_users:
+        log.info("created the project's %d initial user accounts", len(project.initial_users))
+    else:
+        log.warning(
+            "no user account yet: the HMI asks for an administrator at its first start, or "
+            "create one with: evsuper users -p %s add NAME --role admin",
+            project.directory,
+        )
 
 
 class EngineThread:

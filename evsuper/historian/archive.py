@@ -44,6 +44,7 @@ from evsuper.core.tags import Sample, SystemTag, system_tag
 from evsuper.core.timeutil import utcnow
 from evsuper.historian import schema
 from evsuper.historian.migrate import upgrade_to_head
+from evsuper.users.audit import AuditEntry, audit_row
 
 log = logging.getLogger(__name__)
 
@@ -373,6 +374,10 @@ class Archive:
                     kind=ev.kind,
                     detail=ev.detail,
                 )
+
+    def audit(self, entry: AuditEntry) -> None:
+        """Append ``entry`` to the audit trail with the next batch (engine loop)."""
+        self._put(schema.audit_log, **audit_row(entry))
 
     def _charger_event(self, charger_id: str, ts: datetime, kind: str, detail: str) -> None:
         self._put(schema.charger_events, ts=ts, charger_id=charger_id, kind=kind, detail=detail)

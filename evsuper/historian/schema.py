@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -173,4 +174,34 @@ charger_settings = Table(
     Column("name", String(48), primary_key=True, comment="availability | charging_profiles"),
     Column("value", Text, nullable=False, comment="JSON"),
     Column("updated", UtcDateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("role", String(16), nullable=False, comment="viewer | operator | maintenance | ..."),
+    Column("password_hash", String(255), nullable=False, comment="argon2id, PHC string"),
+    Column("disabled", Boolean, nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+    Column("last_login", UtcDateTime),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ts", UtcDateTime, nullable=False),
+    Column("user_name", String(64), nullable=False),
+    Column("role", String(16), nullable=False, comment="the role the user had when acting"),
+    Column("origin", String(16), nullable=False, comment="hmi | cli | engine"),
+    Column("kind", String(24), nullable=False, comment="command | login | login-failed | ..."),
+    Column("action", String(64), nullable=False, comment="e.g. RemoteStop, add-user"),
+    Column("target", String(64), nullable=False, comment="charger id, user name, ..."),
+    Column("parameters", Text, nullable=False, comment="JSON object"),
+    Column("result", String(24), nullable=False, comment="Accepted | Rejected | Denied | ..."),
+    Column("detail", Text, nullable=False),
+    Index(None, "ts"),
+    Index(None, "user_name", "ts"),
+    Index(None, "target", "ts"),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import sys
@@ -14,14 +15,19 @@ from evsuper.hmi.bridge import EngineBridge
 from evsuper.hmi.compat import BROKEN_BINDING_TEXT, binding_leaks_none
 from evsuper.hmi.dialogs.startup import show_startup_error
 from evsuper.hmi.main_window import MainWindow
+from evsuper.hmi.session import Session
 from evsuper.hmi.theme import apply_theme
 from evsuper.project.model import Project
+from evsuper.users.audit import query_audit
 
 log = logging.getLogger(__name__)
 
 
-def run_hmi(project: Project) -> int:
-    """Run the HMI until its window closes; returns the process exit code."""
+def run_hmi(project: Project, *, start_as_viewer: bool | None = None) -> int:
+    """Run the HMI until its window closes; returns the process exit code.
+
+    ``start_as_viewer`` overrides the project's ``[hmi] start_as_viewer`` (a wall screen).
+    """
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setApplicationName("evsuper")
@@ -39,13 +45,25 @@ def run_hmi(project: Project) -> int:
         show_startup_error(project, exc)
         return 1
 
+    engine = engine_thread.engine
     bridge = EngineBridge(engine_thread)
-    window = MainWindow(project, bridge.execute)
+    session = Session(engine.authenticator, idle_logout_s=project.hmi.idle_logout_min * 60)
+    window = MainWindow(
+        project,
+        bridge.execute,
+        read=bridge.fetch,
+        session=session,
+        load_audit=functools.partial(query_audit, engine.archive.engine),
+    )
     bridge.tagsChanged.connect(window.apply_tags)
     window.show()
+    viewer_first = project.hmi.start_as_viewer if start_as_viewer is None else start_as_viewer
+    if not viewer_first or session.needs_first_admin():
+        window.show_login()
     try:
         return app.exec()
     finally:
+        session.close()
         bridge.close()
         engine_thread.stop()
 

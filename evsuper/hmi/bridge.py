@@ -6,6 +6,9 @@ times a second and emits it as one coalesced batch.
 
 Commands: submitted to the engine loop; the result comes back through a queued
 signal, so callbacks always run on the GUI thread, never on the engine thread.
+
+Reads (``fetch``): a short function of the engine (a charger's frame log, its installed
+profiles) runs on the engine thread; its value comes back the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import itertools
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
@@ -24,7 +27,7 @@ from evsuper.engine.commands import Command, CommandResult, Outcome
 from evsuper.project.model import Project
 
 if TYPE_CHECKING:
-    from evsuper.engine.runtime import EngineThread
+    from evsuper.engine.runtime import Engine, EngineThread
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +36,33 @@ ResultCallback = Callable[[CommandResult], None]
 # result on the GUI thread. ``EngineBridge.execute`` is one; tests pass a recorder.
 CommandSender = Callable[[Command, ResultCallback], None]
 
+T = TypeVar("T")
+ReadFailed = Callable[[str], None]
+
+
+class EngineReader(Protocol):
+    """What views need to read engine state: ``read(query, callback, failed)``.
+
+    ``query(engine)`` runs on the engine thread and must be quick and side-effect free;
+    ``callback(value)`` — or ``failed(reason)`` — is later called on the GUI thread.
+    ``EngineBridge.fetch`` is one; tests pass a fake.
+    """
+
+    def __call__(
+        self,
+        query: Callable[[Engine], T],
+        callback: Callable[[T], None],
+        failed: ReadFailed | None = None,
+    ) -> None: ...
+
+
 FLUSH_INTERVAL_MS = 100  # ≤ 10 batches a second
 
 
 class EngineBridge(QObject):
     tagsChanged = Signal(object)  # dict[TagPath, Sample], coalesced since the last batch
     _resultReady = Signal(object, object)  # (request id, CommandResult), engine → GUI
+    _readDone = Signal(object)  # a function delivering a read's value, engine → GUI
 
     def __init__(self, engine_thread: EngineThread, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -50,6 +74,7 @@ class EngineBridge(QObject):
         self._request_ids = itertools.count(1)
         self._closed = False
         self._resultReady.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self._readDone.connect(self._deliver_read, Qt.ConnectionType.QueuedConnection)
 
         bus = engine_thread.engine.bus
 
@@ -90,6 +115,46 @@ class EngineBridge(QObject):
             QTimer.singleShot(0, self, lambda: self._deliver(request_id, result))
             return
         future.add_done_callback(lambda f: self._on_done(request_id, f))
+
+    def fetch(
+        self,
+        query: Callable[[Engine], T],
+        callback: Callable[[T], None],
+        failed: ReadFailed | None = None,
+    ) -> None:
+        """Run ``query(engine)`` on the engine thread; ``callback(value)`` later runs here.
+
+        Never blocks: an exception of the query (or a stopped engine) is logged and given
+        to ``failed`` as text, when there is one.
+        """
+        engine = self._engine_thread.engine
+
+        async def run() -> T:
+            return query(engine)
+
+        def fail(reason: str) -> Callable[[], None]:
+            log.warning("bridge: engine read failed: %s", reason)
+            return (lambda: failed(reason)) if failed is not None else (lambda: None)
+
+        def done(future: concurrent.futures.Future[T]) -> None:  # on the engine thread
+            if future.cancelled():
+                deliver = fail("the engine stopped first")
+            elif (exc := future.exception()) is not None:
+                deliver = fail(f"{type(exc).__name__}: {exc}")
+            else:
+                value = future.result()
+                deliver = lambda: callback(value)  # noqa: E731
+            if not self._closed:
+                self._readDone.emit(deliver)
+
+        coro = run()
+        try:
+            future = self._engine_thread.submit(coro)
+        except RuntimeError as exc:  # the engine loop is closed
+            coro.close()
+            QTimer.singleShot(0, self, fail(str(exc)))
+            return
+        future.add_done_callback(done)
 
     def close(self) -> None:
         """Stop the batches, leave the bus and forget pending callbacks; idempotent."""
@@ -140,3 +205,7 @@ class EngineBridge(QObject):
         callback = self._callbacks.pop(request_id, None)
         if callback is not None:
             callback(result)
+
+    def _deliver_read(self, deliver: Callable[[], None]) -> None:
+        if not self._closed:
+            deliver()

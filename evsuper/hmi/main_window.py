@@ -1,6 +1,9 @@
 """Main window: site overview in the centre, faceplate at the right, site health below.
 
-The status bar also offers the chargers waiting for acceptance, when there are any.
+The toolbar shows who is logged in (always), with login / logout and the event log. The
+status bar also offers the chargers waiting for acceptance, when there are any. Every
+command leaves through the session's sender: stamped with the user, confirmed if it is
+dangerous.
 """
 
 from __future__ import annotations
@@ -12,34 +15,59 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
+    QToolBar,
     QWidget,
 )
 
 from evsuper.core.domain import ArchiveState
 from evsuper.core.tags import Sample, TagPath
 from evsuper.hmi import formatting
-from evsuper.hmi.bridge import CommandSender
+from evsuper.hmi.bridge import CommandSender, EngineReader
+from evsuper.hmi.dialogs.login import LoginDialog
 from evsuper.hmi.dialogs.pending import PendingChargersDialog
 from evsuper.hmi.models.overview import OverviewModel, SiteSummary
 from evsuper.hmi.models.pending import PendingChargersModel
 from evsuper.hmi.models.system import SystemStatus
+from evsuper.hmi.session import Confirm, Session
 from evsuper.hmi.theme import Emphasis, archive_emphasis, set_emphasis
+from evsuper.hmi.views.event_log import AuditLoader, EventLogView
 from evsuper.hmi.views.overview import OverviewView
 from evsuper.hmi.widgets.faceplate import Faceplate
 from evsuper.project.model import Project
+from evsuper.users.permissions import Actor
 
 
 class MainWindow(QMainWindow):
-    """Feed it tag batches with ``apply_tags``; it sends commands with ``send``."""
+    """Feed it tag batches with ``apply_tags``; it sends commands with ``send`` as the
+    ``session``'s user (no session: nobody can log in, everything is read-only).
+
+    ``confirm`` asks the question of a dangerous command (default: a message box);
+    ``load_audit`` reads the audit trail for the event log (None: no event log).
+    """
 
     def __init__(
-        self, project: Project, send: CommandSender, parent: QWidget | None = None
+        self,
+        project: Project,
+        send: CommandSender,
+        parent: QWidget | None = None,
+        *,
+        read: EngineReader | None = None,
+        session: Session | None = None,
+        confirm: Confirm | None = None,
+        load_audit: AuditLoader | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"{project.name} — evsuper")
         self.resize(1400, 900)
+        self.session = session if session is not None else Session(None, parent=self)
+        send = self.session.command_sender(send, confirm or self._ask)
+        self._load_audit = load_audit
+        self.event_log: EventLogView | None = None
+        self._add_session_bar()
         self.model = OverviewModel(project)
         self.pending = PendingChargersModel(self.model)
         self.system = SystemStatus()
@@ -47,7 +75,7 @@ class MainWindow(QMainWindow):
         self.overview = OverviewView(self.model)
         self.setCentralWidget(self.overview)
 
-        self.faceplate = Faceplate(self.model, send, [b.id_tag for b in project.badges])
+        self.faceplate = Faceplate(self.model, send, [b.id_tag for b in project.badges], read=read)
         scroll = QScrollArea()
         scroll.setObjectName("faceplateScroll")
         scroll.setWidgetResizable(True)
@@ -96,6 +124,74 @@ class MainWindow(QMainWindow):
         self._show_summary(self.model.summary)
         self._show_pending_count(self.pending.count)
         self._show_system()
+        self.session.changed.connect(self._show_actor)
+        self._show_actor(self.session.actor)
+
+    def _add_session_bar(self) -> None:
+        bar = QToolBar("Session", self)
+        bar.setObjectName("sessionBar")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.event_log_button = QPushButton("Event log")
+        self.event_log_button.setObjectName("eventLogButton")
+        self.event_log_button.setToolTip("Who did what and when: commands, logins, refusals")
+        self.event_log_button.setEnabled(self._load_audit is not None)
+        self.event_log_button.clicked.connect(self.show_event_log)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.user_label = QLabel()
+        self.user_label.setObjectName("currentUser")
+        self.login_button = QPushButton()
+        self.login_button.setObjectName("loginButton")
+        self.login_button.clicked.connect(self.show_login)
+        self.logout_button = QPushButton("Log out")
+        self.logout_button.setObjectName("logoutButton")
+        self.logout_button.clicked.connect(lambda: self.session.logout())
+        bar.addWidget(self.event_log_button)
+        bar.addWidget(spacer)
+        bar.addWidget(self.user_label)
+        bar.addWidget(self.login_button)
+        bar.addWidget(self.logout_button)
+
+    def show_login(self) -> LoginDialog:
+        """The login dialog; a project without any user first gets its administrator."""
+        first_admin = self.session.needs_first_admin()
+        dialog = LoginDialog(self.session, first_admin=first_admin, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def show_event_log(self) -> None:
+        if self._load_audit is None:
+            return
+        if self.event_log is None:
+            self.event_log = EventLogView(self._load_audit, self)
+        else:
+            self.event_log.query()
+        self.event_log.show()
+        self.event_log.raise_()
+        self.event_log.activateWindow()
+
+    def _show_actor(self, actor: Actor) -> None:
+        logged_in = self.session.logged_in
+        who = f"{actor.user} · {actor.role.value}" if logged_in else "viewer (not logged in)"
+        self.user_label.setText(f"User: {who}")
+        self.login_button.setText("Switch user…" if logged_in else "Log in…")
+        self.login_button.setEnabled(self.session.can_log_in)
+        self.logout_button.setVisible(logged_in)
+        self.faceplate.set_actor(actor)
+        self.pending_dialog.set_actor(actor)
+
+    def _ask(self, question: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Confirm",
+            question,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def apply_tags(self, changes: Mapping[TagPath, Sample]) -> None:
         """Slot for ``EngineBridge.tagsChanged``."""

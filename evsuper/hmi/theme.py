@@ -240,6 +240,14 @@ QHeaderView::section {{
 QTableView::item {{ padding: 0 3px; }}
 QTableView QPushButton {{ margin: 3px 8px; }}
 QLabel#pendingEmpty {{ color: {secondary}; background: {tile}; border: 1px solid {border}; }}
+QTabWidget::pane {{ background: {panel}; border: 1px solid {border}; top: -1px; }}
+QTabBar::tab {{
+    background: {background}; color: {secondary}; border: 1px solid {border};
+    border-bottom: none; padding: 5px 14px; margin-right: 2px;
+}}
+QTabBar::tab:selected {{ background: {panel}; color: {text}; }}
+QTabBar::tab:hover:!selected {{ background: {hover}; }}
+QPlainTextEdit {{ background: {tile}; border: 1px solid {border}; }}
 """
 
 

@@ -21,11 +21,14 @@ from evsuper.project.model import (
     ArchiveSettings,
     Badge,
     ChargerConfig,
+    HmiSettings,
+    InitialUser,
     OcppSettings,
     Project,
     SecurityProfile,
     SimulatorSettings,
 )
+from evsuper.users.store import NAME_PATTERN
 
 FieldPath = tuple[str | int, ...]
 
@@ -47,8 +50,13 @@ _SECTIONS: dict[str, type] = {
     "ocpp": OcppSettings,
     "archive": ArchiveSettings,
     "simulator": SimulatorSettings,
+    "hmi": HmiSettings,
 }
-_LISTS: dict[str, type] = {"chargers": ChargerConfig, "badges": Badge}
+_LISTS: dict[str, type] = {
+    "chargers": ChargerConfig,
+    "badges": Badge,
+    "initial_users": InitialUser,
+}
 _TOP_LEVEL = {"format_version", "name", *_SECTIONS, *_LISTS}
 _CHARGER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,48}$")  # OCPP 1.6: CiString, safe in a URL path
 # a time of day followed by a zone: what makes an ISO 8601 date-time unambiguous
@@ -125,6 +133,22 @@ def parse_project(text: str, file: Path) -> Project:
         if badge.id_tag in id_tags:
             reader.fail(("badges", i, "id_tag"), f"duplicate badge {badge.id_tag!r}")
         id_tags.add(badge.id_tag)
+    initial_users: tuple[InitialUser, ...] = lists["initial_users"]
+    names: set[str] = set()
+    for i, user in enumerate(initial_users):
+        if not NAME_PATTERN.fullmatch(user.name):
+            reader.fail(("initial_users", i, "name"), "1 to 32 letters, digits, '.', '_' or '-'")
+        if user.name in names:
+            reader.fail(("initial_users", i, "name"), f"duplicate user {user.name!r}")
+        names.add(user.name)
+        if not _is_argon2_hash(user.password_hash):
+            reader.fail(
+                ("initial_users", i, "password_hash"),
+                "not an argon2 hash; make one with: evsuper users hash",
+            )
+    hmi: HmiSettings = sections["hmi"]
+    if hmi.idle_logout_min < 0:
+        reader.fail(("hmi", "idle_logout_min"), "must be 0 (never) or more minutes")
     ocpp: OcppSettings = sections["ocpp"]
     for port_field in ("port", "file_port"):
         if not 0 <= getattr(ocpp, port_field) <= 65535:
@@ -170,8 +194,10 @@ def parse_project(text: str, file: Path) -> Project:
         ocpp=ocpp,
         archive=sections["archive"],
         simulator=simulator,
+        hmi=hmi,
         chargers=chargers,
         badges=badges,
+        initial_users=initial_users,
         format_version=version,
     )
 

@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 from pathlib import Path
 
+from evsuper.users.permissions import Role
+
 FORMAT_VERSION = 1
 
 
@@ -132,6 +134,26 @@ class SimulatorSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HmiSettings:
+    """How the HMI of this project behaves at a workstation."""
+
+    # true: open on the site as ``viewer`` without a login (control-room wall screen);
+    # false: ask for a login first. ``evsuper run --viewer`` forces true on one workstation.
+    start_as_viewer: bool = False
+    # back to ``viewer`` after this long without keyboard or mouse input; 0: never
+    idle_logout_min: float = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class InitialUser:
+    """An account created when the project starts with no user in its archive."""
+
+    name: str
+    role: Role
+    password_hash: str = field(repr=False)  # argon2, made by ``evsuper users hash``
+
+
+@dataclass(frozen=True, slots=True)
 class ArchiveSettings:
     url: str = "sqlite:///archive.sqlite"
 
@@ -143,8 +165,10 @@ class Project:
     ocpp: OcppSettings = field(default_factory=OcppSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
+    hmi: HmiSettings = field(default_factory=HmiSettings)
     chargers: tuple[ChargerConfig, ...] = ()
     badges: tuple[Badge, ...] = ()
+    initial_users: tuple[InitialUser, ...] = ()
     format_version: int = FORMAT_VERSION
 
     @property

@@ -11,7 +11,7 @@ import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 
 from ocpp.v16 import ChargePoint, call
@@ -287,6 +287,7 @@ async def evsuper_call(site: Path, *args: str) -> tuple[int, str, str]:
         str(site),
         *args,
         cwd=ROOT,
+        stdin=asyncio.subprocess.DEVNULL,  # no terminal: nobody to ask for a confirmation
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -322,11 +323,13 @@ async def test_call_sends_any_message_through_the_running_engine(tmp_path: Path)
         )
         assert (code, json.loads(out)) == (0, {"status": "NotSupported"})  # answered: exit 0
 
-        code, _, err = await evsuper_call(site, "CP-009", "Reset", '{"type": "Soft"}')
+        code, _, err = await evsuper_call(site, "CP-001", "Reset", '{"type": "Soft"}')
+        assert code == 1 and "ConfirmationRequired" in err  # a reset must be confirmed
+        code, _, err = await evsuper_call(site, "CP-009", "Reset", '{"type": "Soft"}', "--yes")
         assert code == 1 and "UnknownCharger" in err
         code, _, err = await evsuper_call(site, "CP-001", "BootNotification")
         assert code == 1 and "InvalidRequest" in err and "not sent by a central system" in err
-        code, _, err = await evsuper_call(site, "CP-001", "Reset", '{"kind": "Soft"}')
+        code, _, err = await evsuper_call(site, "CP-001", "Reset", '{"kind": "Soft"}', "--yes")
         assert code == 1 and "InvalidRequest" in err
         code, _, err = await evsuper_call(site, "CP-001", "Reset", "[1, 2]")
         assert code == 2 and "bad payload" in err
@@ -334,3 +337,28 @@ async def test_call_sends_any_message_through_the_running_engine(tmp_path: Path)
         log.process.send_signal(signal.SIGTERM)
         assert await log.finish() == 0
     assert not control.exists()
+    with closing(sqlite3.connect(site / "archive.sqlite")) as db:
+        audited = db.execute(
+            "SELECT origin, role, kind, action, target, result, detail FROM audit_log "
+            "WHERE target = 'CP-009' OR detail LIKE 'ConfirmationRequired%'"
+        ).fetchall()
+    assert audited == [
+        (
+            "cli",
+            "integrator",
+            "command",
+            "RawCall",
+            "CP-001",
+            "Denied",
+            "ConfirmationRequired: this command must be confirmed first",
+        ),
+        (
+            "cli",
+            "integrator",
+            "command",
+            "RawCall",
+            "CP-009",
+            "Error",
+            "UnknownCharger: no driver owns CP-009",
+        ),
+    ]

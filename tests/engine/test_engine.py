@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from support import wait_until
+from support import execute_as_admin, wait_until
 
 from evsuper.charging.profiles import (
     ChargingProfile,
@@ -56,8 +56,8 @@ async def test_bollards_boot_and_go_available(engine: Engine) -> None:
 
 async def test_remote_start_stop_round_trip_ends_in_archive(engine: Engine) -> None:
     await all_available(engine)
-    started = await engine.router.execute(
-        cmd.RemoteStart(charger_id="CP-002", connector_id=2, id_tag="BADGE-0002")
+    started = await execute_as_admin(
+        engine.router, cmd.RemoteStart(charger_id="CP-002", connector_id=2, id_tag="BADGE-0002")
     )
     assert (started.outcome, started.status) == (cmd.Outcome.ACCEPTED, "Accepted")
     transaction_id = await wait_until(lambda: tag(engine, "CP-002/C2/transaction_id"))
@@ -66,8 +66,8 @@ async def test_remote_start_stop_round_trip_ends_in_archive(engine: Engine) -> N
     assert tag(engine, "CP-002/C2/power_kw") > 0
     assert tag(engine, "CP-002/C2/id_tag") == "BADGE-0002"
 
-    stopped = await engine.router.execute(
-        cmd.RemoteStop(charger_id="CP-002", transaction_id=transaction_id)
+    stopped = await execute_as_admin(
+        engine.router, cmd.RemoteStop(charger_id="CP-002", transaction_id=transaction_id)
     )
     assert stopped.ok
     await wait_until(lambda: tag(engine, "CP-002/C2/transaction_id") is None)
@@ -95,7 +95,9 @@ async def test_reset_round_trip(engine: Engine) -> None:
     engine.bus.subscribe_events(
         lambda ev: boots.append(ev) if isinstance(ev, ChargerBooted) else None
     )
-    result = await engine.router.execute(cmd.Reset(charger_id="CP-001", kind=cmd.ResetKind.HARD))
+    result = await execute_as_admin(
+        engine.router, cmd.Reset(charger_id="CP-001", kind=cmd.ResetKind.HARD)
+    )
     assert (result.outcome, result.status) == (cmd.Outcome.ACCEPTED, "Accepted")
     await wait_until(lambda: any(b.charger_id == "CP-001" for b in boots))
     await wait_until(lambda: tag(engine, "CP-001/comm") is CommState.ONLINE)
@@ -104,41 +106,46 @@ async def test_reset_round_trip(engine: Engine) -> None:
 
 async def test_availability_and_unlock(engine: Engine) -> None:
     await all_available(engine)
-    off = await engine.router.execute(
+    off = await execute_as_admin(
+        engine.router,
         cmd.ChangeAvailability(
             charger_id="CP-003", connector_id=1, kind=cmd.AvailabilityKind.INOPERATIVE
-        )
+        ),
     )
     assert off.ok
     await wait_until(lambda: tag(engine, "CP-003/C1/status") is ConnectorStatus.UNAVAILABLE)
-    on = await engine.router.execute(
+    on = await execute_as_admin(
+        engine.router,
         cmd.ChangeAvailability(
             charger_id="CP-003", connector_id=1, kind=cmd.AvailabilityKind.OPERATIVE
-        )
+        ),
     )
     assert on.ok
     await wait_until(lambda: tag(engine, "CP-003/C1/status") is ConnectorStatus.AVAILABLE)
-    unlock = await engine.router.execute(cmd.UnlockConnector(charger_id="CP-003", connector_id=2))
+    unlock = await execute_as_admin(
+        engine.router, cmd.UnlockConnector(charger_id="CP-003", connector_id=2)
+    )
     assert (unlock.outcome, unlock.status) == (cmd.Outcome.ACCEPTED, "Unlocked")
 
 
 async def test_configuration_read_and_change(engine: Engine) -> None:
     await all_available(engine)
-    read = await engine.router.execute(cmd.GetConfiguration(charger_id="CP-001"))
+    read = await execute_as_admin(engine.router, cmd.GetConfiguration(charger_id="CP-001"))
     assert read.ok
     keys = {entry["key"]: entry for entry in read.payload["keys"]}
     assert "HeartbeatInterval" in keys
-    changed = await engine.router.execute(
-        cmd.ChangeConfiguration(charger_id="CP-001", key="HeartbeatInterval", value="120")
+    changed = await execute_as_admin(
+        engine.router,
+        cmd.ChangeConfiguration(charger_id="CP-001", key="HeartbeatInterval", value="120"),
     )
     assert changed.ok
-    missing = await engine.router.execute(
-        cmd.ChangeConfiguration(charger_id="CP-001", key="NoSuchKey", value="1")
+    missing = await execute_as_admin(
+        engine.router, cmd.ChangeConfiguration(charger_id="CP-001", key="NoSuchKey", value="1")
     )
     assert (missing.outcome, missing.status) == (cmd.Outcome.REJECTED, "NotSupported")
-    cleared = await engine.router.execute(cmd.ClearCache(charger_id="CP-001"))
+    cleared = await execute_as_admin(engine.router, cmd.ClearCache(charger_id="CP-001"))
     assert cleared.ok
-    unknown = await engine.router.execute(cmd.Reset(charger_id="CP-404"))
+    unknown = await execute_as_admin(engine.router, cmd.Reset(charger_id="CP-404"))
     assert unknown.outcome is cmd.Outcome.ERROR
 
 
@@ -149,7 +156,9 @@ def test_engine_thread_serves_commands_from_another_thread(make_project: Any) ->
         future = thread.submit(all_available(thread.engine))
         future.result(timeout=15)
         result = thread.submit(
-            thread.engine.router.execute(cmd.UnlockConnector(charger_id="CP-001", connector_id=1))
+            execute_as_admin(
+                thread.engine.router, cmd.UnlockConnector(charger_id="CP-001", connector_id=1)
+            )
         ).result(timeout=15)
         assert result.status == "Unlocked"
     finally:
@@ -175,13 +184,14 @@ async def test_reservation_round_trip_with_a_simulated_bollard(engine: Engine) -
     await all_available(engine)
 
     def reserve(charger_id: str, connector_id: int, id_tag: str, seconds: float) -> Any:
-        return engine.router.execute(
+        return execute_as_admin(
+            engine.router,
             cmd.ReserveNow(
                 charger_id=charger_id,
                 connector_id=connector_id,
                 id_tag=id_tag,
                 expiry=utcnow() + timedelta(seconds=seconds),
-            )
+            ),
         )
 
     reserved = await reserve("CP-001", 1, "BADGE-0001", 600)
@@ -192,13 +202,13 @@ async def test_reservation_round_trip_with_a_simulated_bollard(engine: Engine) -
     assert (taken.outcome, taken.status) == (cmd.Outcome.REJECTED, "Occupied")
     whole = await reserve("CP-001", 0, "BADGE-0002", 600)
     assert (whole.outcome, whole.status) == (cmd.Outcome.REJECTED, "Rejected")
-    stranger = await engine.router.execute(
-        cmd.RemoteStart(charger_id="CP-001", connector_id=1, id_tag="BADGE-0002")
+    stranger = await execute_as_admin(
+        engine.router, cmd.RemoteStart(charger_id="CP-001", connector_id=1, id_tag="BADGE-0002")
     )
     assert (stranger.outcome, stranger.status) == (cmd.Outcome.REJECTED, "Rejected")
 
-    started = await engine.router.execute(
-        cmd.RemoteStart(charger_id="CP-001", connector_id=1, id_tag="BADGE-0001")
+    started = await execute_as_admin(
+        engine.router, cmd.RemoteStart(charger_id="CP-001", connector_id=1, id_tag="BADGE-0001")
     )
     assert started.ok
     transaction_id = await wait_until(lambda: tag(engine, "CP-001/C1/transaction_id"))
@@ -219,13 +229,14 @@ async def test_reservations_cancelled_expired_and_refused_by_a_simulated_bollard
     await all_available(engine)
 
     def reserve(connector_id: int, seconds: float) -> Any:
-        return engine.router.execute(
+        return execute_as_admin(
+            engine.router,
             cmd.ReserveNow(
                 charger_id="CP-002",
                 connector_id=connector_id,
                 id_tag="BADGE-0003",
                 expiry=utcnow() + timedelta(seconds=seconds),
-            )
+            ),
         )
 
     def state(reservation_id: int) -> str:
@@ -236,14 +247,14 @@ async def test_reservations_cancelled_expired_and_refused_by_a_simulated_bollard
     held = await reserve(1, 600)
     assert held.ok
     await wait_until(lambda: tag(engine, "CP-002/C1/status") is ConnectorStatus.RESERVED)
-    cancelled = await engine.router.execute(
-        cmd.CancelReservation(charger_id="CP-002", reservation_id=held.payload)
+    cancelled = await execute_as_admin(
+        engine.router, cmd.CancelReservation(charger_id="CP-002", reservation_id=held.payload)
     )
     assert cancelled.ok
     await wait_until(lambda: tag(engine, "CP-002/C1/status") is ConnectorStatus.AVAILABLE)
     assert state(held.payload) == "cancelled"
-    again = await engine.router.execute(
-        cmd.CancelReservation(charger_id="CP-002", reservation_id=held.payload)
+    again = await execute_as_admin(
+        engine.router, cmd.CancelReservation(charger_id="CP-002", reservation_id=held.payload)
     )
     assert (again.outcome, again.status) == (cmd.Outcome.REJECTED, "Rejected")
 
@@ -255,10 +266,11 @@ async def test_reservations_cancelled_expired_and_refused_by_a_simulated_bollard
     # the tag follows once the engine has the archive's answer
     await wait_until(lambda: tag(engine, "CP-002/C2/reservation_id") is None)
 
-    off = await engine.router.execute(
+    off = await execute_as_admin(
+        engine.router,
         cmd.ChangeAvailability(
             charger_id="CP-002", connector_id=1, kind=cmd.AvailabilityKind.INOPERATIVE
-        )
+        ),
     )
     assert off.ok
     unavailable = await reserve(1, 600)
@@ -272,12 +284,14 @@ async def test_local_list_round_trip_with_a_simulated_bollard(engine: Engine) ->
     bollard = engine.simulator.bollards["CP-001"]
 
     def send(update_type: cmd.LocalListUpdate) -> Any:
-        return engine.router.execute(
-            cmd.SendLocalList(charger_id="CP-001", update_type=update_type)
+        return execute_as_admin(
+            engine.router, cmd.SendLocalList(charger_id="CP-001", update_type=update_type)
         )
 
     async def charger_version() -> Any:
-        return (await engine.router.execute(cmd.GetLocalListVersion(charger_id="CP-001"))).payload
+        return (
+            await execute_as_admin(engine.router, cmd.GetLocalListVersion(charger_id="CP-001"))
+        ).payload
 
     assert await charger_version() == 0
     full = await send(cmd.LocalListUpdate.FULL)
@@ -300,8 +314,9 @@ async def test_local_list_round_trip_with_a_simulated_bollard(engine: Engine) ->
     assert (older.outcome, older.status) == (cmd.Outcome.REJECTED, "VersionMismatch")
     assert tag(engine, "CP-001/local_list_version") == 5
 
-    disabled = await engine.router.execute(
-        cmd.ChangeConfiguration(charger_id="CP-001", key="LocalAuthListEnabled", value="false")
+    disabled = await execute_as_admin(
+        engine.router,
+        cmd.ChangeConfiguration(charger_id="CP-001", key="LocalAuthListEnabled", value="false"),
     )
     assert disabled.ok
     refused = await send(cmd.LocalListUpdate.FULL)
@@ -321,14 +336,17 @@ async def test_availability_is_restored_after_a_hard_reset(engine: Engine) -> No
             else None
         )
     )
-    off = await engine.router.execute(
+    off = await execute_as_admin(
+        engine.router,
         cmd.ChangeAvailability(
             charger_id="CP-001", connector_id=1, kind=cmd.AvailabilityKind.INOPERATIVE
-        )
+        ),
     )
     assert off.ok
     await wait_until(lambda: tag(engine, "CP-001/C1/status") is ConnectorStatus.UNAVAILABLE)
-    reset = await engine.router.execute(cmd.Reset(charger_id="CP-001", kind=cmd.ResetKind.HARD))
+    reset = await execute_as_admin(
+        engine.router, cmd.Reset(charger_id="CP-001", kind=cmd.ResetKind.HARD)
+    )
     assert reset.ok
     await wait_until(lambda: tag(engine, "CP-001/comm") is CommState.OFFLINE)
     c1.clear()
@@ -364,8 +382,9 @@ async def test_charging_profile_round_trip_with_a_simulated_bollard(engine: Engi
             start=utcnow() - timedelta(minutes=1),
         ),
     )
-    set_result = await engine.router.execute(
-        cmd.SetChargingProfile(charger_id="CP-001", connector_id=0, profile=default_16a)
+    set_result = await execute_as_admin(
+        engine.router,
+        cmd.SetChargingProfile(charger_id="CP-001", connector_id=0, profile=default_16a),
     )
     assert (set_result.outcome, set_result.status) == (cmd.Outcome.ACCEPTED, "Accepted")
     await wait_until(lambda: bollard.profiles.limit_w(1, 1) == 16 * 230 * 3)
@@ -375,7 +394,7 @@ async def test_charging_profile_round_trip_with_a_simulated_bollard(engine: Engi
             charger_id="CP-001", connector_id=1, duration_s=900, unit=ChargingRateUnit.AMPS
         )
 
-    shown = await engine.router.execute(composite())
+    shown = await execute_as_admin(engine.router, composite())
     assert (shown.outcome, shown.status) == (cmd.Outcome.ACCEPTED, "Accepted")
     answer = shown.payload
     assert answer.charging_schedule is not None
@@ -385,12 +404,12 @@ async def test_charging_profile_round_trip_with_a_simulated_bollard(engine: Engi
     assert answer.schedule_start is not None and answer.schedule_start.tzinfo is not None
     assert answer.expected == ((0, 16.0),)
 
-    cleared = await engine.router.execute(
-        cmd.ClearChargingProfile(charger_id="CP-001", profile_id=41)
+    cleared = await execute_as_admin(
+        engine.router, cmd.ClearChargingProfile(charger_id="CP-001", profile_id=41)
     )
     assert cleared.ok
     await wait_until(lambda: bollard.profiles.limit_w(1, 1) is None)
-    gone = await engine.router.execute(composite())
+    gone = await execute_as_admin(engine.router, composite())
     assert (gone.outcome, gone.status) == (cmd.Outcome.REJECTED, "Rejected")
     assert gone.payload.charging_schedule is None
     assert gone.payload.expected == ()

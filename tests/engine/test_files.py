@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import wait_until
+from support import execute_as_admin, wait_until
 
 from evsuper.core.timeutil import utcnow
 from evsuper.engine import commands as cmd
@@ -89,32 +89,35 @@ async def test_simulated_bollard_updates_firmware_and_uploads_diagnostics(
     try:
         await wait_until(lambda: engine.bus.value("CP-001/firmware") == "sim-1.0")
         (engine.files.firmware_dir / "fw-2.0.bin").write_bytes(b"new image")
-        update = await engine.router.execute(
+        update = await execute_as_admin(
+            engine.router,
             cmd.UpdateFirmware(
                 charger_id="CP-001",
                 location=engine.files.firmware_url("fw-2.0.bin"),
                 retrieve_date=utcnow(),
-            )
+            ),
         )
         assert update.ok
         await wait_until(lambda: engine.bus.value("CP-001/firmware_status") == "Installed")
         # the bollard reboots on its new image and says so in its BootNotification
         await wait_until(lambda: str(engine.bus.value("CP-001/firmware")).startswith("fw-2.0.bin-"))
 
-        diagnostics = await engine.router.execute(
-            cmd.GetDiagnostics(charger_id="CP-001", location=engine.files.diagnostics_url())
+        diagnostics = await execute_as_admin(
+            engine.router,
+            cmd.GetDiagnostics(charger_id="CP-001", location=engine.files.diagnostics_url()),
         )
         assert diagnostics.ok and diagnostics.payload.startswith("diag-CP-001-")
         await wait_until(lambda: engine.bus.value("CP-001/diagnostics_status") == "Uploaded")
         uploaded = (engine.files.diagnostics_dir / diagnostics.payload).read_text()
         assert "CP-001 connector 1: " in uploaded
 
-        missing = await engine.router.execute(
+        missing = await execute_as_admin(
+            engine.router,
             cmd.UpdateFirmware(
                 charger_id="CP-001",
                 location=engine.files.firmware_url("missing.bin"),
                 retrieve_date=utcnow(),
-            )
+            ),
         )
         assert missing.ok  # accepted; the download then fails and is reported
         await wait_until(lambda: engine.bus.value("CP-001/firmware_status") == "DownloadFailed")

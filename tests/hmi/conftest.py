@@ -12,13 +12,19 @@ from typing import Any
 
 import pytest
 from PySide6.QtWidgets import QApplication
+from support import ADMIN
 
 from evsuper.core.domain import CommState, ConnectorStatus, RegistrationStatus
 from evsuper.core.tags import Sample, TagPath, charger_tag, connector_tag
+from evsuper.historian.archive import create_archive_engine
+from evsuper.historian.migrate import upgrade_to_head
 from evsuper.hmi.compat import BROKEN_BINDING_TEXT, binding_leaks_none
+from evsuper.hmi.session import Session
 from evsuper.hmi.theme import apply_theme
 from evsuper.project.model import Project
 from evsuper.project.new import write_new_project
+from evsuper.users.permissions import ENGINE, Role
+from evsuper.users.store import Authenticator, UserStore
 from hmi.sender import Sender
 
 
@@ -108,3 +114,38 @@ def batch() -> TagBatch:
 @pytest.fixture
 def sender() -> Sender:
     return Sender()
+
+
+TEST_PASSWORD = "test-password"
+
+
+def log_in(qtbot: Any, session: Session, name: str, password: str = TEST_PASSWORD) -> Session:
+    """Log ``name`` in for real (argon2 check on the session's worker thread)."""
+    with qtbot.waitSignal(session.loginFinished, timeout=10000) as finished:
+        session.request_login(name, password)
+    assert finished.args[0].user is not None, finished.args[0].message
+    return session
+
+
+def admin_session(qtbot: Any, users: UserStore) -> Session:
+    """A session logged in as ``test-admin``, created in ``users`` if needed."""
+    if users.get(ADMIN.user) is None:
+        users.add(ADMIN.user, Role.ADMIN, TEST_PASSWORD, by=ENGINE)
+    return log_in(qtbot, Session(Authenticator(users)), ADMIN.user)
+
+
+@pytest.fixture
+def user_store(tmp_path: Path) -> Iterator[UserStore]:
+    """Users of a real SQLite archive in tmp_path."""
+    engine = create_archive_engine(f"sqlite:///{tmp_path / 'users.sqlite'}")
+    with engine.begin() as connection:
+        upgrade_to_head(connection)
+    yield UserStore(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def session(qtbot: Any, user_store: UserStore) -> Iterator[Session]:
+    session = admin_session(qtbot, user_store)
+    yield session
+    session.close()

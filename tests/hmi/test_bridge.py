@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QThread
+from support import as_admin
 
 from evsuper.core.bus import TagBus
 from evsuper.core.tags import Sample
@@ -135,7 +136,8 @@ def test_command_result_comes_back_on_the_gui_thread(
     results: list[tuple[CommandResult, QThread]] = []
 
     bridge.execute(
-        Reset(charger_id="CP-003"), lambda r: results.append((r, QThread.currentThread()))
+        as_admin(Reset(charger_id="CP-003")),
+        lambda r: results.append((r, QThread.currentThread())),
     )
 
     qtbot.waitUntil(lambda: len(results) == 1)
@@ -168,3 +170,39 @@ def test_close_unsubscribes_and_stops_batches(
     assert engine_thread.call(lambda: bus.listeners) == 0
     bridge.close()  # idempotent
     assert engine_thread.call(lambda: bus.listeners) == 0
+
+
+def test_fetch_runs_the_query_on_the_engine_thread_and_answers_on_the_gui_thread(
+    bridge: EngineBridge, qtbot, qapp
+) -> None:
+    answers: list[tuple[Any, QThread]] = []
+
+    def query(engine: Any) -> tuple[str, str]:
+        return engine.project.name, threading.current_thread().name
+
+    bridge.fetch(query, lambda value: answers.append((value, QThread.currentThread())))
+    assert answers == []  # never called back from inside fetch()
+    qtbot.waitUntil(lambda: len(answers) == 1)
+    (name, engine_side), thread = answers[0]
+    assert name == bridge.project.name
+    assert engine_side == "test-engine"
+    assert thread is qapp.thread()
+
+
+def test_a_failed_fetch_is_reported_not_raised(
+    bridge: EngineBridge, engine_thread: LoopThread, qtbot
+) -> None:
+    values: list[Any] = []
+    failures: list[str] = []
+
+    def broken(engine: Any) -> None:
+        raise KeyError("CP-404")
+
+    bridge.fetch(broken, values.append, failures.append)
+    qtbot.waitUntil(lambda: len(failures) == 1)
+    assert "KeyError" in failures[0] and "CP-404" in failures[0]
+
+    engine_thread.stop()
+    bridge.fetch(lambda engine: 1, values.append, failures.append)
+    qtbot.waitUntil(lambda: len(failures) == 2)
+    assert values == []

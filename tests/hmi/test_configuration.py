@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
+from support import ADMIN
 
 from evsuper.core.domain import CommState
 from evsuper.core.tags import Sample
@@ -46,6 +47,7 @@ def model(qapp, project: Project, batch) -> OverviewModel:
 @pytest.fixture
 def faceplate(qtbot, themed_app, model: OverviewModel, sender: Sender) -> Faceplate:
     faceplate = Faceplate(model, sender, [])
+    faceplate.set_actor(ADMIN)
     qtbot.addWidget(faceplate)
     faceplate.show_charger("CP-001")
     faceplate.show()

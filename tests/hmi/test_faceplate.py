@@ -5,6 +5,7 @@ from datetime import UTC, timedelta
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
+from support import ADMIN
 
 from evsuper.core.domain import CommState, ConnectorStatus
 from evsuper.core.tags import Sample
@@ -32,6 +33,7 @@ from evsuper.hmi.dialogs.reservation import ReserveDialog
 from evsuper.hmi.models.overview import OverviewModel
 from evsuper.hmi.widgets.faceplate import Faceplate
 from evsuper.project.model import Project
+from evsuper.users.permissions import Actor, Role
 from hmi.sender import Sender
 
 
@@ -46,6 +48,7 @@ def model(qapp, project: Project, batch) -> OverviewModel:
 @pytest.fixture
 def faceplate(qtbot, themed_app, model: OverviewModel, sender: Sender) -> Faceplate:
     faceplate = Faceplate(model, sender, ["BADGE-0001", "BADGE-0002"])
+    faceplate.set_actor(ADMIN)
     qtbot.addWidget(faceplate)
     faceplate.show_charger("CP-001")
     faceplate.show()
@@ -130,9 +133,10 @@ def test_commands_are_disabled_while_the_charger_is_offline(
     qtbot, faceplate: Faceplate, model: OverviewModel, sender: Sender
 ) -> None:
     buttons = faceplate.findChildren(QPushButton)
-    assert len(buttons) == 10 + 2 * 6
-    # off: start and reserve C1 (charging), stop C2, cancel reservation (none held)
-    assert sum(b.isEnabled() for b in buttons) == len(buttons) - 5
+    assert len(buttons) == 11 + 2 * 6
+    # off: start and reserve C1 (charging), stop C2, cancel reservation (none held), and
+    # the maintenance window (this faceplate has no engine reader)
+    assert sum(b.isEnabled() for b in buttons) == len(buttons) - 6
 
     model.apply({"CP-001/comm": Sample(CommState.OFFLINE)})
     assert not any(b.isEnabled() for b in buttons)
@@ -195,6 +199,7 @@ def test_remote_start_falls_back_to_the_operator_id_tag(
     qtbot, themed_app, model: OverviewModel, sender: Sender
 ) -> None:
     faceplate = Faceplate(model, sender, [])
+    faceplate.set_actor(ADMIN)
     qtbot.addWidget(faceplate)
     faceplate.show_charger("CP-002")
     click(qtbot, faceplate, "start_C1")
@@ -467,3 +472,34 @@ def test_send_list_full_or_changes_shows_the_engine_detail(
     sender.answer(CommandResult(Outcome.REJECTED, "VersionMismatch", "2 badges, version 1"))
     text = faceplate.result.text()
     assert "Send local list (Differential): Rejected (VersionMismatch) — 2 badges" in text
+
+
+def enabled_buttons(faceplate: Faceplate) -> set[str]:
+    return {b.objectName() for b in faceplate.findChildren(QPushButton) if b.isEnabled()}
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        (Role.VIEWER, {"configuration", "check_list_version"}),
+        (
+            Role.OPERATOR,
+            {"configuration", "check_list_version", "charger_operative", "charger_inoperative"}
+            | {"stop_C1", "availability_C1", "start_C2", "availability_C2", "reserve_C2"},
+        ),
+    ],
+)
+def test_controls_follow_the_users_permissions(
+    qtbot, faceplate: Faceplate, sender: Sender, role: Role, expected: set[str]
+) -> None:
+    everything = enabled_buttons(faceplate)
+    faceplate.set_actor(Actor("someone", role))
+    assert enabled_buttons(faceplate) == expected
+    reset = button(faceplate, "reset")
+    assert reset.toolTip() == "Needs the reset permission (maintenance or above)"
+    for name in everything - expected:
+        qtbot.mouseClick(button(faceplate, name), Qt.MouseButton.LeftButton)
+    assert sender.sent == []  # a disabled control sends nothing
+    faceplate.set_actor(ADMIN)
+    assert enabled_buttons(faceplate) == everything
+    assert reset.toolTip() == ""

@@ -21,6 +21,7 @@ from evsuper.hmi.main_window import MainWindow
 from evsuper.project.loader import load_project
 from evsuper.project.model import ChargerConfig, Project, UnknownChargerPolicy
 from hmi.config_table import edit_value, value_of
+from hmi.conftest import admin_session
 
 
 @contextmanager
@@ -28,15 +29,22 @@ def running(qtbot: Any, project: Project) -> Iterator[tuple[EngineThread, MainWi
     """The engine on its thread and the main window fed by a bridge, as ``evsuper run``."""
     engine_thread = EngineThread(Engine(project, ocpp_port=0))
     engine_thread.start()
+    session = admin_session(qtbot, engine_thread.engine.users)  # before the first tag batch
     bridge = EngineBridge(engine_thread)
     try:
-        window = MainWindow(engine_thread.engine.project, bridge.execute)
+        window = MainWindow(
+            engine_thread.engine.project,
+            bridge.execute,
+            session=session,
+            confirm=lambda question: True,
+        )
         bridge.tagsChanged.connect(window.apply_tags)
         qtbot.addWidget(window)
         window.resize(1400, 900)
         window.show()
         yield engine_thread, window
     finally:
+        session.close()
         bridge.close()
         engine_thread.stop()
 

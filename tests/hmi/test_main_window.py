@@ -14,13 +14,14 @@ from evsuper.core.domain import ArchiveState, CommState, ConnectorStatus
 from evsuper.core.tags import Sample, SystemTag, system_tag
 from evsuper.engine.commands import Command, CommandResult, Outcome, RemoteStop
 from evsuper.hmi.main_window import MainWindow
+from evsuper.hmi.session import Session
 from evsuper.hmi.theme import Palette
 from evsuper.project.model import Project
 
 
 @pytest.fixture
 def window(qtbot, themed_app, project: Project) -> MainWindow:
-    window = MainWindow(project, lambda command, callback: None)
+    window = MainWindow(project, lambda command, callback: None)  # nobody logged in
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
@@ -129,9 +130,13 @@ def test_tiles_reflow_with_the_width(qtbot, window: MainWindow) -> None:
     assert view.visualRect(second).left() == view.visualRect(first).left()
 
 
-def test_window_sends_through_the_given_sender(qtbot, themed_app, project: Project, batch) -> None:
+def test_window_sends_through_the_given_sender_as_the_logged_in_user(
+    qtbot, themed_app, project: Project, batch, session: Session
+) -> None:
     sent: list[tuple[Command, Callable[[CommandResult], None]]] = []
-    window = MainWindow(project, lambda command, callback: sent.append((command, callback)))
+    window = MainWindow(
+        project, lambda command, callback: sent.append((command, callback)), session=session
+    )
     qtbot.addWidget(window)
     window.apply_tags(varied_site(batch))
     window.show_faceplate("CP-002")
@@ -141,5 +146,6 @@ def test_window_sends_through_the_given_sender(qtbot, themed_app, project: Proje
 
     [(command, callback)] = sent
     assert isinstance(command, RemoteStop) and command.transaction_id == 103
+    assert command.actor == session.actor and command.actor.user == "test-admin"
     callback(CommandResult(Outcome.ACCEPTED, "Accepted"))
     assert "Remote Stop C2 (transaction 103): Accepted" in window.faceplate.result.text()

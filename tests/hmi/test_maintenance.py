@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from PySide6.QtCore import QDateTime, Qt
 from PySide6.QtWidgets import QPushButton
+from support import ADMIN
 
 from evsuper.core.domain import CommState
 from evsuper.core.tags import Sample
@@ -30,6 +31,7 @@ def model(qapp, project: Project, batch) -> OverviewModel:
 @pytest.fixture
 def faceplate(qtbot, themed_app, model: OverviewModel, sender: Sender) -> Faceplate:
     faceplate = Faceplate(model, sender, ["BADGE-0001"])
+    faceplate.set_actor(ADMIN)
     qtbot.addWidget(faceplate)
     faceplate.show_charger("CP-001")
     faceplate.show()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
+from support import ADMIN
 
 from evsuper.core.domain import CommState, ConnectorStatus, RegistrationStatus
 from evsuper.core.tags import Sample, TagPath
@@ -16,7 +17,9 @@ from evsuper.hmi.dialogs.pending import PendingChargersDialog
 from evsuper.hmi.main_window import MainWindow
 from evsuper.hmi.models.overview import OverviewModel
 from evsuper.hmi.models.pending import Column, PendingChargersModel
+from evsuper.hmi.session import Session
 from evsuper.project.model import Project
+from evsuper.users.permissions import Actor, Role
 from hmi.sender import Sender
 
 SEEN = datetime(2026, 3, 14, 9, 26, 53, tzinfo=UTC)
@@ -117,6 +120,7 @@ def dialog(
     qtbot, themed_app, pending: PendingChargersModel, sender: Sender
 ) -> PendingChargersDialog:
     dialog = PendingChargersDialog(pending, sender)
+    dialog.set_actor(ADMIN)
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog
@@ -198,6 +202,19 @@ def test_buttons_follow_rows_and_connection(
     assert sender.last == AcceptCharger(charger_id="C", issued_at=sender.last.issued_at)
 
 
+def test_only_a_user_who_may_edit_the_project_can_accept(
+    qtbot, overview: OverviewModel, dialog: PendingChargersDialog, sender: Sender
+) -> None:
+    overview.apply(booted("NEWCOMER"))
+    button = dialog.accept_button("NEWCOMER")
+    assert button is not None and button.isEnabled()
+    dialog.set_actor(Actor("max", Role.MAINTENANCE))
+    assert not button.isEnabled()
+    assert button.toolTip() == "Needs the edit-project permission (integrator or above)"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert sender.sent == []
+
+
 def test_a_dialog_opened_late_lists_what_is_already_pending(
     qtbot, themed_app, overview: OverviewModel, pending: PendingChargersModel, sender: Sender
 ) -> None:
@@ -212,8 +229,8 @@ def test_a_dialog_opened_late_lists_what_is_already_pending(
 
 
 @pytest.fixture
-def window(qtbot, themed_app, project: Project, sender: Sender) -> MainWindow:
-    window = MainWindow(project, sender)
+def window(qtbot, themed_app, project: Project, sender: Sender, session: Session) -> MainWindow:
+    window = MainWindow(project, sender, session=session)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)

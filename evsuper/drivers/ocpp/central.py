@@ -30,6 +30,7 @@ from evsuper.charging.composite import composite_schedule
 from evsuper.charging.profiles import (
     ChargingProfile,
     ChargingRateUnit,
+    InstalledProfile,
     InstalledProfiles,
     for_connector,
 )
@@ -85,6 +86,7 @@ from evsuper.project.model import (
     UnknownChargerPolicy,
 )
 from evsuper.project.registry import append_charger
+from evsuper.users.permissions import ENGINE
 
 log = logging.getLogger("evsuper.ocpp")
 
@@ -839,7 +841,7 @@ class CentralSystem:
             what = f"ChangeAvailability connector {connector_id} {kind.value}"
             self._restored(session.id, what, str(response.status))
         if resend_list:
-            command = cmd.SendLocalList(charger_id=session.id, issued_by="central system")
+            command = cmd.SendLocalList(charger_id=session.id, actor=ENGINE)
             result = await self._send_local_list(session, command)
             self._restored(session.id, f"SendLocalList ({result.detail})", result.status)
 
@@ -856,6 +858,11 @@ class CentralSystem:
 
     def _profiles_of(self, charger_id: str) -> InstalledProfiles:
         return self.charging_profiles.setdefault(charger_id, InstalledProfiles())
+
+    def installed_profiles(self, charger_id: str) -> tuple[InstalledProfile, ...]:
+        """The charging profiles ``charger_id`` accepted (and not cleared), oldest first."""
+        installed = self.charging_profiles.get(charger_id)
+        return () if installed is None else tuple(installed)
 
     async def _set_charging_profile(
         self, session: ChargePoint16, command: cmd.SetChargingProfile

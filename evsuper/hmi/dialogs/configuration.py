@@ -29,6 +29,7 @@ from evsuper.hmi.models.configuration import Column, ConfigurationModel
 from evsuper.hmi.models.overview import OverviewModel
 from evsuper.hmi.theme import Emphasis, comm_label, role_label, set_emphasis
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
+from evsuper.users.permissions import NOBODY, Actor, refusal
 
 READ_ACTION = "Read configuration"
 _EDIT_TRIGGERS = (
@@ -62,6 +63,7 @@ class ConfigurationDialog(QDialog):
         self._sent: SentCommand | None = None  # the last request, answered or not
         self._read_at: datetime | None = None  # when the shown keys were read
         self._read_pending = False  # an automatic read is due once the charger can answer
+        self._actor = NOBODY
 
         self.model = ConfigurationModel()
         self.model.changeRequested.connect(self._change)
@@ -178,6 +180,11 @@ class ConfigurationDialog(QDialog):
         self.unknown.setText(f"Unknown to the charger: {', '.join(unknown)}")
         self.unknown.setVisible(bool(unknown))
 
+    def set_actor(self, actor: Actor) -> None:
+        """Who uses the HMI now: values are editable only for those who may change them."""
+        self._actor = actor
+        self._update()
+
     # ---- display
 
     def _online(self) -> bool:
@@ -203,9 +210,13 @@ class ConfigurationDialog(QDialog):
         online = self._online()
         can_send = self._can_send()
         self.read.setEnabled(can_send)
+        may_change = self._actor.may(ChangeConfiguration.permission)
         self.table.setEditTriggers(
-            _EDIT_TRIGGERS if can_send else QAbstractItemView.EditTrigger.NoEditTriggers
+            _EDIT_TRIGGERS
+            if can_send and may_change
+            else QAbstractItemView.EditTrigger.NoEditTriggers
         )
+        self.table.setToolTip("" if may_change else refusal(ChangeConfiguration.permission))
         self._comm.setText(comm_label(state.comm if state else CommState.UNKNOWN).upper())
         set_emphasis(self._comm, Emphasis.NORMAL if online else Emphasis.NOTABLE)
         self.subtitle.setText(self._describe(online))

@@ -20,6 +20,7 @@ from evsuper.engine.commands import AcceptCharger, CommandResult
 from evsuper.hmi.bridge import CommandSender
 from evsuper.hmi.models.pending import Column, PendingChargersModel
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
+from evsuper.users.permissions import NOBODY, Actor, refusal
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -45,6 +46,7 @@ class PendingChargersDialog(QDialog):
         self._buttons: dict[str, QPushButton] = {}
         self._waiting: set[str] = set()  # Accept sent, no answer yet
         self._sent: SentCommand | None = None  # the last Accept
+        self._actor = NOBODY
 
         title = QLabel("Chargers waiting for acceptance")
         title.setProperty("role", "section")
@@ -100,6 +102,11 @@ class PendingChargersDialog(QDialog):
     def accept_button(self, charger_id: str) -> QPushButton | None:
         return self._buttons.get(charger_id)
 
+    def set_actor(self, actor: Actor) -> None:
+        """Who uses the HMI now: Accept is only on for those who may edit the project."""
+        self._actor = actor
+        self._update_buttons()
+
     # ---- the command (the dialog's only job: build it and show the answer)
 
     def _accept(self, charger_id: str) -> None:
@@ -140,12 +147,19 @@ class PendingChargersDialog(QDialog):
         for row in range(self._model.count):
             state = self._model.state_at(row)
             button = self._buttons.get(state.charger_id)
-            if button is not None:
-                button.setEnabled(state.charger_id not in self._waiting)
+            if button is None:
+                continue
+            allowed = self._actor.may(AcceptCharger.permission)
+            button.setEnabled(allowed and state.charger_id not in self._waiting)
+            if not allowed:
+                button.setToolTip(refusal(AcceptCharger.permission))
+            elif state.online:
                 button.setToolTip(
                     f"Add {state.charger_id} to the project; it is asked to boot again now"
-                    if state.online
-                    else f"Add {state.charger_id} to the project; accepted when it reconnects"
+                )
+            else:
+                button.setToolTip(
+                    f"Add {state.charger_id} to the project; accepted when it reconnects"
                 )
 
     def _show_count(self, count: int) -> None:

@@ -72,6 +72,14 @@ class ChargerState:
     local_list_version: int | None = None  # as last reported or accepted; None: not known
     firmware_status: str | None = None  # last FirmwareStatusNotification, e.g. "Installing"
     diagnostics_status: str | None = None  # last DiagnosticsStatusNotification, e.g. "Uploaded"
+    # the session log's counters (published at most once a second) and last connection
+    frames_received: int | None = None
+    frames_sent: int | None = None
+    callerrors_sent: int | None = None  # answers to malformed or invalid requests
+    callerrors_received: int | None = None
+    connects: int | None = None
+    last_connect: datetime | None = None
+    remote: str | None = None  # address:port of the last connection
 
     @property
     def online(self) -> bool:
@@ -130,6 +138,13 @@ _CHARGER_FIELDS: dict[str, Callable[[Any], Any]] = {
     ChargerTag.LOCAL_LIST_VERSION: _optional(int),
     ChargerTag.FIRMWARE_STATUS: _optional(str),
     ChargerTag.DIAGNOSTICS_STATUS: _optional(str),
+    ChargerTag.FRAMES_RECEIVED: _optional(int),
+    ChargerTag.FRAMES_SENT: _optional(int),
+    ChargerTag.CALLERRORS_SENT: _optional(int),
+    ChargerTag.CALLERRORS_RECEIVED: _optional(int),
+    ChargerTag.CONNECTS: _optional(int),
+    ChargerTag.LAST_CONNECT: _optional(_datetime),
+    ChargerTag.REMOTE: _optional(str),
 }
 _CONNECTOR_FIELDS: dict[str, Callable[[Any], Any]] = {
     ConnectorTag.STATUS: _optional(ConnectorStatus),

@@ -5,7 +5,9 @@ commands through a ``CommandSender``; the charger's answer is shown on a result 
 It also opens the charger's configuration dialog (one per charger, kept once made) and
 the dialog that asks for a connector reservation's idTag and duration. Its maintenance
 rows trigger a message from the charger, compare, check and send the local list, show
-the firmware and diagnostics progress and open the dialogs that request them.
+the firmware and diagnostics progress and open the dialogs that request them, and open
+the charger's maintenance window (one per charger, kept once made) when the faceplate
+was given an ``EngineReader``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from evsuper.engine.commands import (
     ClearCache,
     Command,
     CommandResult,
+    GetConfiguration,
     GetDiagnostics,
     GetLocalListVersion,
     LocalListUpdate,
@@ -49,7 +52,8 @@ from evsuper.engine.commands import (
     UpdateFirmware,
 )
 from evsuper.hmi import formatting
-from evsuper.hmi.bridge import CommandSender
+from evsuper.hmi.bridge import CommandSender, EngineReader
+from evsuper.hmi.dialogs.charger_maintenance import ChargerMaintenanceWindow
 from evsuper.hmi.dialogs.configuration import ConfigurationDialog
 from evsuper.hmi.dialogs.maintenance import DiagnosticsDialog, FirmwareDialog
 from evsuper.hmi.dialogs.reservation import ReserveDialog
@@ -57,6 +61,8 @@ from evsuper.hmi.models.overview import ChargerState, ConnectorState, OverviewMo
 from evsuper.hmi.theme import Emphasis, comm_label, connector_style, role_label, set_emphasis
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.hmi.widgets.glyphs import connector_glyph_pixmap
+from evsuper.hmi.widgets.permission_gate import PermissionGates
+from evsuper.users.permissions import NOBODY, Actor, Permission
 
 FALLBACK_ID_TAG = "OPERATOR"  # offered for Remote Start when the project has no badges
 UNSUPPORTED_LIST = -1  # GetLocalListVersion's answer from a charger without local lists
@@ -133,6 +139,16 @@ class _ConnectorPanel(QWidget):
         )
         layout.addLayout(buttons)
         self._state: ConnectorState | None = None
+        self._gates = PermissionGates(
+            {
+                self.start: RemoteStart.permission,
+                self.stop: RemoteStop.permission,
+                self.unlock: UnlockConnector.permission,
+                self.availability: ChangeAvailability.permission,
+                self.reserve: ReserveNow.permission,
+                self.cancel_reservation: CancelReservation.permission,
+            }
+        )
 
     def _button(
         self, name: str, text: str, row: int, column: int, grid: QGridLayout
@@ -142,8 +158,9 @@ class _ConnectorPanel(QWidget):
         grid.addWidget(button, row, column)
         return button
 
-    def show_state(self, connector: ConnectorState, online: bool) -> None:
-        """Show ``connector``; values of an offline charger are last-known, drawn disabled."""
+    def show_state(self, connector: ConnectorState, online: bool, actor: Actor) -> None:
+        """Show ``connector``; values of an offline charger are last-known, drawn disabled.
+        A button stays off when ``actor`` may not use it (its tooltip says why)."""
         self._state = connector
         self.setEnabled(online)
         style = connector_style(connector.status)
@@ -166,11 +183,19 @@ class _ConnectorPanel(QWidget):
 
         unavailable = connector.status is ConnectorStatus.UNAVAILABLE
         self.availability.setText("Set Operative" if unavailable else "Set Inoperative")
-        self.start.setEnabled(connector.transaction_id is None and connector.status in _STARTABLE)
-        self.stop.setEnabled(connector.transaction_id is not None)
         reserved = connector.reservation_id is not None
-        self.reserve.setEnabled(connector.status is ConnectorStatus.AVAILABLE and not reserved)
-        self.cancel_reservation.setEnabled(reserved)
+        idle = connector.status is ConnectorStatus.AVAILABLE
+        self._gates.show(
+            actor,
+            {
+                self.start: connector.transaction_id is None and connector.status in _STARTABLE,
+                self.stop: connector.transaction_id is not None,
+                self.unlock: True,
+                self.availability: True,
+                self.reserve: idle and not reserved,
+                self.cancel_reservation: reserved,
+            },
+        )
 
     def availability_kind(self) -> AvailabilityKind:
         unavailable = self._state is not None and self._state.status is ConnectorStatus.UNAVAILABLE
@@ -192,11 +217,14 @@ class Faceplate(QWidget):
         send: CommandSender,
         id_tags: Sequence[str],
         parent: QWidget | None = None,
+        read: EngineReader | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("faceplate")
         self._model = model
         self._send = send
+        self._read = read  # None: no maintenance window (no engine to read)
+        self._maintenance: dict[str, ChargerMaintenanceWindow] = {}  # made on first use
         self._id_tags = list(id_tags) or [FALLBACK_ID_TAG]
         self._charger_id: str | None = None
         self._sent: dict[str, SentCommand] = {}  # last command per charger
@@ -207,6 +235,7 @@ class Faceplate(QWidget):
         # the engine's file endpoint, proposed as the location of firmware and diagnostics
         self.files_url: str | None = None
         self._connectors: list[_ConnectorPanel] = []
+        self._actor = NOBODY
         model.dataChanged.connect(self._on_data_changed)
 
         layout = QVBoxLayout(self)
@@ -299,6 +328,25 @@ class Faceplate(QWidget):
         )
         self.update_firmware.clicked.connect(self._open_firmware)
         self.get_diagnostics.clicked.connect(self._open_diagnostics)
+        self.maintenance_window.clicked.connect(self._open_maintenance)
+        self._gates = PermissionGates(
+            {
+                self.reset: Reset.permission,
+                self.reset_kind: Reset.permission,
+                self.charger_operative: ChangeAvailability.permission,
+                self.charger_inoperative: ChangeAvailability.permission,
+                self.id_tag: RemoteStart.permission,
+                self.configuration: GetConfiguration.permission,
+                self.clear_cache: ClearCache.permission,
+                self.trigger: TriggerMessage.permission,
+                self.trigger_message: TriggerMessage.permission,
+                self.check_list_version: GetLocalListVersion.permission,
+                self.send_list: SendLocalList.permission,
+                self.update_firmware: UpdateFirmware.permission,
+                self.get_diagnostics: GetDiagnostics.permission,
+                self.maintenance_window: Permission.VIEW,
+            }
+        )
         self.setEnabled(False)
 
     def _add_maintenance(self, grid: QGridLayout, row: int) -> None:
@@ -373,6 +421,16 @@ class Faceplate(QWidget):
         grid.addWidget(self.diagnostics_status, row + 6, 1)
         grid.addWidget(self.get_diagnostics, row + 6, 2)
 
+        self.maintenance_window = self._named_button(
+            "maintenance_window",
+            "Maintenance window…",
+            "Identity and connection, the raw message log, charging profiles and the "
+            "composite schedule of this charger",
+        )
+        self.maintenance_window.setEnabled(self._read is not None)
+        grid.addWidget(role_label("caption", "Support"), row + 7, 0)
+        grid.addWidget(self.maintenance_window, row + 7, 1, 1, 2)
+
     @staticmethod
     def _named_button(name: str, text: str, tip: str) -> QPushButton:
         button = QPushButton(text)
@@ -384,9 +442,22 @@ class Faceplate(QWidget):
     def charger_id(self) -> str | None:
         return self._charger_id
 
+    def set_actor(self, actor: Actor) -> None:
+        """Who uses the HMI now: controls they may not use are off, with the reason."""
+        self._actor = actor
+        for dialog in self._configuration.values():
+            dialog.set_actor(actor)
+        for window in self._maintenance.values():
+            window.set_actor(actor)
+        self._refresh()
+
     def configuration_dialog(self, charger_id: str) -> ConfigurationDialog | None:
         """The configuration dialog of ``charger_id``, once it has been opened."""
         return self._configuration.get(charger_id)
+
+    def maintenance(self, charger_id: str) -> ChargerMaintenanceWindow | None:
+        """The maintenance window of ``charger_id``, once it has been opened."""
+        return self._maintenance.get(charger_id)
 
     def show_charger(self, charger_id: str) -> None:
         state = self._model.state(charger_id)
@@ -426,10 +497,24 @@ class Faceplate(QWidget):
         dialog = self._configuration.get(charger_id)
         if dialog is None:
             dialog = ConfigurationDialog(charger_id, self._model, self._send, self)
+            dialog.set_actor(self._actor)
             self._configuration[charger_id] = dialog
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
+
+    def _open_maintenance(self) -> None:
+        charger_id = self._charger_id
+        if charger_id is None or self._read is None:
+            return
+        window = self._maintenance.get(charger_id)
+        if window is None:
+            window = ChargerMaintenanceWindow(charger_id, self._model, self._send, self._read, self)
+            window.set_actor(self._actor)
+            self._maintenance[charger_id] = window
+        window.show()
+        window.raise_()
+        window.activateWindow()
 
     def _reset(self) -> None:
         kind = ResetKind(self.reset_kind.currentText())
@@ -634,37 +719,25 @@ class Faceplate(QWidget):
         set_emphasis(info["status"], Emphasis.ALARM if faulted else Emphasis.NORMAL)
 
         online = state.online
-        for button in (
-            self.reset,
-            self.charger_operative,
-            self.charger_inoperative,
-            self.configuration,
-            self.clear_cache,
-            self.trigger,
-            self.check_list_version,
-            self.send_list,
-            self.update_firmware,
-            self.get_diagnostics,
-        ):
-            button.setEnabled(online)
-        self.reset_kind.setEnabled(online)
-        self.trigger_message.setEnabled(online)
-        self.send_full_list.setEnabled(online)
-        self.send_list_changes.setEnabled(online)
-        self.id_tag.setEnabled(online)
+        conditions = dict.fromkeys(self._gates.widgets, online)
+        conditions[self.maintenance_window] = self._read is not None  # offline too
+        self._gates.show(self._actor, conditions)
+        may_configure = online and self._actor.may(SendLocalList.permission)
+        self.send_full_list.setEnabled(may_configure)
+        self.send_list_changes.setEnabled(may_configure)
         self._show_local_list(state)
         _show_progress(self.firmware_status, state.firmware_status)
         _show_progress(self.diagnostics_status, state.diagnostics_status)
         self._fit_connectors(len(state.connectors))
         for panel, connector in zip(self._connectors, state.connectors, strict=True):
-            panel.show_state(connector, online)
+            panel.show_state(connector, online, self._actor)
         self._show_result()
 
     def _show_local_list(self, state: ChargerState) -> None:
         """The charger's list version beside the project's; bold while they differ."""
         charger = state.local_list_version
         project = self._model.project_list_version
-        self.local_list.setText(f"charger {_list_version(charger)} · project v{project}")
+        self.local_list.setText(f"charger {formatting.list_version(charger)} · project v{project}")
         stale = charger is not None and charger != project and charger != UNSUPPORTED_LIST
         set_emphasis(self.local_list, Emphasis.NOTABLE if stale else Emphasis.NORMAL)
 
@@ -702,17 +775,6 @@ def _with_file_name(result: CommandResult) -> CommandResult:
     name = result.payload
     detail = f"file {name}" if isinstance(name, str) and name else "nothing to upload"
     return replace(result, detail=detail)
-
-
-def _list_version(version: int | None) -> str:
-    """A charger's local list version in words (GetLocalListVersion: 0 none, -1 unsupported)."""
-    if version is None:
-        return "unknown"
-    if version == UNSUPPORTED_LIST:
-        return "unsupported"
-    if version == 0:
-        return "no list"
-    return f"v{version}"
 
 
 def _with_list_version(result: CommandResult) -> CommandResult:

@@ -1,0 +1,220 @@
+"""The event log: the audit trail filtered by user, target, kind, time and text, and
+exported to CSV. Read-only: nothing here can change what was recorded.
+
+Queries run on a worker thread (``load`` blocks on the database); the table shows the
+newest entries first, up to ``AuditFilter.limit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDateTimeEdit,
+    QFileDialog,
+    QGridLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from evsuper.core.timeutil import utcnow
+from evsuper.hmi.models.event_log import EventLogModel
+from evsuper.hmi.theme import Emphasis, role_label, set_emphasis
+from evsuper.hmi.worker import Worker
+from evsuper.users.audit import AuditEntry, AuditFilter, AuditKind, write_csv
+
+AuditLoader = Callable[[AuditFilter], list[AuditEntry]]
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    label: str
+    span: timedelta | None  # None: all time
+
+
+PERIODS = (
+    Period("Last hour", timedelta(hours=1)),
+    Period("Last 24 hours", timedelta(hours=24)),
+    Period("Last 7 days", timedelta(days=7)),
+    Period("Last 30 days", timedelta(days=30)),
+    Period("All time", None),
+)
+CUSTOM = "Custom range"
+DEFAULT_PERIOD = 1
+ALL_KINDS = "All kinds"
+
+
+class EventLogView(QWidget):
+    def __init__(self, load: AuditLoader, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setObjectName("eventLog")
+        self.setWindowTitle("Event log — evsuper")
+        self.resize(1200, 640)
+        self._load = load
+        self._worker = Worker("evsuper-event-log", self)
+        self._query_pending = False
+
+        self.user = QLineEdit()
+        self.user.setObjectName("eventLogUser")
+        self.user.setPlaceholderText("any user")
+        self.target = QLineEdit()
+        self.target.setObjectName("eventLogTarget")
+        self.target.setPlaceholderText("any charger or user")
+        self.kind = QComboBox()
+        self.kind.setObjectName("eventLogKind")
+        self.kind.addItems([ALL_KINDS, *(k.value for k in AuditKind)])
+        self.period = QComboBox()
+        self.period.setObjectName("eventLogPeriod")
+        self.period.addItems([p.label for p in PERIODS] + [CUSTOM])
+        self.period.setCurrentIndex(DEFAULT_PERIOD)
+        now = QDateTime.currentDateTime()
+        self.since = QDateTimeEdit(now.addDays(-1))
+        self.until = QDateTimeEdit(now.addSecs(3600))
+        for edit in (self.since, self.until):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.text = QLineEdit()
+        self.text.setObjectName("eventLogText")
+        self.text.setPlaceholderText("search every column")
+        self.refresh = QPushButton("Refresh")
+        self.refresh.setObjectName("eventLogRefresh")
+        self.export = QPushButton("Export CSV…")
+        self.export.setObjectName("eventLogExport")
+        self.status = role_label("value")
+        self.status.setObjectName("eventLogStatus")
+
+        filters = QGridLayout()
+        filters.setHorizontalSpacing(8)
+        filters.setVerticalSpacing(4)
+        for column, (caption, widget) in enumerate(
+            (
+                ("User", self.user),
+                ("Charger / target", self.target),
+                ("Kind", self.kind),
+                ("Period", self.period),
+                ("Text", self.text),
+            )
+        ):
+            filters.addWidget(role_label("caption", caption), 0, column)
+            filters.addWidget(widget, 1, column)
+        filters.addWidget(role_label("caption", "From"), 2, 3)
+        filters.addWidget(self.since, 3, 3)
+        filters.addWidget(role_label("caption", "To"), 2, 4)
+        filters.addWidget(self.until, 3, 4)
+        filters.addWidget(self.refresh, 1, 5)
+        filters.addWidget(self.export, 1, 6)
+
+        self.model = EventLogModel()
+        self.table = QTableView()
+        self.table.setObjectName("eventLogTable")
+        self.table.setModel(self.model)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in enumerate((140, 90, 90, 120, 150, 80, 260, 80)):
+            self.table.setColumnWidth(column, width)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setSpacing(8)
+        layout.addWidget(role_label("title", "Event log"))
+        layout.addLayout(filters)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.status)
+
+        self.refresh.clicked.connect(self.query)
+        self.export.clicked.connect(self._choose_export_file)
+        for field in (self.user, self.target, self.text):
+            field.returnPressed.connect(self.query)
+        self.kind.currentIndexChanged.connect(self.query)
+        self.period.currentIndexChanged.connect(self._period_changed)
+        self.since.dateTimeChanged.connect(self.query)
+        self.until.dateTimeChanged.connect(self.query)
+        self._period_changed()
+
+    def current_filter(self) -> AuditFilter:
+        kind = self.kind.currentText()
+        since: datetime | None
+        until: datetime | None = None
+        if self.period.currentText() == CUSTOM:
+            since = _utc(self.since.dateTime())
+            until = _utc(self.until.dateTime())
+        else:
+            span = PERIODS[self.period.currentIndex()].span
+            since = None if span is None else utcnow() - span
+        return AuditFilter(
+            user=self.user.text().strip(),
+            target=self.target.text().strip(),
+            kinds=frozenset() if kind == ALL_KINDS else frozenset({AuditKind(kind)}),
+            since=since,
+            until=until,
+            text=self.text.text().strip(),
+        )
+
+    def query(self) -> None:
+        """Load the entries matching the filters (on the worker thread)."""
+        where = self.current_filter()
+        self._query_pending = True
+        self.status.setText("Loading…")
+        set_emphasis(self.status, Emphasis.NORMAL)
+        self._worker.run(lambda: (where, self._load(where)), self._show, self._failed)
+
+    @property
+    def loading(self) -> bool:
+        return self._query_pending
+
+    def export_to(self, path: Path) -> int:
+        """Write the entries shown to ``path`` as CSV; returns the row count."""
+        with path.open("w", encoding="utf-8", newline="") as out:
+            count = write_csv(self.model.entries, out)
+        self.status.setText(f"Exported {count} entries to {path}")
+        return count
+
+    def _show(self, answer: tuple[AuditFilter, list[AuditEntry]]) -> None:
+        where, entries = answer
+        self._query_pending = False
+        self.model.set_entries(entries)
+        shown = f"{len(entries)} entries"
+        if len(entries) >= where.limit:
+            shown += " (the newest; narrow the filters to see older ones)"
+        self.status.setText(shown)
+
+    def _failed(self, exc: Exception) -> None:
+        self._query_pending = False
+        self.status.setText(f"The archive cannot be read: {exc}")
+        set_emphasis(self.status, Emphasis.ALARM)
+
+    def _period_changed(self) -> None:
+        custom = self.period.currentText() == CUSTOM
+        self.since.setEnabled(custom)
+        self.until.setEnabled(custom)
+        self.query()
+
+    def _choose_export_file(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(
+            self, "Export the event log", "event-log.csv", "CSV files (*.csv)"
+        )
+        if name:
+            try:
+                self.export_to(Path(name))
+            except OSError as exc:
+                self.status.setText(f"Export failed: {exc}")
+                set_emphasis(self.status, Emphasis.ALARM)
+
+
+def _utc(value: QDateTime) -> datetime:
+    return datetime.fromtimestamp(value.toSecsSinceEpoch(), UTC)
