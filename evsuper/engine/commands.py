@@ -401,12 +401,17 @@ class CommandRouter:
 
 
 def audit_entry(command: Command, result: CommandResult) -> AuditEntry:
-    denied = result.outcome is Outcome.DENIED and result.status == "PermissionDenied"
+    if result.outcome is Outcome.DENIED and result.status == "PermissionDenied":
+        kind = AuditKind.PERMISSION_DENIED
+    elif command.permission is Permission.EDIT_PROJECT:
+        kind = AuditKind.PROJECT_CHANGE  # e.g. a charger added to project.toml
+    else:
+        kind = AuditKind.COMMAND
     detail = result.status if not result.detail else f"{result.status}: {result.detail}"
     return AuditEntry(
         ts=command.issued_at,
         actor=command.actor,
-        kind=AuditKind.PERMISSION_DENIED if denied else AuditKind.COMMAND,
+        kind=kind,
         action=type(command).__name__,
         target=command.charger_id,
         parameters={**command.parameters(), "confirmed": command.confirmed},

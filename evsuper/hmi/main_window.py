@@ -152,7 +152,8 @@ class MainWindow(QMainWindow):
         bar.addWidget(spacer)
         bar.addWidget(self.user_label)
         bar.addWidget(self.login_button)
-        bar.addWidget(self.logout_button)
+        # a widget in a toolbar is shown and hidden through its action
+        self._logout_action = bar.addWidget(self.logout_button)
 
     def show_login(self) -> LoginDialog:
         """The login dialog; a project without any user first gets its administrator."""
@@ -175,11 +176,11 @@ class MainWindow(QMainWindow):
 
     def _show_actor(self, actor: Actor) -> None:
         logged_in = self.session.logged_in
-        who = f"{actor.user} · {actor.role.value}" if logged_in else "viewer (not logged in)"
+        who = f"{actor.user} ({actor.role.value})" if logged_in else "viewer (not logged in)"
         self.user_label.setText(f"User: {who}")
         self.login_button.setText("Switch user…" if logged_in else "Log in…")
         self.login_button.setEnabled(self.session.can_log_in)
-        self.logout_button.setVisible(logged_in)
+        self._logout_action.setVisible(logged_in)
         self.faceplate.set_actor(actor)
         self.pending_dialog.set_actor(actor)
 

@@ -223,6 +223,8 @@ QMenu {{ background: {tile}; border: 1px solid {border}; padding: 2px; }}
 QMenu::item {{ padding: 4px 16px; }}
 QMenu::item:selected {{ background: {bar_track}; color: {text}; }}
 QStatusBar {{ background: {panel}; border-top: 1px solid {border}; }}
+QToolBar {{ background: {panel}; border: none; border-bottom: 1px solid {border}; spacing: 6px; }}
+QWidget#eventLog {{ background: {background}; }}
 QStatusBar::item {{ border: none; }}
 QStatusBar QLabel {{ padding: 0 10px; border-left: 1px solid {separator}; }}
 QPushButton#pendingChargers {{

@@ -137,7 +137,9 @@ async def test_every_command_kind_is_audited_with_its_parameters(engine: Engine)
     entries = await audit_trail(engine, user=ADMIN.user)
     assert [e.action for e in entries] == [type(c).__name__ for c in commands]
     for command, result, entry in zip(commands, results, entries, strict=True):
-        assert entry.kind is AuditKind.COMMAND and entry.target == "CP-001"
+        project = isinstance(command, cmd.AcceptCharger)
+        assert entry.kind is (AuditKind.PROJECT_CHANGE if project else AuditKind.COMMAND)
+        assert entry.target == "CP-001"
         assert entry.result == result.outcome.value
         assert entry.detail.startswith(result.status)
         assert entry.ts == command.issued_at

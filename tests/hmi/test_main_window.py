@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,10 +14,14 @@ from PySide6.QtWidgets import QLabel, QPushButton
 from evsuper.core.domain import ArchiveState, CommState, ConnectorStatus
 from evsuper.core.tags import Sample, SystemTag, system_tag
 from evsuper.engine.commands import Command, CommandResult, Outcome, RemoteStop
+from evsuper.hmi.dialogs.login import LoginDialog
 from evsuper.hmi.main_window import MainWindow
 from evsuper.hmi.session import Session
 from evsuper.hmi.theme import Palette
 from evsuper.project.model import Project
+from evsuper.users.audit import query_audit
+from evsuper.users.permissions import ENGINE, Role
+from evsuper.users.store import Authenticator, UserStore
 
 
 @pytest.fixture
@@ -149,3 +154,59 @@ def test_window_sends_through_the_given_sender_as_the_logged_in_user(
     assert command.actor == session.actor and command.actor.user == "test-admin"
     callback(CommandResult(Outcome.ACCEPTED, "Accepted"))
     assert "Remote Stop C2 (transaction 103): Accepted" in window.faceplate.result.text()
+
+
+def test_the_toolbar_shows_who_is_logged_in_and_logs_out(
+    qtbot, themed_app, project: Project, batch, session: Session
+) -> None:
+    window = MainWindow(project, lambda command, callback: None, session=session)
+    qtbot.addWidget(window)
+    window.show()
+    window.apply_tags(varied_site(batch))
+    window.show_faceplate("CP-007")
+    start = window.faceplate.findChild(QPushButton, "start_C1")
+    assert start is not None and start.isEnabled()
+    assert window.user_label.text() == "User: test-admin (admin)"
+    assert window.logout_button.isVisible() and window.login_button.text() == "Switch user…"
+
+    qtbot.mouseClick(window.logout_button, Qt.MouseButton.LeftButton)
+    assert window.user_label.text() == "User: viewer (not logged in)"
+    assert window.login_button.text() == "Log in…"
+    qtbot.waitUntil(lambda: not window.logout_button.isVisible())  # the toolbar lays out later
+    assert not start.isEnabled()
+
+
+def test_logging_in_from_the_toolbar_enables_what_the_role_allows(
+    qtbot, themed_app, project: Project, batch, user_store: UserStore
+) -> None:
+    user_store.add("olivia", Role.OPERATOR, "operator-demo", by=ENGINE)
+    session = Session(Authenticator(user_store))
+    window = MainWindow(
+        project,
+        lambda command, callback: None,
+        session=session,
+        load_audit=functools.partial(query_audit, user_store.engine),
+    )
+    qtbot.addWidget(window)
+    window.show()
+    window.apply_tags(varied_site(batch))
+    window.show_faceplate("CP-007")
+    qtbot.mouseClick(window.login_button, Qt.MouseButton.LeftButton)
+    dialog = window.findChild(LoginDialog)
+    assert dialog is not None and dialog.isVisible()
+    qtbot.keyClicks(dialog.user, "olivia")
+    qtbot.keyClicks(dialog.password, "operator-demo")
+    qtbot.mouseClick(dialog.submit, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.user_label.text() == "User: olivia (operator)", timeout=5000)
+    enabled = {b.objectName() for b in window.faceplate.findChildren(QPushButton) if b.isEnabled()}
+    assert {"start_C1", "start_C2", "charger_inoperative"} <= enabled
+    assert not enabled & {"reset", "unlock_C1", "update_firmware", "clear_cache"}
+
+    qtbot.mouseClick(window.event_log_button, Qt.MouseButton.LeftButton)
+    log = window.event_log
+    assert log is not None
+    qtbot.waitUntil(
+        lambda: [(e.actor.user, e.action) for e in log.model.entries][:1] == [("olivia", "login")],
+        timeout=5000,
+    )
+    session.close()

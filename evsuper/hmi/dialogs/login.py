@@ -132,6 +132,7 @@ class LoginDialog(QDialog):
     def _fail(self, message: str) -> None:
         self.message.setText(message)
         set_emphasis(self.message, Emphasis.NOTABLE)
+        self.adjustSize()  # a wrapped message needs more height than the empty line had
         self.password.clear()
         self.again.clear()
         self.password.setFocus()

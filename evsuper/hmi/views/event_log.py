@@ -125,7 +125,7 @@ class EventLogView(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((140, 90, 90, 120, 150, 80, 260, 80)):
+        for column, width in enumerate((160, 100, 100, 130, 150, 110, 260, 80)):
             self.table.setColumnWidth(column, width)
 
         layout = QVBoxLayout(self)
