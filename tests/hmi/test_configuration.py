@@ -104,7 +104,7 @@ def test_opening_reads_all_keys_and_the_answer_fills_the_table(
     assert source.data(source.index(0, Column.VALUE)) == "—"
     assert source.data(source.index(3, Column.ACCESS)) == "read-only"
     assert "Read configuration: Accepted" in dialog.result_line.text()
-    assert dialog.subtitle.text().startswith("OCPP configuration · 4 keys read at ")
+    assert dialog.header.subtitle.text().startswith("OCPP configuration · 4 keys read at ")
     assert dialog.unknown.isHidden()
 
 

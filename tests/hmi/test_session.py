@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +18,6 @@ from evsuper.engine.commands import (
     ResetKind,
     UnlockConnector,
 )
-from evsuper.historian.archive import create_archive_engine
-from evsuper.historian.migrate import upgrade_to_head
 from evsuper.hmi.dialogs.login import LoginDialog
 from evsuper.hmi.session import Session
 from evsuper.users.audit import AuditFilter, AuditKind, query_audit
@@ -33,19 +30,10 @@ PASSWORD = "operator-demo"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[UserStore]:
-    engine = create_archive_engine(f"sqlite:///{tmp_path / 'archive.sqlite'}")
-    with engine.begin() as connection:
-        upgrade_to_head(connection)
-    yield UserStore(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def session(qapp: QApplication, store: UserStore) -> Iterator[Session]:
-    store.add("olivia", Role.OPERATOR, PASSWORD, by=ROOT)
-    store.add("max", Role.MAINTENANCE, "maintenance-demo", by=ROOT)
-    session = Session(Authenticator(store), idle_logout_s=0.5)
+def session(qapp: QApplication, user_store: UserStore) -> Iterator[Session]:
+    user_store.add("olivia", Role.OPERATOR, PASSWORD, by=ROOT)
+    user_store.add("max", Role.MAINTENANCE, "maintenance-demo", by=ROOT)
+    session = Session(Authenticator(user_store), idle_logout_s=0.5)
     yield session
     session.close()
     qapp.removeEventFilter(session)
@@ -62,7 +50,7 @@ def test_nobody_logged_in_is_a_viewer(session: Session) -> None:
 
 
 def test_login_logout_and_switch_user_are_audited(
-    qtbot: Any, session: Session, store: UserStore
+    qtbot: Any, session: Session, user_store: UserStore
 ) -> None:
     changes: list[Actor] = []
     session.changed.connect(changes.append)
@@ -76,7 +64,7 @@ def test_login_logout_and_switch_user_are_audited(
 
     def audited() -> list[tuple[AuditKind, str, str]]:
         entries = query_audit(
-            store.engine, AuditFilter(kinds=frozenset(AuditKind) - {AuditKind.USER_ADMIN})
+            user_store.engine, AuditFilter(kinds=frozenset(AuditKind) - {AuditKind.USER_ADMIN})
         )
         return [(e.kind, e.actor.user, e.detail) for e in reversed(entries)]
 
@@ -156,11 +144,11 @@ def test_commands_carry_the_user_and_dangerous_ones_need_a_yes(
 
 
 def test_login_dialog_reports_failures_and_throttling(
-    qtbot: Any, qapp: QApplication, store: UserStore
+    qtbot: Any, qapp: QApplication, user_store: UserStore
 ) -> None:
-    store.add("olivia", Role.OPERATOR, PASSWORD, by=ROOT)
+    user_store.add("olivia", Role.OPERATOR, PASSWORD, by=ROOT)
     throttle = LoginThrottle(free_attempts=1, base_delay_s=60.0)
-    session = Session(Authenticator(store, throttle))
+    session = Session(Authenticator(user_store, throttle))
     dialog = LoginDialog(session)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -179,9 +167,9 @@ def test_login_dialog_reports_failures_and_throttling(
 
 
 def test_first_start_creates_the_administrator(
-    qtbot: Any, qapp: QApplication, store: UserStore
+    qtbot: Any, qapp: QApplication, user_store: UserStore
 ) -> None:
-    session = Session(Authenticator(store))
+    session = Session(Authenticator(user_store))
     assert session.needs_first_admin()
     dialog = LoginDialog(session, first_admin=True)
     qtbot.addWidget(dialog)
@@ -193,6 +181,6 @@ def test_first_start_creates_the_administrator(
         qtbot.mouseClick(dialog.submit, Qt.MouseButton.LeftButton)
     assert session.actor == Actor("ada", Role.ADMIN, Origin.HMI)
     assert not session.needs_first_admin()
-    user = store.get("ada")
+    user = user_store.get("ada")
     assert user is not None and user.role is Role.ADMIN
     session.close()

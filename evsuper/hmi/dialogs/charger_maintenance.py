@@ -56,6 +56,7 @@ from evsuper.hmi.dialogs.charging_profile import ChargingProfileDialog, fill_con
 from evsuper.hmi.models.frame_log import FRAME_ROLE, Column, FrameFilter, FrameLogModel, FrameRow
 from evsuper.hmi.models.overview import ChargerState, OverviewModel
 from evsuper.hmi.theme import Emphasis, comm_label, role_label, set_emphasis
+from evsuper.hmi.widgets.charger_header import ChargerHeader
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.hmi.widgets.permission_gate import PermissionGates
 from evsuper.hmi.widgets.schedule_chart import ScheduleChart
@@ -255,14 +256,8 @@ class ChargerMaintenanceWindow(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 12, 14, 12)
         layout.setSpacing(6)
-        title_row = QHBoxLayout()
-        self._title = role_label("title", charger_id)
-        self._comm = role_label("commBadge")
-        title_row.addWidget(self._title, 1)
-        title_row.addWidget(self._comm)
-        layout.addLayout(title_row)
-        self._subtitle = role_label("subtitle")
-        layout.addWidget(self._subtitle)
+        self.header = ChargerHeader(charger_id)
+        layout.addWidget(self.header)
         self.result_line = CommandResultLine("No command sent from this window yet.")
         layout.addWidget(self.result_line)
         self.read_problem = role_label("caption")
@@ -731,9 +726,7 @@ class ChargerMaintenanceWindow(QDialog):
         state = self._overview.state(self._charger_id)
         if state is None:
             return
-        self._comm.setText(comm_label(state.comm).upper())
-        set_emphasis(self._comm, Emphasis.NORMAL if state.online else Emphasis.NOTABLE)
-        self._subtitle.setText(_subtitle(state))
+        self.header.set_state(state.comm, _subtitle(state))
         info = self.info
         info["vendor"].setText(formatting.text(state.vendor))
         info["model"].setText(formatting.text(state.model))

@@ -27,7 +27,8 @@ from evsuper.hmi import formatting
 from evsuper.hmi.bridge import CommandSender
 from evsuper.hmi.models.configuration import Column, ConfigurationModel
 from evsuper.hmi.models.overview import OverviewModel
-from evsuper.hmi.theme import Emphasis, comm_label, role_label, set_emphasis
+from evsuper.hmi.theme import role_label
+from evsuper.hmi.widgets.charger_header import ChargerHeader
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.users.permissions import NOBODY, Actor, refusal
 
@@ -72,12 +73,7 @@ class ConfigurationDialog(QDialog):
         self.proxy.setFilterKeyColumn(Column.KEY)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
 
-        title_row = QHBoxLayout()
-        title_row.addWidget(role_label("title", charger_id))
-        title_row.addStretch(1)
-        self._comm = role_label("commBadge")
-        title_row.addWidget(self._comm)
-        self.subtitle = role_label("subtitle")
+        self.header = ChargerHeader(charger_id)
 
         self.filter = QLineEdit()
         self.filter.setObjectName("configurationFilter")
@@ -121,8 +117,7 @@ class ConfigurationDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 12, 14, 12)
         layout.setSpacing(8)
-        layout.addLayout(title_row)
-        layout.addWidget(self.subtitle)
+        layout.addWidget(self.header)
         layout.addLayout(tools)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.unknown)
@@ -217,9 +212,7 @@ class ConfigurationDialog(QDialog):
             else QAbstractItemView.EditTrigger.NoEditTriggers
         )
         self.table.setToolTip("" if may_change else refusal(ChangeConfiguration.permission))
-        self._comm.setText(comm_label(state.comm if state else CommState.UNKNOWN).upper())
-        set_emphasis(self._comm, Emphasis.NORMAL if online else Emphasis.NOTABLE)
-        self.subtitle.setText(self._describe(online))
+        self.header.set_state(state.comm if state else CommState.UNKNOWN, self._describe(online))
         self.result_line.show_sent(self._sent)
 
     def _describe(self, online: bool) -> str:

@@ -58,7 +58,8 @@ from evsuper.hmi.dialogs.configuration import ConfigurationDialog
 from evsuper.hmi.dialogs.maintenance import DiagnosticsDialog, FirmwareDialog
 from evsuper.hmi.dialogs.reservation import ReserveDialog
 from evsuper.hmi.models.overview import ChargerState, ConnectorState, OverviewModel
-from evsuper.hmi.theme import Emphasis, comm_label, connector_style, role_label, set_emphasis
+from evsuper.hmi.theme import Emphasis, connector_style, role_label, set_emphasis
+from evsuper.hmi.widgets.charger_header import ChargerHeader
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.hmi.widgets.glyphs import connector_glyph_pixmap
 from evsuper.hmi.widgets.permission_gate import PermissionGates
@@ -242,14 +243,8 @@ class Faceplate(QWidget):
         layout.setContentsMargins(12, 10, 12, 12)
         layout.setSpacing(6)
 
-        title_row = QHBoxLayout()
-        self._title = role_label("title")
-        self._comm = role_label("commBadge")
-        title_row.addWidget(self._title, 1)
-        title_row.addWidget(self._comm)
-        layout.addLayout(title_row)
-        self._subtitle = role_label("subtitle")
-        layout.addWidget(self._subtitle)
+        self.header = ChargerHeader()
+        layout.addWidget(self.header)
 
         self.result = CommandResultLine("No command sent yet.")
         layout.addWidget(self.result)
@@ -702,10 +697,7 @@ class Faceplate(QWidget):
         state = self._model.state(self._charger_id) if self._charger_id else None
         if state is None:
             return
-        self._title.setText(state.charger_id)
-        self._comm.setText(comm_label(state.comm).upper())
-        set_emphasis(self._comm, Emphasis.NORMAL if state.online else Emphasis.NOTABLE)
-        self._subtitle.setText(self._describe(state))
+        self.header.set_state(state.comm, self._describe(state), state.charger_id)
         info = self._info
         info["registration"].setText(formatting.text(state.registration))
         info["vendor"].setText(formatting.text(state.vendor))
