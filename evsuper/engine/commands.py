@@ -72,6 +72,11 @@ class Command:
         """The question to ask before sending, for commands that can hurt; else None."""
         return None
 
+    @property
+    def target(self) -> str:
+        """What the audit trail names as the command's target."""
+        return self.charger_id
+
     def parameters(self) -> dict[str, Any]:
         """The command's own fields, for the audit trail."""
         common = {"charger_id", "actor", "issued_at", "confirmed"}
@@ -312,6 +317,59 @@ class AcceptCharger(Command):
     permission = Permission.EDIT_PROJECT
 
 
+@dataclass(frozen=True, kw_only=True)
+class AlarmCommand(Command):
+    """An operator's action on alarms (``evsuper.alarms``); ``charger_id`` is the charger
+    of the alarms when they share one, else empty."""
+
+    permission = Permission.ACKNOWLEDGE_ALARMS
+    charger_id: str = ""
+    alarm_keys: tuple[str, ...]
+    comment: str = ""
+
+    @property
+    def target(self) -> str:
+        if self.charger_id:
+            return self.charger_id
+        return self.alarm_keys[0][:64] if len(self.alarm_keys) == 1 else "alarms"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AcknowledgeAlarms(AlarmCommand):
+    """Acknowledge; durable in the journal before the result comes back."""
+
+    permission = Permission.ACKNOWLEDGE_ALARMS
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResetAlarms(AlarmCommand):
+    """Reset latched alarms (acknowledging them too) once their condition is gone."""
+
+    permission = Permission.ACKNOWLEDGE_ALARMS
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShelveAlarms(AlarmCommand):
+    """Hide alarms from the list for ``duration_s`` (None: until each one clears); the
+    comment is the reason, required."""
+
+    permission = Permission.SHELVE_ALARMS
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnshelveAlarms(AlarmCommand):
+    permission = Permission.SHELVE_ALARMS
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetAlarmsInService(AlarmCommand):
+    """Remove alarms from service (maintenance on their source) or return them."""
+
+    permission = Permission.SHELVE_ALARMS
+    in_service: bool
+
+
 class Outcome(StrEnum):
     ACCEPTED = "Accepted"  # the charger (or the engine) accepted the request
     REJECTED = "Rejected"  # the charger answered with a refusal
@@ -334,9 +392,9 @@ class CommandResult:
 
 
 class CommandTarget(Protocol):
-    """A driver able to execute commands for the chargers it owns."""
+    """A part of the engine able to execute some commands (a driver for its chargers)."""
 
-    def owns(self, charger_id: str) -> bool: ...
+    def accepts(self, command: Command) -> bool: ...
 
     async def execute(self, command: Command) -> CommandResult: ...
 
@@ -386,7 +444,7 @@ class CommandRouter:
         return result
 
     async def _route(self, command: Command) -> CommandResult:
-        target = next((t for t in self._targets if t.owns(command.charger_id)), None)
+        target = next((t for t in self._targets if t.accepts(command)), None)
         if target is None:
             return CommandResult(
                 Outcome.ERROR, "UnknownCharger", f"no driver owns {command.charger_id}"
@@ -400,20 +458,26 @@ class CommandRouter:
             return CommandResult(Outcome.ERROR, "InternalError", str(exc))
 
 
+# Commands audited under a kind of their own, by the permission they need.
+_AUDIT_KINDS = {
+    Permission.EDIT_PROJECT: AuditKind.PROJECT_CHANGE,  # e.g. a charger added to project.toml
+    Permission.ACKNOWLEDGE_ALARMS: AuditKind.ALARM_ACKNOWLEDGE,
+    Permission.SHELVE_ALARMS: AuditKind.ALARM_SHELVE,
+}
+
+
 def audit_entry(command: Command, result: CommandResult) -> AuditEntry:
     if result.outcome is Outcome.DENIED and result.status == "PermissionDenied":
         kind = AuditKind.PERMISSION_DENIED
-    elif command.permission is Permission.EDIT_PROJECT:
-        kind = AuditKind.PROJECT_CHANGE  # e.g. a charger added to project.toml
     else:
-        kind = AuditKind.COMMAND
+        kind = _AUDIT_KINDS.get(command.permission, AuditKind.COMMAND)
     detail = result.status if not result.detail else f"{result.status}: {result.detail}"
     return AuditEntry(
         ts=command.issued_at,
         actor=command.actor,
         kind=kind,
         action=type(command).__name__,
-        target=command.charger_id,
+        target=command.target,
         parameters={**command.parameters(), "confirmed": command.confirmed},
         result=result.outcome.value,
         detail=detail,

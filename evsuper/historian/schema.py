@@ -205,3 +205,25 @@ audit_log = Table(
     Index(None, "user_name", "ts"),
     Index(None, "target", "ts"),
 )
+
+alarm_journal = Table(
+    "alarm_journal",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ts", UtcDateTime, nullable=False),
+    Column("alarm_key", String(160), nullable=False, comment="<definition id>:<source>"),
+    Column("definition_id", String(48), nullable=False),
+    Column("source", String(128), nullable=False, comment="CP-001, CP-001/C1/<errorCode>, ..."),
+    Column("charger_id", String(64)),
+    Column("priority", Integer, nullable=False, comment="1 critical .. 4 low"),
+    Column("category", String(24), nullable=False),
+    Column("transition", String(24), nullable=False, comment="activated | returned | ..."),
+    Column("state", String(24), nullable=False, comment="ISA-18.2 state after the transition"),
+    Column("value", Text, nullable=False),
+    Column("user_name", String(64), nullable=False, comment="empty: the process"),
+    Column("comment", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Index(None, "ts"),
+    Index(None, "charger_id", "ts"),
+    Index(None, "definition_id", "ts"),
+)

@@ -34,7 +34,7 @@ async def archive(tmp_path: Path) -> Archive:
 
 async def test_migrations_build_exactly_the_model(archive: Archive) -> None:
     with archive.engine.connect() as connection:
-        assert current_revision(connection) == head_revision() == "0004"
+        assert current_revision(connection) == head_revision() == "0005"
         diff = compare_metadata(MigrationContext.configure(connection), schema.metadata)
     assert diff == []
 

@@ -43,7 +43,7 @@ class Charger:
         self.commands: list[tuple[Command, str]] = []
         self.answer = CommandResult(Outcome.ACCEPTED, "Accepted")
 
-    def owns(self, charger_id: str) -> bool:
+    def accepts(self, command: Command) -> bool:
         return True
 
     async def execute(self, command: Command) -> CommandResult:

@@ -675,6 +675,9 @@ class CentralSystem:
 
     # ---- commands (the CommandTarget protocol) ----
 
+    def accepts(self, command: cmd.Command) -> bool:
+        return not isinstance(command, cmd.AlarmCommand) and self.owns(command.charger_id)
+
     def owns(self, charger_id: str) -> bool:
         known = (self._registered, self._unregistered, self.sessions)
         return any(charger_id in group for group in known)
