@@ -76,6 +76,7 @@ class ChargerTag(StrEnum):
     CONNECTS = "connects"  # WebSocket connections accepted
     LAST_CONNECT = "last_connect"  # datetime
     REMOTE = "remote"  # address:port of the last connection
+    ALARM = "alarm"  # ChargerAlarm | None: its most urgent standing alarm (evsuper.alarms)
 
 
 class ConnectorTag(StrEnum):
