@@ -146,6 +146,15 @@ class AlarmRecord:
     suppressed_by: str = ""  # why suppressed by design, e.g. "comm-lost:CP-001"
     chattering: bool = False  # activated CHATTER_ACTIVATIONS times within CHATTER_WINDOW_S
     activations: int = 0  # since the engine started
+    # The alarm's own state under shelving, suppression and removal from service, from
+    # which ``state`` is derived (evsuper.alarms.state):
+    acknowledged: bool = True  # nothing left to acknowledge
+    latched: bool = False  # a latching alarm that was active and is not reset yet
+    shelved: bool = False
+    out_of_service: bool = False
+    ack_required: bool = True
+    latching: bool = False
+    recent_activations: tuple[datetime, ...] = ()  # within the chattering window
 
 
 @dataclass(frozen=True, slots=True)
