@@ -94,7 +94,6 @@ class ConditionKind(StrEnum):
     TRANSACTION_ANOMALY = "transaction-anomaly"  # stop for unknown transaction, ... (momentary)
     METER_STALE = "meter-stale"  # charging, but no meter value for a while
     CONNECTOR_POWER_HIGH = "connector-power-high"  # above the connector's max power
-    SITE_POWER_HIGH = "site-power-high"  # the site's total above its limit
     ARCHIVE_BACKLOG = "archive-backlog"
     ARCHIVE_UNREACHABLE = "archive-unreachable"
     DISK_NEARLY_FULL = "disk-nearly-full"

@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from evsuper.alarms.engine import AlarmEngine
+from evsuper.alarms.notify import Notifier
 from evsuper.core.bus import TagBus
 from evsuper.core.tags import Sample, SystemTag, system_tag
 from evsuper.drivers.ocpp.central import CentralSystem
@@ -53,6 +55,9 @@ class Engine:
             host=ocpp_host if ocpp_host is not None else project.ocpp.host,
             port=ocpp_port if ocpp_port is not None else project.ocpp.port,
         )
+        self.notifier = Notifier.for_project(project, self.bus)
+        self.alarms = AlarmEngine(project, self.bus, self.archive, self.notifier)
+        self.router.add_target(self.alarms)
         self.router.add_target(self.central)
         self.control = ControlServer(self.router, project.directory)
         self.files = FileServer(project.directory, self.central.host, project.ocpp.file_port)
@@ -62,6 +67,8 @@ class Engine:
     async def start(self) -> None:
         await self.archive.start()
         await asyncio.to_thread(create_initial_users, self.project, self.users)
+        await self.notifier.start()
+        await self.alarms.start()
         await self.central.start()
         await self.control.start()
         self.files.start()
@@ -83,6 +90,8 @@ class Engine:
         await self.control.stop()
         await asyncio.to_thread(self.files.stop)
         await self.central.stop()
+        await self.alarms.stop()
+        await self.notifier.stop()
         await self.archive.stop()
         log.info("engine stopped")
 

@@ -17,7 +17,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, select, update
 from sqlalchemy.engine import make_url
 
+from evsuper.alarms.journal import journal_row
+from evsuper.alarms.model import JournalEntry
 from evsuper.core.bus import TagBus
 from evsuper.core.domain import (
     Anomaly,
@@ -374,6 +376,11 @@ class Archive:
                     kind=ev.kind,
                     detail=ev.detail,
                 )
+
+    def journal(self, entries: Iterable[JournalEntry]) -> None:
+        """Append alarm transitions to the journal with the next batch (engine loop)."""
+        for entry in entries:
+            self._put(schema.alarm_journal, **journal_row(entry))
 
     def audit(self, entry: AuditEntry) -> None:
         """Append ``entry`` to the audit trail with the next batch (engine loop)."""

@@ -23,19 +23,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from evsuper.alarms.model import ALARM_PREFIX, SUMMARY_TAG
 from evsuper.core.domain import ArchiveState
 from evsuper.core.tags import Sample, TagPath
 from evsuper.hmi import formatting
+from evsuper.hmi.annunciator import Annunciator, Sound, beep
 from evsuper.hmi.bridge import CommandSender, EngineReader
 from evsuper.hmi.dialogs.login import LoginDialog
 from evsuper.hmi.dialogs.pending import PendingChargersDialog
+from evsuper.hmi.models.alarms import AlarmListModel
 from evsuper.hmi.models.overview import OverviewModel, SiteSummary
 from evsuper.hmi.models.pending import PendingChargersModel
 from evsuper.hmi.models.system import SystemStatus
 from evsuper.hmi.session import Confirm, Session
 from evsuper.hmi.theme import Emphasis, archive_emphasis, set_emphasis
+from evsuper.hmi.views.alarm_list import AlarmListWindow
 from evsuper.hmi.views.event_log import AuditLoader, EventLogView
 from evsuper.hmi.views.overview import OverviewView
+from evsuper.hmi.widgets.alarm_banner import AlarmBanner
 from evsuper.hmi.widgets.faceplate import Faceplate
 from evsuper.project.model import Project
 from evsuper.users.permissions import Actor
@@ -46,7 +51,8 @@ class MainWindow(QMainWindow):
     ``session``'s user (no session: nobody can log in, everything is read-only).
 
     ``confirm`` asks the question of a dangerous command (default: a message box);
-    ``load_audit`` reads the audit trail for the event log (None: no event log).
+    ``load_audit`` reads the audit trail for the event log (None: no event log);
+    ``sound(priority)`` is the alarm annunciation (default: the system beep).
     """
 
     def __init__(
@@ -59,6 +65,7 @@ class MainWindow(QMainWindow):
         session: Session | None = None,
         confirm: Confirm | None = None,
         load_audit: AuditLoader | None = None,
+        sound: Sound = beep,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"{project.name} — evsuper")
@@ -71,6 +78,16 @@ class MainWindow(QMainWindow):
         self.model = OverviewModel(project)
         self.pending = PendingChargersModel(self.model)
         self.system = SystemStatus()
+        self.alarms = AlarmListModel(self)
+        self.annunciator = Annunciator(sound, parent=self)
+        self.alarms.changed.connect(self._annunciate)
+        self.alarm_banner = AlarmBanner(self.alarms, self.annunciator)
+        self._add_alarm_bar()
+        self.alarm_list = AlarmListWindow(
+            self.alarms, send, [c.id for c in project.chargers], self, confirm=confirm
+        )
+        self.alarm_list.chargerRequested.connect(self.show_faceplate)
+        self.alarm_banner.openRequested.connect(self.show_alarms)
 
         self.overview = OverviewView(self.model)
         self.setCentralWidget(self.overview)
@@ -148,12 +165,37 @@ class MainWindow(QMainWindow):
         self.logout_button = QPushButton("Log out")
         self.logout_button.setObjectName("logoutButton")
         self.logout_button.clicked.connect(lambda: self.session.logout())
+        self.alarms_button = QPushButton("Alarms")
+        self.alarms_button.setObjectName("alarmsButton")
+        self.alarms_button.setToolTip("The alarm list: acknowledge, shelve, go to the charger")
+        self.alarms_button.clicked.connect(self.show_alarms)
+        bar.addWidget(self.alarms_button)
         bar.addWidget(self.event_log_button)
         bar.addWidget(spacer)
         bar.addWidget(self.user_label)
         bar.addWidget(self.login_button)
         # a widget in a toolbar is shown and hidden through its action
         self._logout_action = bar.addWidget(self.logout_button)
+
+    def _add_alarm_bar(self) -> None:
+        """The alarm banner, full width under the session bar."""
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        bar = QToolBar("Alarms", self)
+        bar.setObjectName("alarmBar")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        bar.toggleViewAction().setEnabled(False)  # always visible
+        self.alarm_banner.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(self.alarm_banner)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+    def _annunciate(self) -> None:
+        self.annunciator.update(self.alarms.unacknowledged)
+
+    def show_alarms(self) -> None:
+        self.alarm_list.show()
+        self.alarm_list.raise_()
+        self.alarm_list.activateWindow()
 
     def show_login(self) -> LoginDialog:
         """The login dialog; a project without any user first gets its administrator."""
@@ -183,6 +225,7 @@ class MainWindow(QMainWindow):
         self._logout_action.setVisible(logged_in)
         self.faceplate.set_actor(actor)
         self.pending_dialog.set_actor(actor)
+        self.alarm_list.set_actor(actor)
 
     def _ask(self, question: str) -> bool:
         answer = QMessageBox.question(
@@ -196,6 +239,13 @@ class MainWindow(QMainWindow):
 
     def apply_tags(self, changes: Mapping[TagPath, Sample]) -> None:
         """Slot for ``EngineBridge.tagsChanged``."""
+        alarms = {p: s for p, s in changes.items() if p.startswith(ALARM_PREFIX)}
+        summary = changes.get(SUMMARY_TAG)
+        if alarms or summary is not None:
+            changes = {p: s for p, s in changes.items() if p != SUMMARY_TAG and p not in alarms}
+            self.alarms.apply(alarms)
+            if summary is not None:
+                self.alarm_banner.show_summary(summary.value)
         self.model.apply(changes)
         self.system.apply(changes)
         self.faceplate.files_url = self.system.files_url

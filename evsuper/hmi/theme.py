@@ -14,6 +14,7 @@ from enum import Enum, auto
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
+from evsuper.alarms.model import Priority
 from evsuper.core.domain import ArchiveState, CommState, ConnectorStatus
 
 
@@ -33,7 +34,10 @@ class Palette:
     BAR_TRACK = QColor("#c3c6c9")
     BAR_FILL = QColor("#4a4d51")  # power bar and "charging" glyph fill
     SUSPENDED_FILL = QColor("#9a9da1")
-    ALARM = QColor("#d40f1c")  # alarms only
+    ALARM = QColor("#d40f1c")  # alarms only (priority 1, connector faulted)
+    ALARM_HIGH = QColor("#f07c00")  # priority 2, alarms only
+    ALARM_MEDIUM = QColor("#f2c500")  # priority 3, alarms only
+    ALARM_LOW = QColor("#2f8fc4")  # priority 4, alarms only
     ON_ALARM = QColor("#ffffff")
     OFFLINE_TILE = QColor("#62666b")
     OFFLINE_HATCH = QColor("#6c7075")
@@ -97,6 +101,47 @@ _NO_STATUS = ConnectorStyle("No status", GlyphFill.NONE, Palette.TEXT_MUTED)
 
 def connector_style(status: ConnectorStatus | None) -> ConnectorStyle:
     return _NO_STATUS if status is None else _CONNECTOR_STYLES[status]
+
+
+class PriorityShape(Enum):
+    """Each alarm priority has its own shape, so colour is never the only cue."""
+
+    DIAMOND = auto()  # 1 critical
+    TRIANGLE = auto()  # 2 high
+    CIRCLE = auto()  # 3 medium
+    TRIANGLE_DOWN = auto()  # 4 low
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityStyle:
+    """How an alarm priority is drawn: shape and letter/number, and its alarm colour."""
+
+    label: str  # "Critical"
+    shape: PriorityShape
+    symbol: str  # the shape as text, for plain-text places (tooltips, exports)
+    color: QColor  # fill of the shape
+    on_color: QColor  # the number drawn on the fill
+
+
+_PRIORITY_STYLES: dict[Priority, PriorityStyle] = {
+    Priority.CRITICAL: PriorityStyle(
+        "Critical", PriorityShape.DIAMOND, "◆", Palette.ALARM, Palette.ON_ALARM
+    ),
+    Priority.HIGH: PriorityStyle(
+        "High", PriorityShape.TRIANGLE, "▲", Palette.ALARM_HIGH, Palette.TEXT
+    ),
+    Priority.MEDIUM: PriorityStyle(
+        "Medium", PriorityShape.CIRCLE, "●", Palette.ALARM_MEDIUM, Palette.TEXT
+    ),
+    Priority.LOW: PriorityStyle(
+        "Low", PriorityShape.TRIANGLE_DOWN, "▼", Palette.ALARM_LOW, Palette.ON_ALARM
+    ),
+}
+
+
+def priority_style(priority: Priority) -> PriorityStyle:
+    """The one definition of an alarm priority's look (list, banner, tiles, faceplate)."""
+    return _PRIORITY_STYLES[priority]
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +270,18 @@ QMenu::item:selected {{ background: {bar_track}; color: {text}; }}
 QStatusBar {{ background: {panel}; border-top: 1px solid {border}; }}
 QToolBar {{ background: {panel}; border: none; border-bottom: 1px solid {border}; spacing: 6px; }}
 QWidget#eventLog {{ background: {background}; }}
+QToolBar#alarmBar {{ padding: 0; spacing: 0; }}
+QToolButton[role="filterToggle"] {{
+    background: {panel}; color: {muted}; border: 1px solid {separator}; border-radius: 2px;
+    padding: 2px 6px;
+}}
+QToolButton[role="filterToggle"]:checked {{
+    background: {tile}; color: {text}; border: 1px solid {text};
+}}
+QFrame#alarmBanner {{ background: {panel}; }}
+QFrame#alarmBannerSeparator {{ color: {separator}; }}
+QLabel#alarmBannerMessage:disabled {{ color: {secondary}; }}
+QWidget#alarmList {{ background: {background}; }}
 QStatusBar::item {{ border: none; }}
 QStatusBar QLabel {{ padding: 0 10px; border-left: 1px solid {separator}; }}
 QPushButton#pendingChargers {{

@@ -9,24 +9,31 @@ import types
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any, NoReturn, get_args, get_type_hints
+from typing import Any, NoReturn, get_args, get_origin, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import extract_parameters
 from argon2.exceptions import InvalidHashError
 
+from evsuper.alarms.defaults import DEFAULT_DEFINITIONS
+from evsuper.alarms.model import ConditionKind
 from evsuper.core.timeutil import from_wire
 from evsuper.project.model import (
     FORMAT_VERSION,
     ID_TAG_MAX_LENGTH,
+    AlarmSetting,
     ArchiveSettings,
     Badge,
     ChargerConfig,
     HmiSettings,
     InitialUser,
+    NotificationChannel,
+    NotificationSettings,
     OcppSettings,
     Project,
     SecurityProfile,
     SimulatorSettings,
+    parse_time_range,
 )
 from evsuper.users.store import NAME_PATTERN
 
@@ -51,15 +58,20 @@ _SECTIONS: dict[str, type] = {
     "archive": ArchiveSettings,
     "simulator": SimulatorSettings,
     "hmi": HmiSettings,
+    "notifications": NotificationSettings,
 }
 _LISTS: dict[str, type] = {
     "chargers": ChargerConfig,
     "badges": Badge,
     "initial_users": InitialUser,
+    "alarms": AlarmSetting,
 }
 _TOP_LEVEL = {"format_version", "name", *_SECTIONS, *_LISTS}
 _CHARGER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,48}$")  # OCPP 1.6: CiString, safe in a URL path
 # a time of day followed by a zone: what makes an ISO 8601 date-time unambiguous
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
+_PHONE = re.compile(r"^\+?[0-9 ()./-]{3,32}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TIME_WITH_ZONE = re.compile(r"[T ]\d{2}:\d{2}.*(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 
 
@@ -187,6 +199,8 @@ def parse_project(text: str, file: Path) -> Project:
         if target is not None and not (target.is_dir() if is_dir else target.is_file()):
             kind = "folder" if is_dir else "file"
             reader.fail((section, key), f"no such {kind}: {target}")
+    notifications: NotificationSettings = sections["notifications"]
+    _check_notifications(reader, notifications, file.parent)
 
     return Project(
         directory=file.parent,
@@ -198,8 +212,35 @@ def parse_project(text: str, file: Path) -> Project:
         chargers=chargers,
         badges=badges,
         initial_users=initial_users,
+        notifications=notifications,
+        alarms=_checked_alarms(lists["alarms"], reader),
         format_version=version,
     )
+
+
+_NEW_ALARM_FIELDS = ("condition", "priority", "category", "message")
+_LIMIT_CONDITIONS = (ConditionKind.LIMIT_HIGH, ConditionKind.LIMIT_LOW)
+
+
+def _checked_alarms(alarms: tuple[AlarmSetting, ...], reader: _Reader) -> tuple[AlarmSetting, ...]:
+    """A new alarm (an id no default has) names everything a definition needs."""
+    known = {d.id for d in DEFAULT_DEFINITIONS}
+    seen: set[str] = set()
+    for i, alarm in enumerate(alarms):
+        if alarm.id in seen:
+            reader.fail(("alarms", i, "id"), f"duplicate alarm {alarm.id!r}")
+        seen.add(alarm.id)
+        if alarm.id in known:
+            continue
+        for name in _NEW_ALARM_FIELDS:
+            if getattr(alarm, name) is None:
+                reader.fail(
+                    ("alarms", i, "id"),
+                    f"a new alarm needs {name!r} ({alarm.id!r} is no default alarm)",
+                )
+        if alarm.condition in _LIMIT_CONDITIONS and (alarm.tag is None or alarm.limit is None):
+            reader.fail(("alarms", i, "condition"), "a limit alarm needs 'tag' and 'limit'")
+    return alarms
 
 
 class _Reader:
@@ -256,6 +297,17 @@ class _Reader:
             return raw
         if kind is datetime:
             return self.timestamp(raw, path)
+        if dataclasses.is_dataclass(kind) and isinstance(kind, type):
+            return self.build(kind, raw, path)  # a sub-table or an array of tables
+        origin, args = get_origin(kind), get_args(kind)
+        if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+            if not isinstance(raw, list):
+                self.fail(path, f"expected an array, got {raw!r}")
+            return tuple(self.convert(args[0], item, (*path, i)) for i, item in enumerate(raw))
+        if origin is dict and args[0] is str:
+            if not isinstance(raw, dict):
+                self.fail(path, f"expected a table, got {raw!r}")
+            return {key: self.convert(args[1], value, (*path, key)) for key, value in raw.items()}
         raise TypeError(f"unsupported field type {kind!r} at {_dotted(path)}")
 
     def timestamp(self, raw: Any, path: FieldPath) -> datetime:
@@ -280,17 +332,139 @@ class _Reader:
             if m := re.match(r"^\[\[\s*([\w.-]+)\s*\]\]", stripped):
                 name = m.group(1)
                 counts[name] = counts.get(name, -1) + 1
-                table = (name, counts[name])
+                table = (*name.split("."), counts[name])
                 table_line[table] = number
             elif m := re.match(r"^\[\s*([\w.-]+)\s*\]", stripped):
-                table = (m.group(1),)
+                table = tuple(m.group(1).split("."))
                 table_line[table] = number
-            elif (m := re.match(r"^([\w-]+)\s*=", stripped)) and (*table, m.group(1)) == path:
-                return number
+            elif (m := re.match(r"^([\w-]+)\s*=", stripped)) and (
+                (*table, m.group(1)) == path[: len(table) + 1]
+            ):
+                return number  # the key itself, or an element of its array or inline table
         for length in range(len(path), 0, -1):
             if path[:length] in table_line:
                 return table_line[path[:length]]
         return 1
+
+
+def _check_notifications(reader: _Reader, settings: NotificationSettings, folder: Path) -> None:
+    """What the types alone cannot say about ``[notifications]``."""
+    base: FieldPath = ("notifications",)
+    if settings.timezone:
+        try:
+            ZoneInfo(settings.timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            reader.fail((*base, "timezone"), f"unknown time zone {settings.timezone!r}")
+    names: set[str] = set()
+    for i, recipient in enumerate(settings.recipients):
+        where: FieldPath = (*base, "recipients", i)
+        if not recipient.name.strip():
+            reader.fail((*where, "name"), "must not be empty")
+        if recipient.name in names:
+            reader.fail((*where, "name"), f"duplicate recipient {recipient.name!r}")
+        names.add(recipient.name)
+        if recipient.email and not _EMAIL.fullmatch(recipient.email):
+            reader.fail((*where, "email"), f"{recipient.email!r} is not an e-mail address")
+        if recipient.phone and not _PHONE.fullmatch(recipient.phone):
+            reader.fail((*where, "phone"), f"{recipient.phone!r} is not a phone number")
+        if not recipient.email and not recipient.phone:
+            reader.fail((*where, "name"), "a recipient needs an email or a phone (or both)")
+    rule_names: set[str] = set()
+    used: set[NotificationChannel] = set()
+    for i, rule in enumerate(settings.rules):
+        where = (*base, "rules", i)
+        if rule.name in rule_names:
+            reader.fail((*where, "name"), f"duplicate rule {rule.name!r}")
+        rule_names.add(rule.name)
+        if not rule.recipients:
+            reader.fail((*where, "recipients"), "a rule needs at least one recipient")
+        if not rule.channels:
+            reader.fail((*where, "channels"), 'at least one of "email", "sms"')
+        if not rule.on:
+            reader.fail((*where, "on"), 'at least one transition, e.g. "activated"')
+        used.update(rule.channels)
+        for key, listed in (("recipients", rule.recipients), ("escalate_to", rule.escalate_to)):
+            for j, name in enumerate(listed):
+                target = settings.recipient(name)
+                if target is None:
+                    known = ", ".join(sorted(names)) or "none defined"
+                    reader.fail((*where, key, j), f"unknown recipient {name!r} (known: {known})")
+                reachable = (NotificationChannel.EMAIL in rule.channels and target.email) or (
+                    NotificationChannel.SMS in rule.channels and target.phone
+                )
+                if not reachable:
+                    channels = ", ".join(rule.channels)
+                    reader.fail((*where, key, j), f"{name!r} has no address for {channels}")
+        for j, pattern in enumerate(rule.chargers):
+            if not pattern.strip():
+                reader.fail((*where, "chargers", j), "empty pattern")
+        if rule.quiet_hours:
+            try:
+                parse_time_range(rule.quiet_hours)
+            except ValueError as exc:
+                reader.fail((*where, "quiet_hours"), str(exc))
+        if rule.escalate_after_min < 0:
+            reader.fail((*where, "escalate_after_min"), "must be 0 (no escalation) or more")
+        if rule.escalate_to and rule.escalate_after_min <= 0:
+            reader.fail((*where, "escalate_after_min"), "required (> 0) with escalate_to")
+        if rule.escalate_after_min > 0 and not rule.escalate_to:
+            reader.fail((*where, "escalate_to"), "required with escalate_after_min")
+    smtp, sms = settings.smtp, settings.sms
+    if not 0 <= smtp.port <= 65535:
+        reader.fail((*base, "smtp", "port"), "must be a TCP port (0: the usual one)")
+    for section, key, value in (
+        ("smtp", "timeout_s", smtp.timeout_s),
+        ("sms", "timeout_s", sms.timeout_s),
+    ):
+        if value <= 0:
+            reader.fail((*base, section, key), "must be positive")
+    for section, key, env in (
+        ("smtp", "password_env", smtp.password_env),
+        ("sms", "token_env", sms.token_env),
+    ):
+        if env and not _ENV_NAME.fullmatch(env):
+            reader.fail(
+                (*base, section, key),
+                f"{env!r} is not an environment variable name (the NAME of the variable "
+                "holding the secret: the secret itself never goes into project.toml)",
+            )
+    if smtp.username and not smtp.password_env:
+        reader.fail(
+            (*base, "smtp", "password_env"),
+            "required with username: the NAME of the environment variable holding the password",
+        )
+    if smtp.ca_file is not None and not (folder / smtp.ca_file).is_file():
+        reader.fail((*base, "smtp", "ca_file"), f"no such file: {folder / smtp.ca_file}")
+    if NotificationChannel.EMAIL in used:
+        if not smtp.host:
+            reader.fail((*base, "smtp", "host"), "required: a rule sends e-mail")
+        if not _EMAIL.fullmatch(smtp.sender):
+            reader.fail((*base, "smtp", "sender"), "required: the From address of the e-mails")
+    if NotificationChannel.SMS in used and not sms.url_template.startswith(("http://", "https://")):
+        reader.fail((*base, "sms", "url_template"), "required: the http(s) URL of the gateway")
+    templates: list[tuple[FieldPath, str]] = [
+        (("url_template",), sms.url_template),
+        (("body_template",), sms.body_template),
+    ]
+    templates += [(("headers", name), value) for name, value in sms.headers.items()]
+    for place, template in templates:
+        try:
+            template.format(to="", text="", token="")
+        except (KeyError, IndexError, ValueError) as exc:
+            reader.fail(
+                (*base, "sms", *place),
+                f"bad placeholder {exc} (known: {{to}}, {{text}}, {{token}}; "
+                "write {{ and }} for braces)",
+            )
+    if any(delay < 0 for delay in settings.retry_delays_s):
+        reader.fail((*base, "retry_delays_s"), "delays must be 0 or more seconds")
+    for key, number in (
+        ("max_concurrent_sends", settings.max_concurrent_sends),
+        ("queue_limit", settings.queue_limit),
+        ("escalation_check_s", settings.escalation_check_s),
+    ):
+        if number <= 0:
+            reader.fail((*base, key), "must be positive")
 
 
 def _is_argon2_hash(text: str) -> bool:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from enum import IntEnum, StrEnum
 from pathlib import Path
 
+from evsuper.alarms.model import Category, ConditionKind, Priority, Transition
 from evsuper.users.permissions import Role
 
 FORMAT_VERSION = 1
@@ -154,8 +155,149 @@ class InitialUser:
 
 
 @dataclass(frozen=True, slots=True)
+class AlarmSetting:
+    """``[[alarms]]``: changes a default alarm by ``id`` (only the fields given), or adds one
+    (then ``condition``, ``priority``, ``category`` and ``message`` are required; limit
+    alarms also ``tag`` and ``limit``). See evsuper/alarms/defaults.py for the defaults."""
+
+    id: str
+    condition: ConditionKind | None = None
+    priority: Priority | None = None
+    category: Category | None = None
+    message: str | None = None
+    on_delay_s: float | None = None
+    off_delay_s: float | None = None
+    deadband: float | None = None
+    ack_required: bool | None = None
+    latching: bool | None = None
+    tag: str | None = None
+    limit: float | None = None
+    enabled: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ArchiveSettings:
     url: str = "sqlite:///archive.sqlite"
+
+
+class NotificationChannel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"  # plain connection upgraded with STARTTLS (port 587)
+    TLS = "tls"  # implicit TLS from the first byte (port 465)
+    NONE = "none"  # no encryption (a relay on a trusted network, port 25)
+
+    @property
+    def default_port(self) -> int:
+        return {"starttls": 587, "tls": 465, "none": 25}[self.value]
+
+
+class HttpMethod(StrEnum):
+    GET = "GET"
+    POST = "POST"
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """``[notifications.smtp]``: the mail server notifications are sent through."""
+
+    host: str = ""
+    port: int = 0  # 0: the usual port of ``security`` (587, 465 or 25)
+    security: SmtpSecurity = SmtpSecurity.STARTTLS
+    username: str = ""  # empty: no login
+    # The NAME of the environment variable holding the password (never the password here).
+    password_env: str = ""
+    sender: str = ""  # From: address
+    timeout_s: float = 30.0
+    # PEM file of the CA to trust for the server's certificate (relative to the project
+    # folder); default: the system's trusted CAs.
+    ca_file: str | None = None
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or self.security.default_port
+
+
+@dataclass(frozen=True, slots=True)
+class SmsSettings:
+    """``[notifications.sms]``: an HTTP SMS gateway. ``{to}`` and ``{text}`` (and ``{token}``,
+    the value of the environment variable named by ``token_env``) are replaced URL-encoded in
+    ``url_template``, JSON-escaped in ``body_template`` (POST), as they are in header values."""
+
+    url_template: str = ""
+    method: HttpMethod = HttpMethod.GET
+    body_template: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    token_env: str = ""  # the NAME of the environment variable holding an API token
+    timeout_s: float = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    name: str
+    email: str = ""
+    phone: str = ""  # as the gateway expects it, e.g. "+41791234567"
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRule:
+    """Which alarms go to whom. Empty ``priorities`` / ``categories`` / ``chargers``: all."""
+
+    name: str
+    recipients: tuple[str, ...]  # Recipient names
+    priorities: tuple[Priority, ...] = ()
+    categories: tuple[Category, ...] = ()
+    chargers: tuple[str, ...] = ()  # fnmatch patterns on the charger id ("CP-0*")
+    channels: tuple[NotificationChannel, ...] = (NotificationChannel.EMAIL,)
+    on: tuple[Transition, ...] = (Transition.ACTIVATED,)  # transitions that notify
+    # "22:00-06:00", local time: during them only priorities <= quiet_max_priority are sent
+    quiet_hours: str = ""
+    quiet_max_priority: Priority = Priority.CRITICAL
+    # Still unacknowledged this many minutes after activation: notify ``escalate_to``
+    escalate_after_min: float = 0.0
+    escalate_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationSettings:
+    """``[notifications]``: e-mail and SMS notification of alarms (evsuper.alarms.notify)."""
+
+    enabled: bool = False
+    timezone: str = ""  # IANA name for quiet hours and local times; empty: the system's
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
+    recipients: tuple[Recipient, ...] = ()
+    rules: tuple[NotificationRule, ...] = ()
+    # a failed send is tried again after each of these delays, then given up
+    retry_delays_s: tuple[float, ...] = (5.0, 30.0, 120.0)
+    max_concurrent_sends: int = 4
+    queue_limit: int = 1000  # notifications waiting beyond this are dropped (and logged)
+    escalation_check_s: float = 5.0
+
+    def recipient(self, name: str) -> Recipient | None:
+        return next((r for r in self.recipients if r.name == name), None)
+
+
+def parse_time_range(text: str) -> tuple[time, time]:
+    """``"22:00-06:00"`` → (22:00, 06:00); a range may wrap midnight. ValueError if bad."""
+    parts = text.split("-")
+    if len(parts) != 2:
+        raise ValueError(f"{text!r} is not a time range like 22:00-06:00")
+    bounds = []
+    for part in parts:
+        hours, sep, minutes = part.strip().partition(":")
+        if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+            raise ValueError(f"{part.strip()!r} is not a time of day like 06:00")
+        if not (0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
+            raise ValueError(f"{part.strip()!r} is not a time of day (00:00 to 23:59)")
+        bounds.append(time(int(hours), int(minutes)))
+    start, end = bounds
+    if start == end:
+        raise ValueError(f"{text!r} is empty (start and end are the same)")
+    return start, end
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +311,8 @@ class Project:
     chargers: tuple[ChargerConfig, ...] = ()
     badges: tuple[Badge, ...] = ()
     initial_users: tuple[InitialUser, ...] = ()
+    alarms: tuple[AlarmSetting, ...] = ()
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
     format_version: int = FORMAT_VERSION
 
     @property

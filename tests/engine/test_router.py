@@ -132,7 +132,8 @@ def one_of_each_command() -> list[cmd.Command]:
 async def test_every_command_kind_is_audited_with_its_parameters(engine: Engine) -> None:
     commands = one_of_each_command()
     kinds = {type(c) for c in commands}
-    assert len(kinds) == len(commands) == len(cmd.Command.__subclasses__())
+    charger_commands = set(cmd.Command.__subclasses__()) - {cmd.AlarmCommand}
+    assert kinds == charger_commands and len(commands) == len(kinds)
     results = [await engine.router.execute(as_admin(c)) for c in commands]
     entries = await audit_trail(engine, user=ADMIN.user)
     assert [e.action for e in entries] == [type(c).__name__ for c in commands]

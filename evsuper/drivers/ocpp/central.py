@@ -642,6 +642,13 @@ class CentralSystem:
                 f"(meterStop {meter_stop_wh} Wh, reason {reason})",
             )
             return
+        if transaction.energy_wh is not None and transaction.energy_wh < 0:
+            self.anomaly(
+                charger_id,
+                "negative-energy",
+                f"transaction {transaction_id}: meterStop {meter_stop_wh} Wh is below "
+                f"meterStart, energy {transaction.energy_wh} Wh",
+            )
         conn = self._charger(charger_id).connector(transaction.connector_id)
         if conn.transaction_id == transaction_id:
             conn.transaction_id = None

@@ -22,6 +22,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from evsuper.alarms.model import ChargerAlarm
 from evsuper.core.domain import CommState, ConnectorStatus, RegistrationStatus
 from evsuper.core.tags import ChargerTag, ConnectorTag, Sample, TagPath, split_tag
 from evsuper.project.model import ChargerConfig, Project
@@ -80,6 +81,7 @@ class ChargerState:
     connects: int | None = None
     last_connect: datetime | None = None
     remote: str | None = None  # address:port of the last connection
+    alarm: ChargerAlarm | None = None  # its most urgent standing alarm (evsuper.alarms)
 
     @property
     def online(self) -> bool:
@@ -118,6 +120,20 @@ def _optional(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda value: None if value is None else convert(value)
 
 
+def _charger_alarm(value: Any) -> ChargerAlarm | None:
+    if value is not None and not isinstance(value, ChargerAlarm):
+        raise TypeError(f"expected a ChargerAlarm, got {type(value).__name__}")
+    return value
+
+
+def alarm_text(alarm: ChargerAlarm | None) -> str:
+    """A charger's alarms in words: "2 (highest: High, unacknowledged)", or "none"."""
+    if alarm is None:
+        return "none"
+    acknowledged = "unacknowledged" if alarm.unacknowledged else "acknowledged"
+    return f"{alarm.count} (highest: {alarm.priority.label}, {acknowledged})"
+
+
 def _datetime(value: Any) -> datetime:
     if not isinstance(value, datetime):
         raise TypeError(f"expected a datetime, got {type(value).__name__}")
@@ -145,6 +161,7 @@ _CHARGER_FIELDS: dict[str, Callable[[Any], Any]] = {
     ChargerTag.CONNECTS: _optional(int),
     ChargerTag.LAST_CONNECT: _optional(_datetime),
     ChargerTag.REMOTE: _optional(str),
+    ChargerTag.ALARM: _charger_alarm,
 }
 _CONNECTOR_FIELDS: dict[str, Callable[[Any], Any]] = {
     ConnectorTag.STATUS: _optional(ConnectorStatus),
@@ -201,7 +218,10 @@ class OverviewModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return state.charger_id
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{state.charger_id}: {state.comm.value}, {len(state.connectors)} connectors"
+            tip = f"{state.charger_id}: {state.comm.value}, {len(state.connectors)} connectors"
+            if state.alarm is not None:
+                tip += f"\n{alarm_text(state.alarm)}"
+            return tip
         return None
 
     # ---- state

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from evsuper.alarms.model import ChargerAlarm
 from evsuper.core.domain import ConnectorStatus, RegistrationStatus
 from evsuper.hmi import formatting
 from evsuper.hmi.models.overview import (
@@ -34,6 +35,7 @@ from evsuper.hmi.models.overview import (
     OverviewModel,
 )
 from evsuper.hmi.theme import CommStyle, Palette, comm_style, connector_style, font
+from evsuper.hmi.widgets.alarm_glyph import paint_priority_glyph
 from evsuper.hmi.widgets.glyphs import paint_connector_glyph
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
@@ -51,6 +53,7 @@ class TileDelegate(QStyledItemDelegate):
     MARGIN = 8
     GLYPH = 18
     BAR_WIDTH = 50
+    ALARM_BOX = 20
 
     def __init__(self, model: OverviewModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -116,10 +119,12 @@ class TileDelegate(QStyledItemDelegate):
         )
         badge, badge_color = self._header_badge(state, comm)
         painter.setFont(self._badge_font)
-        badge_width = painter.fontMetrics().horizontalAdvance(badge) + 4 if badge else 0
+        badge_width = painter.fontMetrics().horizontalAdvance(badge) + 4.0 if badge else 0.0
         if badge:
             painter.setPen(badge_color)
             painter.drawText(header, _RIGHT, badge)
+        if state.alarm is not None:
+            badge_width = self._paint_alarm(painter, header, badge_width, state.alarm, comm)
         painter.setFont(self._title_font)
         painter.setPen(comm.text)
         title = painter.fontMetrics().elidedText(
@@ -129,6 +134,38 @@ class TileDelegate(QStyledItemDelegate):
         painter.setPen(QPen(comm.dim if not state.online else Palette.SEPARATOR, 1.0))
         y = rect.top() + self.HEADER - 0.5
         painter.drawLine(QPointF(header.left(), y), QPointF(header.right(), y))
+
+    def _paint_alarm(
+        self,
+        painter: QPainter,
+        header: QRectF,
+        right_offset: float,
+        alarm: ChargerAlarm,
+        comm: CommStyle,
+    ) -> float:
+        """The charger's most urgent alarm left of the badge: its priority symbol, the count
+        when more than one, and a frame while unacknowledged; returns the width used."""
+        painter.setFont(self._badge_font)
+        count = str(alarm.count) if alarm.count > 1 else ""
+        count_width = painter.fontMetrics().horizontalAdvance(count) + 2 if count else 0
+        right = header.right() - right_offset - (6 if right_offset else 0)
+        side = self.ALARM_BOX
+        box = QRectF(right - side, header.center().y() - side / 2, side, side)
+        paint_priority_glyph(painter, box.adjusted(2, 2, -2, -2), alarm.priority)
+        if alarm.unacknowledged:
+            frame = QPen(comm.text, 1.5)
+            frame.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+            painter.setPen(frame)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(box.adjusted(0.5, 0.5, -0.5, -0.5))
+        if count:
+            painter.setPen(comm.text)
+            painter.drawText(
+                QRectF(box.left() - count_width, header.top(), count_width, header.height()),
+                _RIGHT,
+                count,
+            )
+        return right_offset + (6 if right_offset else 0) + self.ALARM_BOX + count_width
 
     @staticmethod
     def _header_badge(state: ChargerState, comm: CommStyle) -> tuple[str, QColor]:

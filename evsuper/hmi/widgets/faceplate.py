@@ -57,7 +57,12 @@ from evsuper.hmi.dialogs.charger_maintenance import ChargerMaintenanceWindow
 from evsuper.hmi.dialogs.configuration import ConfigurationDialog
 from evsuper.hmi.dialogs.maintenance import DiagnosticsDialog, FirmwareDialog
 from evsuper.hmi.dialogs.reservation import ReserveDialog
-from evsuper.hmi.models.overview import ChargerState, ConnectorState, OverviewModel
+from evsuper.hmi.models.overview import (
+    ChargerState,
+    ConnectorState,
+    OverviewModel,
+    alarm_text,
+)
 from evsuper.hmi.theme import Emphasis, connector_style, role_label, set_emphasis
 from evsuper.hmi.widgets.charger_header import ChargerHeader
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
@@ -259,6 +264,7 @@ class Faceplate(QWidget):
                 ("firmware", "Firmware"),
                 ("last_seen", "Last seen"),
                 ("status", "Charger status"),
+                ("alarms", "Alarms"),
             ),
             columns=1,
         )
@@ -709,6 +715,10 @@ class Faceplate(QWidget):
         info["status"].setText(connector_style(status).label if status else formatting.NO_VALUE)
         faulted = status is ConnectorStatus.FAULTED
         set_emphasis(info["status"], Emphasis.ALARM if faulted else Emphasis.NORMAL)
+        info["alarms"].setText(alarm_text(state.alarm))
+        unacknowledged = state.alarm is not None and state.alarm.unacknowledged
+        alarm_emphasis = Emphasis.NOTABLE if state.alarm is not None else Emphasis.NORMAL
+        set_emphasis(info["alarms"], Emphasis.ALARM if unacknowledged else alarm_emphasis)
 
         online = state.online
         conditions = dict.fromkeys(self._gates.widgets, online)

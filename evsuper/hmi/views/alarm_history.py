@@ -1,0 +1,267 @@
+"""The alarm history: the journal of every alarm transition, filtered by time, charger,
+priority, category, transition and text, and exported to CSV or Excel. Read-only.
+
+Queries and exports run on a worker thread (``load`` blocks on the database); the table
+shows the newest entries first, up to ``JournalFilter.limit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDateTimeEdit,
+    QFileDialog,
+    QGridLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from evsuper.alarms.journal import JournalFilter
+from evsuper.alarms.model import Category, JournalEntry, Priority, Transition
+from evsuper.core.timeutil import utcnow
+from evsuper.hmi.models.alarm_history import MESSAGE_COLUMN, WIDTHS, AlarmHistoryModel
+from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
+from evsuper.hmi.views.event_log import CUSTOM, DEFAULT_PERIOD, PERIODS
+from evsuper.hmi.worker import Worker
+from evsuper.reports.alarms import JOURNAL_HEADERS, journal_rows
+from evsuper.reports.tables import write_csv, write_xlsx
+
+JournalLoader = Callable[[JournalFilter], list[JournalEntry]]
+
+ALL_PRIORITIES = "All priorities"
+ALL_CATEGORIES = "All categories"
+ALL_TRANSITIONS = "All transitions"
+EXPORT_FILTERS = "Excel workbook (*.xlsx);;CSV files (*.csv)"
+
+
+def write_journal(path: Path, entries: Sequence[JournalEntry]) -> int:
+    """``entries`` to ``path``: an Excel workbook for ``.xlsx``, CSV otherwise."""
+    rows = journal_rows(entries)
+    if path.suffix.lower() == ".xlsx":
+        return write_xlsx(path, "Alarm history", JOURNAL_HEADERS, rows)
+    return write_csv(path, JOURNAL_HEADERS, rows)
+
+
+class AlarmHistoryView(QWidget):
+    def __init__(self, load: JournalLoader, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setObjectName("alarmHistory")
+        self.setWindowTitle("Alarm history — evsuper")
+        display_background(self)
+        self.resize(1400, 700)
+        self._load = load
+        self._worker = Worker("evsuper-alarm-history", self)
+        self._queries = 0  # in flight (the worker answers them in order)
+        self._last_filter: JournalFilter | None = None
+
+        self.charger = QLineEdit()
+        self.charger.setObjectName("alarmHistoryCharger")
+        self.charger.setPlaceholderText("any charger")
+        self.priority = QComboBox()
+        self.priority.setObjectName("alarmHistoryPriority")
+        self.priority.addItem(ALL_PRIORITIES, None)
+        for p in Priority:
+            self.priority.addItem(f"{int(p)} {p.label}", int(p))
+        self.category = QComboBox()
+        self.category.setObjectName("alarmHistoryCategory")
+        self.category.addItem(ALL_CATEGORIES, None)
+        for c in Category:
+            self.category.addItem(c.value, c.value)
+        self.transition = QComboBox()
+        self.transition.setObjectName("alarmHistoryTransition")
+        self.transition.addItem(ALL_TRANSITIONS, None)
+        for t in Transition:
+            self.transition.addItem(t.value, t.value)
+        self.period = QComboBox()
+        self.period.setObjectName("alarmHistoryPeriod")
+        self.period.addItems([p.label for p in PERIODS] + [CUSTOM])
+        self.period.setCurrentIndex(DEFAULT_PERIOD)
+        now = QDateTime.currentDateTime()
+        self.since = QDateTimeEdit(now.addDays(-1))
+        self.until = QDateTimeEdit(now.addSecs(3600))
+        for edit in (self.since, self.until):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.text = QLineEdit()
+        self.text.setObjectName("alarmHistoryText")
+        self.text.setPlaceholderText("message, source, user, comment")
+        self.refresh = QPushButton("Refresh")
+        self.refresh.setObjectName("alarmHistoryRefresh")
+        self.export = QPushButton("Export…")
+        self.export.setObjectName("alarmHistoryExport")
+        self.export.setToolTip("Export the entries shown to Excel (.xlsx) or CSV")
+        self.status = role_label("value")
+        self.status.setObjectName("alarmHistoryStatus")
+
+        filters = QGridLayout()
+        filters.setHorizontalSpacing(8)
+        filters.setVerticalSpacing(4)
+        for column, (caption, widget) in enumerate(
+            (
+                ("Period", self.period),
+                ("Charger", self.charger),
+                ("Priority", self.priority),
+                ("Category", self.category),
+                ("Transition", self.transition),
+                ("Text", self.text),
+            )
+        ):
+            filters.addWidget(role_label("caption", caption), 0, column)
+            filters.addWidget(widget, 1, column)
+        filters.addWidget(role_label("caption", "From"), 2, 0)
+        filters.addWidget(self.since, 3, 0)
+        filters.addWidget(role_label("caption", "To"), 2, 1)
+        filters.addWidget(self.until, 3, 1)
+        filters.addWidget(self.refresh, 1, 6)
+        filters.addWidget(self.export, 1, 7)
+        filters.setColumnStretch(5, 1)
+
+        self.model = AlarmHistoryModel()
+        self.table = QTableView()
+        self.table.setObjectName("alarmHistoryTable")
+        self.table.setModel(self.model)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        for column, width in enumerate(WIDTHS):
+            self.table.setColumnWidth(column, width)
+        header.setSectionResizeMode(MESSAGE_COLUMN, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(50)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setSpacing(8)
+        layout.addWidget(role_label("title", "Alarm history"))
+        layout.addLayout(filters)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.status)
+
+        self.refresh.clicked.connect(self.query)
+        self.export.clicked.connect(self._choose_export_file)
+        for field in (self.charger, self.text):
+            field.returnPressed.connect(self.query)
+        for combo in (self.priority, self.category, self.transition):
+            combo.currentIndexChanged.connect(self.query)
+        self.period.currentIndexChanged.connect(self._period_changed)
+        self.since.dateTimeChanged.connect(self.query)
+        self.until.dateTimeChanged.connect(self.query)
+        self._period_changed()
+
+    def current_filter(self) -> JournalFilter:
+        since: datetime | None
+        until: datetime | None = None
+        if self.period.currentText() == CUSTOM:
+            since = _utc(self.since.dateTime())
+            until = _utc(self.until.dateTime())
+        else:
+            span = PERIODS[self.period.currentIndex()].span
+            since = None if span is None else utcnow() - span
+        # item data comes back from Qt as plain int / str
+        priority = self.priority.currentData()
+        category = self.category.currentData()
+        transition = self.transition.currentData()
+        return JournalFilter(
+            since=since,
+            until=until,
+            charger_id=self.charger.text().strip(),
+            priorities=frozenset() if priority is None else frozenset({Priority(priority)}),
+            categories=frozenset() if category is None else frozenset({Category(category)}),
+            transitions=(
+                frozenset() if transition is None else frozenset({Transition(transition)})
+            ),
+            text=self.text.text().strip(),
+        )
+
+    def query(self) -> None:
+        """Load the entries matching the filters (on the worker thread)."""
+        where = self.current_filter()
+        self._queries += 1
+        self.status.setText("Loading…")
+        set_emphasis(self.status, Emphasis.NORMAL)
+        load = self._load  # the job holds no reference to the widget
+        self._worker.run(lambda: (where, load(where)), self._show, self._failed)
+
+    @property
+    def loading(self) -> bool:
+        return self._queries > 0
+
+    def export_to(self, path: Path) -> int:
+        """Write the entries shown to ``path`` (``.xlsx``: Excel, else CSV); returns the
+        row count. Runs here, on the calling thread."""
+        count = write_journal(path, self.model.entries)
+        self._exported(path, count)
+        return count
+
+    def _exported(self, path: Path, count: int) -> None:
+        self.status.setText(f"Exported {count} entries to {path}")
+        set_emphasis(self.status, Emphasis.NORMAL)
+
+    def _show(self, answer: tuple[JournalFilter, list[JournalEntry]]) -> None:
+        where, entries = answer
+        self._queries -= 1
+        self._last_filter = where
+        self.model.set_entries(entries)
+        shown = f"{len(entries)} entries, newest first"
+        if where.limit is not None and len(entries) >= where.limit:
+            shown += " (the newest only; narrow the filters to see older ones)"
+        self.status.setText(shown)
+
+    def _failed(self, exc: Exception) -> None:
+        self._queries -= 1
+        self.status.setText(f"The archive cannot be read: {exc}")
+        set_emphasis(self.status, Emphasis.ALARM)
+
+    def _period_changed(self) -> None:
+        custom = self.period.currentText() == CUSTOM
+        self.since.setEnabled(custom)
+        self.until.setEnabled(custom)
+        self.query()
+
+    def _choose_export_file(self) -> None:
+        name, chosen = QFileDialog.getSaveFileName(
+            self, "Export the alarm history", "alarm-history.xlsx", EXPORT_FILTERS
+        )
+        if not name:
+            return
+        path = Path(name)
+        if path.suffix.lower() not in (".xlsx", ".csv"):
+            path = path.with_name(path.name + (".csv" if "csv" in chosen.lower() else ".xlsx"))
+        entries = self.model.entries
+        self.status.setText(f"Exporting {len(entries)} entries…")
+        self._worker.run(
+            lambda: (path, write_journal(path, entries)),
+            lambda done: self._exported(*done),
+            self._export_failed,
+        )
+
+    def _export_failed(self, exc: Exception) -> None:
+        self.status.setText(f"Export failed: {exc}")
+        set_emphasis(self.status, Emphasis.ALARM)
+
+
+def display_background(window: QWidget) -> None:
+    """The display grey behind a top-level window of its own."""
+    palette = window.palette()
+    palette.setColor(QPalette.ColorRole.Window, Palette.BACKGROUND)
+    window.setPalette(palette)
+    window.setAutoFillBackground(True)
+
+
+def _utc(value: QDateTime) -> datetime:
+    return datetime.fromtimestamp(value.toSecsSinceEpoch(), UTC)

@@ -1,0 +1,1 @@
+"""Exports and reports: tables to CSV and Excel (``tables``). No Qt."""
