@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import itertools
 import logging
+import math
 import random
 import ssl
 import urllib.request
@@ -272,6 +273,23 @@ class SimulatedBollard:
 
     def transaction_id(self, connector_id: int) -> int | None:
         return self.connectors[connector_id].transaction_id
+
+    def break_down(self, connector_id: int) -> str:
+        """Fault an idle connector now, until ``repair`` (fault injection for demos and
+        tests; sessions fault on their own by the model). Returns the errorCode."""
+        c = self.connectors[connector_id]
+        if c.transaction_id is not None:
+            raise RuntimeError(f"connector {connector_id} is charging: stop it first")
+        fault = c.model.break_down()
+        c.fault_until = math.inf
+        c.alarm.wake()
+        return fault.error_code
+
+    def repair(self, connector_id: int) -> None:
+        """End the fault of a connector now."""
+        c = self.connectors[connector_id]
+        c.fault_until = asyncio.get_running_loop().time()
+        c.alarm.wake()
 
     def abort(self) -> None:
         """Drop the connection at once, without waiting for the closing handshake."""
