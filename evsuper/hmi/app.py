@@ -10,11 +10,12 @@ import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from evsuper.alarms.journal import query_journal
 from evsuper.engine.runtime import Engine, EngineThread
 from evsuper.hmi.bridge import EngineBridge
 from evsuper.hmi.compat import BROKEN_BINDING_TEXT, binding_leaks_none
 from evsuper.hmi.dialogs.startup import show_startup_error
-from evsuper.hmi.main_window import MainWindow
+from evsuper.hmi.main_window import ArchiveReaders, MainWindow
 from evsuper.hmi.session import Session
 from evsuper.hmi.theme import apply_theme
 from evsuper.project.model import Project
@@ -53,7 +54,10 @@ def run_hmi(project: Project, *, start_as_viewer: bool | None = None) -> int:
         bridge.execute,
         read=bridge.fetch,
         session=session,
-        load_audit=functools.partial(query_audit, engine.archive.engine),
+        archive=ArchiveReaders(
+            audit=functools.partial(query_audit, engine.archive.engine),
+            journal=functools.partial(query_journal, engine.archive.engine),
+        ),
     )
     bridge.tagsChanged.connect(window.apply_tags)
     window.show()

@@ -9,6 +9,7 @@ dangerous.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -37,6 +38,8 @@ from evsuper.hmi.models.pending import PendingChargersModel
 from evsuper.hmi.models.system import SystemStatus
 from evsuper.hmi.session import Confirm, Session
 from evsuper.hmi.theme import Emphasis, archive_emphasis, set_emphasis
+from evsuper.hmi.views.alarm_history import AlarmHistoryView, JournalLoader
+from evsuper.hmi.views.alarm_kpi import AlarmKpiView
 from evsuper.hmi.views.alarm_list import AlarmListWindow
 from evsuper.hmi.views.event_log import AuditLoader, EventLogView
 from evsuper.hmi.views.overview import OverviewView
@@ -51,7 +54,8 @@ class MainWindow(QMainWindow):
     ``session``'s user (no session: nobody can log in, everything is read-only).
 
     ``confirm`` asks the question of a dangerous command (default: a message box);
-    ``load_audit`` reads the audit trail for the event log (None: no event log);
+    ``archive`` reads the audit trail and the alarm journal for the event log, the alarm
+    history and the alarm KPIs (None: those windows are not offered);
     ``sound(priority)`` is the alarm annunciation (default: the system beep).
     """
 
@@ -64,7 +68,7 @@ class MainWindow(QMainWindow):
         read: EngineReader | None = None,
         session: Session | None = None,
         confirm: Confirm | None = None,
-        load_audit: AuditLoader | None = None,
+        archive: ArchiveReaders | None = None,
         sound: Sound = beep,
     ) -> None:
         super().__init__(parent)
@@ -72,8 +76,10 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.session = session if session is not None else Session(None, parent=self)
         send = self.session.command_sender(send, confirm or self._ask)
-        self._load_audit = load_audit
+        self._readers = archive
         self.event_log: EventLogView | None = None
+        self.alarm_history: AlarmHistoryView | None = None
+        self.alarm_kpis: AlarmKpiView | None = None
         self._add_session_bar()
         self.model = OverviewModel(project)
         self.pending = PendingChargersModel(self.model)
@@ -150,11 +156,20 @@ class MainWindow(QMainWindow):
         bar.setMovable(False)
         bar.setFloatable(False)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
-        self.event_log_button = QPushButton("Event log")
-        self.event_log_button.setObjectName("eventLogButton")
-        self.event_log_button.setToolTip("Who did what and when: commands, logins, refusals")
-        self.event_log_button.setEnabled(self._load_audit is not None)
+        self.event_log_button = self._archive_button(
+            "Event log", "eventLogButton", "Who did what and when: commands, logins, refusals"
+        )
         self.event_log_button.clicked.connect(self.show_event_log)
+        self.alarm_history_button = self._archive_button(
+            "Alarm history", "alarmHistoryButton", "Every alarm transition, filtered and exported"
+        )
+        self.alarm_history_button.clicked.connect(self.show_alarm_history)
+        self.alarm_kpis_button = self._archive_button(
+            "Alarm KPIs",
+            "alarmKpisButton",
+            "Alarm rates, floods, bad actors against the ISA-18.2 / EEMUA 191 targets",
+        )
+        self.alarm_kpis_button.clicked.connect(self.show_alarm_kpis)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.user_label = QLabel()
@@ -170,6 +185,8 @@ class MainWindow(QMainWindow):
         self.alarms_button.setToolTip("The alarm list: acknowledge, shelve, go to the charger")
         self.alarms_button.clicked.connect(self.show_alarms)
         bar.addWidget(self.alarms_button)
+        bar.addWidget(self.alarm_history_button)
+        bar.addWidget(self.alarm_kpis_button)
         bar.addWidget(self.event_log_button)
         bar.addWidget(spacer)
         bar.addWidget(self.user_label)
@@ -205,16 +222,30 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def _archive_button(self, text: str, name: str, tip: str) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.setToolTip(tip)
+        button.setEnabled(self._readers is not None)
+        return button
+
     def show_event_log(self) -> None:
-        if self._load_audit is None:
-            return
-        if self.event_log is None:
-            self.event_log = EventLogView(self._load_audit, self)
-        else:
-            self.event_log.query()
-        self.event_log.show()
-        self.event_log.raise_()
-        self.event_log.activateWindow()
+        if self._readers is not None:
+            if self.event_log is None:
+                self.event_log = EventLogView(self._readers.audit, self)
+            _reopen(self.event_log)
+
+    def show_alarm_history(self) -> None:
+        if self._readers is not None:
+            if self.alarm_history is None:
+                self.alarm_history = AlarmHistoryView(self._readers.journal, self)
+            _reopen(self.alarm_history)
+
+    def show_alarm_kpis(self) -> None:
+        if self._readers is not None:
+            if self.alarm_kpis is None:
+                self.alarm_kpis = AlarmKpiView(self._readers.journal, self)
+            _reopen(self.alarm_kpis)
 
     def _show_actor(self, actor: Actor) -> None:
         logged_in = self.session.logged_in
@@ -284,3 +315,20 @@ class MainWindow(QMainWindow):
             text += f" · {self.system.archive_backlog} queued"  # the normal queue is noise
         self._archive.setText(text)
         set_emphasis(self._archive, archive_emphasis(state))
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveReaders:
+    """Blocking reads of the archive, run by the windows on their worker threads."""
+
+    audit: AuditLoader
+    journal: JournalLoader
+
+
+def _reopen(window: EventLogView | AlarmHistoryView | AlarmKpiView) -> None:
+    """Show an archive window, read again if it was open before."""
+    if window.isVisible():
+        window.query()
+    window.show()
+    window.raise_()
+    window.activateWindow()

@@ -269,7 +269,7 @@ QMenu::item {{ padding: 4px 16px; }}
 QMenu::item:selected {{ background: {bar_track}; color: {text}; }}
 QStatusBar {{ background: {panel}; border-top: 1px solid {border}; }}
 QToolBar {{ background: {panel}; border: none; border-bottom: 1px solid {border}; spacing: 6px; }}
-QWidget#eventLog {{ background: {background}; }}
+QWidget#eventLog, QWidget#alarmHistory, QWidget#alarmKpi {{ background: {background}; }}
 QToolBar#alarmBar {{ padding: 0; spacing: 0; }}
 QToolButton[role="filterToggle"] {{
     background: {panel}; color: {muted}; border: 1px solid {separator}; border-radius: 2px;

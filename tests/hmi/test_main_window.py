@@ -11,11 +11,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QLabel, QPushButton
 
+from evsuper.alarms.journal import query_journal
 from evsuper.core.domain import ArchiveState, CommState, ConnectorStatus
 from evsuper.core.tags import Sample, SystemTag, system_tag
 from evsuper.engine.commands import Command, CommandResult, Outcome, RemoteStop
 from evsuper.hmi.dialogs.login import LoginDialog
-from evsuper.hmi.main_window import MainWindow
+from evsuper.hmi.main_window import ArchiveReaders, MainWindow
 from evsuper.hmi.session import Session
 from evsuper.hmi.theme import Palette
 from evsuper.project.model import Project
@@ -185,7 +186,10 @@ def test_logging_in_from_the_toolbar_enables_what_the_role_allows(
         project,
         lambda command, callback: None,
         session=session,
-        load_audit=functools.partial(query_audit, user_store.engine),
+        archive=ArchiveReaders(
+            audit=functools.partial(query_audit, user_store.engine),
+            journal=functools.partial(query_journal, user_store.engine),
+        ),
     )
     qtbot.addWidget(window)
     window.show()
@@ -209,4 +213,10 @@ def test_logging_in_from_the_toolbar_enables_what_the_role_allows(
         lambda: [(e.actor.user, e.action) for e in log.model.entries][:1] == [("olivia", "login")],
         timeout=5000,
     )
+    qtbot.mouseClick(window.alarm_history_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.alarm_kpis_button, Qt.MouseButton.LeftButton)
+    history, kpis = window.alarm_history, window.alarm_kpis
+    assert history is not None and history.isVisible()
+    assert kpis is not None and kpis.isVisible()
+    qtbot.waitUntil(lambda: not history.loading and kpis.kpis is not None, timeout=5000)
     session.close()

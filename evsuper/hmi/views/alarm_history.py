@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtCore import QDateTime, Qt
-from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -31,7 +30,7 @@ from evsuper.alarms.journal import JournalFilter
 from evsuper.alarms.model import Category, JournalEntry, Priority, Transition
 from evsuper.core.timeutil import utcnow
 from evsuper.hmi.models.alarm_history import MESSAGE_COLUMN, WIDTHS, AlarmHistoryModel
-from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
+from evsuper.hmi.theme import Emphasis, role_label, set_emphasis
 from evsuper.hmi.views.event_log import CUSTOM, DEFAULT_PERIOD, PERIODS
 from evsuper.hmi.worker import Worker
 from evsuper.reports.alarms import JOURNAL_HEADERS, journal_rows
@@ -58,7 +57,6 @@ class AlarmHistoryView(QWidget):
         super().__init__(parent, Qt.WindowType.Window)
         self.setObjectName("alarmHistory")
         self.setWindowTitle("Alarm history — evsuper")
-        display_background(self)
         self.resize(1400, 700)
         self._load = load
         self._worker = Worker("evsuper-alarm-history", self)
@@ -253,14 +251,6 @@ class AlarmHistoryView(QWidget):
     def _export_failed(self, exc: Exception) -> None:
         self.status.setText(f"Export failed: {exc}")
         set_emphasis(self.status, Emphasis.ALARM)
-
-
-def display_background(window: QWidget) -> None:
-    """The display grey behind a top-level window of its own."""
-    palette = window.palette()
-    palette.setColor(QPalette.ColorRole.Window, Palette.BACKGROUND)
-    window.setPalette(palette)
-    window.setAutoFillBackground(True)
 
 
 def _utc(value: QDateTime) -> datetime:

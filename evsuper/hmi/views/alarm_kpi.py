@@ -10,7 +10,7 @@ in bold words, never in alarm colours (these are not alarms).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -37,16 +37,13 @@ from PySide6.QtWidgets import (
 
 from evsuper.alarms.journal import JournalFilter
 from evsuper.alarms.kpi import WINDOW, AlarmKpis, compute_kpis
-from evsuper.alarms.model import JournalEntry
 from evsuper.core.timeutil import utcnow
 from evsuper.hmi import formatting
 from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
-from evsuper.hmi.views.alarm_history import EXPORT_FILTERS, display_background
+from evsuper.hmi.views.alarm_history import EXPORT_FILTERS, JournalLoader
 from evsuper.hmi.worker import Worker
 from evsuper.reports.alarms import METRIC_HEADERS, kpi_sheets, metric_rows, result_text
 from evsuper.reports.tables import write_csv, write_workbook
-
-JournalLoader = Callable[[JournalFilter], list[JournalEntry]]
 
 # Read this much journal before the period, to find the alarms standing since then (stale).
 STALE_LOOKBACK = timedelta(days=7)
@@ -165,7 +162,6 @@ class AlarmKpiView(QWidget):
         super().__init__(parent, Qt.WindowType.Window)
         self.setObjectName("alarmKpi")
         self.setWindowTitle("Alarm KPIs — evsuper")
-        display_background(self)
         self.resize(1400, 900)
         self._load = load
         self._positions = positions
