@@ -20,7 +20,7 @@ from evsuper.core.timeutil import utcnow
 from evsuper.historian.archive import create_archive_engine
 from evsuper.historian.migrate import upgrade_to_head
 from evsuper.hmi.views.alarm_history import AlarmHistoryView
-from evsuper.hmi.views.event_log import CUSTOM
+from evsuper.hmi.widgets.period_picker import CUSTOM
 
 
 def journal_entry(

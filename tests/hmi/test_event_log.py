@@ -16,7 +16,8 @@ from sqlalchemy import Engine
 from evsuper.core.timeutil import utcnow
 from evsuper.historian.archive import create_archive_engine
 from evsuper.historian.migrate import upgrade_to_head
-from evsuper.hmi.views.event_log import CUSTOM, EventLogView
+from evsuper.hmi.views.event_log import EventLogView
+from evsuper.hmi.widgets.period_picker import CUSTOM
 from evsuper.users.audit import AuditEntry, AuditKind, query_audit, write_entry
 from evsuper.users.permissions import Actor, Origin, Role
 

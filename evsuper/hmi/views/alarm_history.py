@@ -8,14 +8,12 @@ shows the newest entries first, up to ``JournalFilter.limit``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
-from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDateTimeEdit,
     QFileDialog,
     QGridLayout,
     QHeaderView,
@@ -28,10 +26,9 @@ from PySide6.QtWidgets import (
 
 from evsuper.alarms.journal import JournalFilter
 from evsuper.alarms.model import Category, JournalEntry, Priority, Transition
-from evsuper.core.timeutil import utcnow
 from evsuper.hmi.models.alarm_history import MESSAGE_COLUMN, WIDTHS, AlarmHistoryModel
 from evsuper.hmi.theme import Emphasis, role_label, set_emphasis
-from evsuper.hmi.views.event_log import CUSTOM, DEFAULT_PERIOD, PERIODS
+from evsuper.hmi.widgets.period_picker import PeriodPicker
 from evsuper.hmi.worker import Worker
 from evsuper.reports.alarms import JOURNAL_HEADERS, journal_rows
 from evsuper.reports.tables import write_csv, write_xlsx
@@ -81,16 +78,12 @@ class AlarmHistoryView(QWidget):
         self.transition.addItem(ALL_TRANSITIONS, None)
         for t in Transition:
             self.transition.addItem(t.value, t.value)
-        self.period = QComboBox()
-        self.period.setObjectName("alarmHistoryPeriod")
-        self.period.addItems([p.label for p in PERIODS] + [CUSTOM])
-        self.period.setCurrentIndex(DEFAULT_PERIOD)
-        now = QDateTime.currentDateTime()
-        self.since = QDateTimeEdit(now.addDays(-1))
-        self.until = QDateTimeEdit(now.addSecs(3600))
-        for edit in (self.since, self.until):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.periods = PeriodPicker("alarmHistory", self)
+        self.period, self.since, self.until = (
+            self.periods.period,
+            self.periods.since,
+            self.periods.until,
+        )
         self.text = QLineEdit()
         self.text.setObjectName("alarmHistoryText")
         self.text.setPlaceholderText("message, source, user, comment")
@@ -156,20 +149,11 @@ class AlarmHistoryView(QWidget):
             field.returnPressed.connect(self.query)
         for combo in (self.priority, self.category, self.transition):
             combo.currentIndexChanged.connect(self.query)
-        self.period.currentIndexChanged.connect(self._period_changed)
-        self.since.dateTimeChanged.connect(self.query)
-        self.until.dateTimeChanged.connect(self.query)
-        self._period_changed()
+        self.periods.changed.connect(self.query)
+        self.query()
 
     def current_filter(self) -> JournalFilter:
-        since: datetime | None
-        until: datetime | None = None
-        if self.period.currentText() == CUSTOM:
-            since = _utc(self.since.dateTime())
-            until = _utc(self.until.dateTime())
-        else:
-            span = PERIODS[self.period.currentIndex()].span
-            since = None if span is None else utcnow() - span
+        since, until = self.periods.range()
         # item data comes back from Qt as plain int / str
         priority = self.priority.currentData()
         category = self.category.currentData()
@@ -225,12 +209,6 @@ class AlarmHistoryView(QWidget):
         self.status.setText(f"The archive cannot be read: {exc}")
         set_emphasis(self.status, Emphasis.ALARM)
 
-    def _period_changed(self) -> None:
-        custom = self.period.currentText() == CUSTOM
-        self.since.setEnabled(custom)
-        self.until.setEnabled(custom)
-        self.query()
-
     def _choose_export_file(self) -> None:
         name, chosen = QFileDialog.getSaveFileName(
             self, "Export the alarm history", "alarm-history.xlsx", EXPORT_FILTERS
@@ -251,7 +229,3 @@ class AlarmHistoryView(QWidget):
     def _export_failed(self, exc: Exception) -> None:
         self.status.setText(f"Export failed: {exc}")
         set_emphasis(self.status, Emphasis.ALARM)
-
-
-def _utc(value: QDateTime) -> datetime:
-    return datetime.fromtimestamp(value.toSecsSinceEpoch(), UTC)

@@ -8,15 +8,12 @@ newest entries first, up to ``AuditFilter.limit``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDateTimeEdit,
     QFileDialog,
     QGridLayout,
     QHeaderView,
@@ -27,30 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from evsuper.core.timeutil import utcnow
 from evsuper.hmi.models.event_log import EventLogModel
 from evsuper.hmi.theme import Emphasis, role_label, set_emphasis
+from evsuper.hmi.widgets.period_picker import PeriodPicker
 from evsuper.hmi.worker import Worker
 from evsuper.users.audit import AuditEntry, AuditFilter, AuditKind, write_csv
 
 AuditLoader = Callable[[AuditFilter], list[AuditEntry]]
 
 
-@dataclass(frozen=True, slots=True)
-class Period:
-    label: str
-    span: timedelta | None  # None: all time
-
-
-PERIODS = (
-    Period("Last hour", timedelta(hours=1)),
-    Period("Last 24 hours", timedelta(hours=24)),
-    Period("Last 7 days", timedelta(days=7)),
-    Period("Last 30 days", timedelta(days=30)),
-    Period("All time", None),
-)
-CUSTOM = "Custom range"
-DEFAULT_PERIOD = 1
 ALL_KINDS = "All kinds"
 
 
@@ -73,16 +55,12 @@ class EventLogView(QWidget):
         self.kind = QComboBox()
         self.kind.setObjectName("eventLogKind")
         self.kind.addItems([ALL_KINDS, *(k.value for k in AuditKind)])
-        self.period = QComboBox()
-        self.period.setObjectName("eventLogPeriod")
-        self.period.addItems([p.label for p in PERIODS] + [CUSTOM])
-        self.period.setCurrentIndex(DEFAULT_PERIOD)
-        now = QDateTime.currentDateTime()
-        self.since = QDateTimeEdit(now.addDays(-1))
-        self.until = QDateTimeEdit(now.addSecs(3600))
-        for edit in (self.since, self.until):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.periods = PeriodPicker("eventLog", self)
+        self.period, self.since, self.until = (
+            self.periods.period,
+            self.periods.since,
+            self.periods.until,
+        )
         self.text = QLineEdit()
         self.text.setObjectName("eventLogText")
         self.text.setPlaceholderText("search every column")
@@ -141,21 +119,12 @@ class EventLogView(QWidget):
         for field in (self.user, self.target, self.text):
             field.returnPressed.connect(self.query)
         self.kind.currentIndexChanged.connect(self.query)
-        self.period.currentIndexChanged.connect(self._period_changed)
-        self.since.dateTimeChanged.connect(self.query)
-        self.until.dateTimeChanged.connect(self.query)
-        self._period_changed()
+        self.periods.changed.connect(self.query)
+        self.query()
 
     def current_filter(self) -> AuditFilter:
         kind = self.kind.currentText()
-        since: datetime | None
-        until: datetime | None = None
-        if self.period.currentText() == CUSTOM:
-            since = _utc(self.since.dateTime())
-            until = _utc(self.until.dateTime())
-        else:
-            span = PERIODS[self.period.currentIndex()].span
-            since = None if span is None else utcnow() - span
+        since, until = self.periods.range()
         return AuditFilter(
             user=self.user.text().strip(),
             target=self.target.text().strip(),
@@ -198,12 +167,6 @@ class EventLogView(QWidget):
         self.status.setText(f"The archive cannot be read: {exc}")
         set_emphasis(self.status, Emphasis.ALARM)
 
-    def _period_changed(self) -> None:
-        custom = self.period.currentText() == CUSTOM
-        self.since.setEnabled(custom)
-        self.until.setEnabled(custom)
-        self.query()
-
     def _choose_export_file(self) -> None:
         name, _ = QFileDialog.getSaveFileName(
             self, "Export the event log", "event-log.csv", "CSV files (*.csv)"
@@ -214,7 +177,3 @@ class EventLogView(QWidget):
             except OSError as exc:
                 self.status.setText(f"Export failed: {exc}")
                 set_emphasis(self.status, Emphasis.ALARM)
-
-
-def _utc(value: QDateTime) -> datetime:
-    return datetime.fromtimestamp(value.toSecsSinceEpoch(), UTC)
