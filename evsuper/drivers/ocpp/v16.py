@@ -22,6 +22,7 @@ from ocpp.messages import CallError, MessageType, unpack
 from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action, DataTransferStatus
+from websockets.exceptions import ConnectionClosed
 
 from evsuper.core.domain import (
     ConnectorStatus,
@@ -113,6 +114,8 @@ class ChargePoint16(ChargePoint):
         except OCPPError as error:
             log.warning("%s: %s answered with %s: %s", self.id, msg.action, error.code, error)
             await self._send(_call_error(msg.unique_id, error))
+        except ConnectionClosed:  # gone before its answer was sent: a disconnect, not a bug
+            raise
         except Exception:  # a bug of ours must not cost the charger its connection
             log.exception("%s: %s failed", self.id, msg.action)
             failure = InternalError(description=f"{msg.action} could not be processed")
