@@ -18,6 +18,8 @@ from evsuper.project.model import (
 )
 from evsuper.project.new import write_new_project
 
+pytest_plugins = ["databases"]
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # Fast, deterministic simulated bollards: sessions start only when asked to.

@@ -1,14 +1,18 @@
-"""The archive: schema from alembic equals the model; writes are batched and durable."""
+"""The archive, on SQLite and on a real PostgreSQL: schema from alembic equals the model;
+writes are batched and durable; a database outage loses nothing."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from databases import PostgresServer
 from sqlalchemy import func, select
+from support import wait_until
 
 from evsuper.core.bus import TagBus
 from evsuper.core.domain import (
@@ -24,11 +28,10 @@ from evsuper.historian.migrate import current_revision, head_revision
 
 
 @pytest.fixture
-async def archive(tmp_path: Path) -> Archive:
-    bus = TagBus()
-    archive = Archive(f"sqlite:///{tmp_path / 'archive.sqlite'}", bus)
+async def archive(archive_url: str) -> AsyncIterator[Archive]:
+    archive = Archive(archive_url, TagBus())
     await archive.start()
-    yield archive  # type: ignore[misc]
+    yield archive
     await archive.stop()
 
 
@@ -39,9 +42,12 @@ async def test_migrations_build_exactly_the_model(archive: Archive) -> None:
     assert diff == []
 
 
-async def test_sqlite_runs_in_wal_mode(archive: Archive) -> None:
+async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    archive = Archive(f"sqlite:///{tmp_path / 'archive.sqlite'}", TagBus())
+    await archive.start()
     with archive.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    await archive.stop()
 
 
 async def test_durable_transaction_round_trip_keeps_utc(archive: Archive) -> None:
@@ -58,9 +64,9 @@ async def test_durable_transaction_round_trip_keeps_utc(archive: Archive) -> Non
     assert await archive.stop_transaction(opened.id, start, 9300, "Local", None) is None
 
 
-async def test_events_are_written_in_batches_and_flushed_on_stop(tmp_path: Path) -> None:
+async def test_events_are_written_in_batches_and_flushed_on_stop(archive_url: str) -> None:
     bus = TagBus()
-    archive = Archive(f"sqlite:///{tmp_path / 'a.sqlite'}", bus)
+    archive = Archive(archive_url, bus)
     await archive.start()
     now = datetime.now(UTC)
     for i in range(2000):
@@ -81,3 +87,47 @@ async def test_events_are_written_in_batches_and_flushed_on_stop(tmp_path: Path)
         status = connection.execute(select(schema.connector_status.c.status)).scalar()
     assert count == 2000
     assert status == "Charging"
+
+
+async def test_a_postgresql_outage_loses_nothing_and_writes_each_sample_once(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.database()
+    bus = TagBus()
+    archive = Archive(url, bus)
+    await archive.start()
+    now = datetime.now(UTC)
+
+    def produce(first: int, count: int) -> None:
+        for i in range(first, first + count):
+            reading = MeterReading(now, "Power.Active.Import", float(i), "W")
+            bus.emit(MeterValuesReceived("CP-1", 1, None, (reading,)))
+
+    def values() -> list[float]:
+        with archive.engine.connect() as connection:
+            return list(connection.execute(select(schema.meter_samples.c.value)).scalars())
+
+    try:
+        produce(0, 500)
+        await archive.run_durable(lambda connection: None)
+        postgres_server.stop()
+        produce(500, 500)  # while the database is down
+        await wait_until(lambda: bus.value("_system/archive/state") is ArchiveState.ERROR)
+        postgres_server.start()
+        produce(1000, 500)
+        await wait_until(lambda: bus.value("_system/archive/state") is ArchiveState.OK, within=30)
+        await archive.run_durable(lambda connection: None)
+        assert sorted(values()) == [float(i) for i in range(1500)]  # all, each once
+    finally:
+        await archive.stop()
+        postgres_server.drop(url)
+
+
+def test_the_table_reference_lists_every_table_and_column() -> None:
+    reference = (Path(__file__).parents[2] / "docs" / "archive.md").read_text(encoding="utf-8")
+    for table in schema.metadata.sorted_tables:
+        section = reference.split(f"### `{table.name}`\n", 1)
+        assert len(section) == 2, f"docs/archive.md has no section for {table.name}"
+        body = section[1].split("### ", 1)[0]
+        for column in table.columns:
+            assert f"| `{column.name}` |" in body, f"{table.name}.{column.name} undocumented"

@@ -1,13 +1,13 @@
-"""Users in a real SQLite archive: argon2 hashes, roles, audit rows, throttled logins."""
+"""Users in a real archive (SQLite and PostgreSQL): argon2 hashes, roles, audit rows,
+throttled logins, an audit trail the database itself keeps append-only."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from evsuper.historian.archive import create_archive_engine
 from evsuper.historian.migrate import upgrade_to_head
@@ -20,27 +20,24 @@ PASSWORD = "correct horse"
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
-    file = tmp_path / "archive.sqlite"
-    engine = create_archive_engine(f"sqlite:///{file}")
+def database(archive_url: str) -> Iterator[Engine]:
+    engine = create_archive_engine(archive_url)
     with engine.begin() as connection:
         upgrade_to_head(connection)
-    yield engine, file
+    yield engine
     engine.dispose()
 
 
 @pytest.fixture
-def store(database: tuple[Engine, Path]) -> UserStore:
-    return UserStore(database[0])
+def store(database: Engine) -> UserStore:
+    return UserStore(database)
 
 
-def test_passwords_are_stored_as_argon2_hashes_only(
-    store: UserStore, database: tuple[Engine, Path]
-) -> None:
+def test_passwords_are_stored_as_argon2_hashes_only(store: UserStore, database: Engine) -> None:
     store.add("alice", Role.OPERATOR, PASSWORD, by=ROOT)
-    with sqlite3.connect(database[1]) as db:
-        (stored,) = db.execute("SELECT password_hash FROM users WHERE name = 'alice'").fetchone()
-        everything = "".join(str(row) for row in db.execute("SELECT * FROM audit_log"))
+    with database.connect() as db:
+        stored = db.execute(text("SELECT password_hash FROM users WHERE name = 'alice'")).scalar()
+        everything = "".join(str(row) for row in db.execute(text("SELECT * FROM audit_log")))
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
     assert PASSWORD not in everything
     user = store.authenticate("alice", PASSWORD, Origin.HMI)
@@ -81,15 +78,13 @@ def test_user_changes_are_checked_and_audited(store: UserStore) -> None:
     assert entries[0].detail == "disabled account"
 
 
-def test_the_audit_trail_refuses_updates_and_deletes(
-    store: UserStore, database: tuple[Engine, Path]
-) -> None:
+def test_the_audit_trail_refuses_updates_and_deletes(store: UserStore, database: Engine) -> None:
     store.add("alice", Role.OPERATOR, PASSWORD, by=ROOT)
-    with sqlite3.connect(database[1]) as db:
-        for statement in ("UPDATE audit_log SET result = 'x'", "DELETE FROM audit_log"):
-            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-                db.execute(statement)
-        assert db.execute("SELECT count(*) FROM audit_log").fetchone() == (1,)
+    for statement in ("UPDATE audit_log SET result = 'x'", "DELETE FROM audit_log"):
+        with pytest.raises(DBAPIError, match="append-only"), database.begin() as db:
+            db.execute(text(statement))
+    with database.connect() as db:
+        assert db.execute(text("SELECT count(*) FROM audit_log")).scalar() == 1
 
 
 def test_failed_logins_are_throttled_and_a_success_clears_them(store: UserStore) -> None:
