@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,10 +61,13 @@ def _psycopg(uri: str) -> URL:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    server = PostgresServer(tmp_path_factory.mktemp("postgres"))
+def postgres_server() -> Iterator[PostgresServer]:
+    # Not under pytest's basetemp: another pytest session starting meanwhile may prune it.
+    directory = Path(tempfile.mkdtemp(prefix="evsuper-postgres-"))
+    server = PostgresServer(directory)
     yield server
     server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(params=BACKENDS)
