@@ -44,7 +44,9 @@ class Engine:
     ) -> None:
         self.project = project
         self.bus = TagBus()
-        self.archive = Archive(project.archive_url(), self.bus)
+        self.archive = Archive(
+            project.archive_url(), self.bus, project.directory / ".evsuper" / "spool.jsonl"
+        )
         self.router = CommandRouter(audit=self.archive.audit)
         self.users = UserStore(self.archive.engine)
         self.authenticator = Authenticator(self.users)

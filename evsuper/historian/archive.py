@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, select, update
@@ -46,6 +47,7 @@ from evsuper.core.tags import Sample, SystemTag, system_tag
 from evsuper.core.timeutil import utcnow
 from evsuper.historian import schema
 from evsuper.historian.migrate import upgrade_to_head
+from evsuper.historian.spool import Spool, insert_rows
 from evsuper.users.audit import AuditEntry, audit_row
 
 log = logging.getLogger(__name__)
@@ -86,7 +88,9 @@ def create_archive_engine(url: str) -> Engine:
 
 
 class Archive:
-    def __init__(self, url: str, bus: TagBus) -> None:
+    def __init__(self, url: str, bus: TagBus, spool_file: Path | None = None) -> None:
+        """``spool_file``: where rows wait while the database is unreachable (None: in
+        memory only, lost if the process stops before the database is back)."""
         self.url = url
         self.bus = bus
         self.engine = create_archive_engine(url)
@@ -97,6 +101,7 @@ class Archive:
         self._state = ArchiveState.OK
         self._last_published = 0.0
         self.rows_written = 0
+        self._spool = Spool(spool_file) if spool_file is not None else None
 
     def describe(self) -> str:
         return make_url(self.url).render_as_string(hide_password=True)
@@ -107,6 +112,9 @@ class Archive:
         """Migrate the schema to head, start the writer, listen to domain events."""
         self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self._migrate)
+        if self._spool is not None and self._spool.pending:
+            replayed = await asyncio.to_thread(self._spool.replay, self.engine.begin)
+            log.info("archive: %d rows spooled during an outage written", replayed)
         self._thread.start()
         self._unsubscribe = self.bus.subscribe_events(self._on_event)
         self._publish_state(ArchiveState.OK, 0)
@@ -399,7 +407,9 @@ class Archive:
         stopping = False
         while True:
             if not pending:
-                pending.append(self._queue.get())
+                wait = RETRY_DELAY_S if self._spooled else None  # spooled: retry them
+                with contextlib.suppress(queue.Empty):
+                    pending.append(self._queue.get(timeout=wait))
             while len(pending) < BATCH_MAX:
                 try:
                     pending.append(self._queue.get_nowait())
@@ -409,11 +419,15 @@ class Archive:
                 stopping = True
                 pending = [job for job in pending if job is not _STOP]
             try:
+                if self._spooled:  # older rows first
+                    replayed = self._spool.replay(self.engine.begin)  # type: ignore[union-attr]
+                    log.info("archive is back: %d spooled rows written", replayed)
                 self._write(pending)
             except Exception as exc:
-                log.exception("archive write failed; retrying in %.0f s", RETRY_DELAY_S)
+                if self._state is not ArchiveState.ERROR:
+                    log.exception("archive write failed; retrying every %.0f s", RETRY_DELAY_S)
                 self._publish_state(ArchiveState.ERROR, len(pending) + self._queue.qsize())
-                pending = self._fail_durable(pending, exc)
+                pending = self._spool_rows(self._fail_durable(pending, exc))
                 if stopping and not pending:
                     return
                 time.sleep(RETRY_DELAY_S)
@@ -430,27 +444,37 @@ class Archive:
             if stopping and backlog == 0:
                 return
 
+    @property
+    def _spooled(self) -> bool:
+        return self._spool is not None and self._spool.pending
+
+    def _spool_rows(self, jobs: list[_Job]) -> list[_Job]:
+        """Plain rows go to the spool file; what cannot (no spool, disk full) stays."""
+        if self._spool is None or not jobs:
+            return jobs
+        try:
+            self._spool.append(
+                (job.table, job.row) for job in jobs if job.table is not None and job.row
+            )
+        except OSError as exc:
+            log.error("archive spool %s cannot be written: %s", self._spool.file, exc)
+            return jobs
+        return []
+
     def _write(self, jobs: list[_Job]) -> None:
         """One database transaction: consecutive rows of a table go as one executemany."""
         with self.engine.begin() as connection:
-            run: list[dict[str, Any]] = []
-            run_table: Table | None = None
+            rows: list[tuple[Table, dict[str, Any]]] = []
             for job in jobs:
                 if job.table is not None and job.row is not None:
-                    if job.table is not run_table and run:
-                        connection.execute(insert(run_table), run)  # type: ignore[arg-type]
-                        run = []
-                    run_table = job.table
-                    run.append(job.row)
+                    rows.append((job.table, job.row))
                     continue
-                if run:
-                    connection.execute(insert(run_table), run)  # type: ignore[arg-type]
-                    run = []
+                insert_rows(connection, rows)
+                rows = []
                 if job.fn is not None:
                     # keep the result on the job; futures resolve only after the commit
                     job.row = job.fn(connection)
-            if run:
-                connection.execute(insert(run_table), run)  # type: ignore[arg-type]
+            insert_rows(connection, rows)
 
     @staticmethod
     def _fail_durable(jobs: list[_Job], exc: Exception) -> list[_Job]:

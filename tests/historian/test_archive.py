@@ -131,3 +131,36 @@ def test_the_table_reference_lists_every_table_and_column() -> None:
         body = section[1].split("### ", 1)[0]
         for column in table.columns:
             assert f"| `{column.name}` |" in body, f"{table.name}.{column.name} undocumented"
+
+
+async def test_rows_spooled_during_an_outage_survive_a_restart(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    url, spool = postgres_server.database(), tmp_path / "spool.jsonl"
+    bus = TagBus()
+    archive = Archive(url, bus, spool)
+    await archive.start()
+    now = datetime.now(UTC)
+    for i in range(600):
+        if i == 300:
+            await archive.run_durable(lambda connection: None)
+            postgres_server.stop()
+        reading = MeterReading(now + timedelta(seconds=i), "Power.Active.Import", float(i), "W")
+        bus.emit(MeterValuesReceived("CP-1", 1, None, (reading,)))
+    await wait_until(lambda: spool.exists())
+    await archive.stop()  # the database is still down: the rest is spooled too
+    assert spool.read_text().count("\n") == 300
+    postgres_server.start()
+    again = Archive(url, TagBus(), spool)
+    await again.start()  # writes the spool before anything else
+    try:
+        with again.engine.connect() as connection:
+            rows = connection.execute(
+                select(schema.meter_samples.c.value, schema.meter_samples.c.ts)
+            ).all()
+        assert sorted(value for value, _ in rows) == [float(i) for i in range(600)]
+        assert {ts.tzinfo for _, ts in rows} == {UTC}
+        assert not spool.exists()
+    finally:
+        await again.stop()
+        postgres_server.drop(url)
