@@ -41,6 +41,7 @@ from evsuper.core.timeutil import utcnow
 from evsuper.hmi import formatting
 from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
 from evsuper.hmi.views.alarm_history import EXPORT_FILTERS, JournalLoader
+from evsuper.hmi.widgets.plots import calm_plot
 from evsuper.hmi.worker import Worker
 from evsuper.reports.alarms import METRIC_HEADERS, kpi_sheets, metric_rows, result_text
 from evsuper.reports.tables import write_csv, write_workbook
@@ -78,20 +79,10 @@ class AlarmRateChart(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.plot = pg.PlotWidget(
-            background=Palette.TILE, axisItems={"bottom": pg.DateAxisItem(orientation="bottom")}
+        self.plot = calm_plot(
+            "alarmRateChart", min_height=240, time_axis=True, x_grid=False, zoom_x=True
         )
-        self.plot.setObjectName("alarmRateChart")
-        self.plot.setMinimumHeight(240)
         item = self.plot.getPlotItem()
-        item.showGrid(x=False, y=True, alpha=0.15)
-        item.setMenuEnabled(False)
-        item.hideButtons()
-        self.plot.setMouseEnabled(x=True, y=False)
-        for name in ("left", "bottom"):
-            axis = item.getAxis(name)
-            axis.setPen(pg.mkPen(Palette.TEXT_SECONDARY))
-            axis.setTextPen(pg.mkPen(Palette.TEXT))
         item.setLabel("left", "Alarms per 10 min", color=Palette.TEXT_SECONDARY.name())
         self.bars = pg.BarGraphItem(
             x=[],

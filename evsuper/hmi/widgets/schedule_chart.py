@@ -18,13 +18,13 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from evsuper.charging.composite import CompositePeriod
 from evsuper.engine.commands import CompositeSchedules
 from evsuper.hmi import formatting
 from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
+from evsuper.hmi.widgets.plots import calm_pen, calm_plot
 
 # A charger stamps its schedule when it answers, evsuper when it asks: differences shorter
 # than this are the round trip, not a different schedule.
@@ -144,18 +144,8 @@ class ScheduleChart(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        self.plot = pg.PlotWidget(background=Palette.TILE)
-        self.plot.setObjectName("scheduleChart")
-        self.plot.setMinimumHeight(220)
+        self.plot = calm_plot("scheduleChart", min_height=220)
         item = self.plot.getPlotItem()
-        item.showGrid(x=True, y=True, alpha=0.15)
-        item.setMenuEnabled(False)
-        item.hideButtons()
-        self.plot.setMouseEnabled(x=False, y=False)
-        for name in ("left", "bottom"):
-            axis = item.getAxis(name)
-            axis.setPen(pg.mkPen(Palette.TEXT_SECONDARY))
-            axis.setTextPen(pg.mkPen(Palette.TEXT))
         self._legend = item.addLegend(
             offset=(-10, -10), brush=pg.mkBrush(Palette.PANEL), pen=pg.mkPen(Palette.TILE_BORDER)
         )
@@ -163,12 +153,16 @@ class ScheduleChart(QWidget):
         # a wide light band for the charger, evsuper's thin dashed line on top: when they
         # agree the dashes run inside the band
         self.charger_line = item.plot(
-            [], [], pen=_pen(Palette.SUSPENDED_FILL, 6.0), name="Charger's answer", connect="finite"
+            [],
+            [],
+            pen=calm_pen(Palette.SUSPENDED_FILL, 6.0),
+            name="Charger's answer",
+            connect="finite",
         )
         self.expected_line = item.plot(
             [],
             [],
-            pen=_pen(Palette.TEXT, 1.5, Qt.PenStyle.DashLine),
+            pen=calm_pen(Palette.TEXT, 1.5, Qt.PenStyle.DashLine),
             name="evsuper expects",
             connect="finite",
         )
@@ -216,9 +210,3 @@ class ScheduleChart(QWidget):
         item.setLabel("left", f"Limit ({unit})", color=Palette.TEXT_SECONDARY.name())
         since = "" if schedules is None else f" from {formatting.clock(schedules.expected_start)}"
         item.setLabel("bottom", f"Minutes{since}", color=Palette.TEXT_SECONDARY.name())
-
-
-def _pen(color: object, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
-    pen: QPen = pg.mkPen(color=color, width=width, style=style)
-    pen.setCosmetic(True)
-    return pen
