@@ -6,18 +6,23 @@ import functools
 import logging
 import signal
 import sys
+from datetime import datetime
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from evsuper.alarms.journal import query_journal
 from evsuper.engine.runtime import Engine, EngineThread
+from evsuper.historian.energy import dashboard
+from evsuper.historian.samples import available_pens, series
+from evsuper.historian.transactions import TransactionReader
 from evsuper.hmi.bridge import EngineBridge
 from evsuper.hmi.compat import BROKEN_BINDING_TEXT, binding_leaks_none
 from evsuper.hmi.dialogs.startup import show_startup_error
 from evsuper.hmi.main_window import ArchiveReaders, MainWindow
 from evsuper.hmi.session import Session
 from evsuper.hmi.theme import apply_theme
+from evsuper.hmi.views.trends import TrendLoader
 from evsuper.project.model import Project
 from evsuper.users.audit import query_audit
 
@@ -47,6 +52,7 @@ def run_hmi(project: Project, *, start_as_viewer: bool | None = None) -> int:
         return 1
 
     engine = engine_thread.engine
+    connectors = {c.id: c.connectors for c in project.chargers}
     bridge = EngineBridge(engine_thread)
     session = Session(engine.authenticator, idle_logout_s=project.hmi.idle_logout_min * 60)
     window = MainWindow(
@@ -57,6 +63,14 @@ def run_hmi(project: Project, *, start_as_viewer: bool | None = None) -> int:
         archive=ArchiveReaders(
             audit=functools.partial(query_audit, engine.archive.engine),
             journal=functools.partial(query_journal, engine.archive.engine),
+            transactions=TransactionReader(engine.archive.engine),
+            trends=TrendLoader(
+                pens=functools.partial(available_pens, engine.archive.engine),
+                series=functools.partial(series, engine.archive.engine),
+            ),
+            dashboard=lambda: dashboard(
+                engine.archive.engine, connectors, datetime.now().astimezone()
+            ),
         ),
     )
     bridge.tagsChanged.connect(window.apply_tags)

@@ -41,8 +41,11 @@ from evsuper.hmi.theme import Emphasis, archive_emphasis, set_emphasis
 from evsuper.hmi.views.alarm_history import AlarmHistoryView, JournalLoader
 from evsuper.hmi.views.alarm_kpi import AlarmKpiView
 from evsuper.hmi.views.alarm_list import AlarmListWindow
+from evsuper.hmi.views.energy_dashboard import DashboardLoader, EnergyDashboardView
 from evsuper.hmi.views.event_log import AuditLoader, EventLogView
 from evsuper.hmi.views.overview import OverviewView
+from evsuper.hmi.views.transactions import TransactionHistoryView, TransactionSource
+from evsuper.hmi.views.trends import TrendLoader, TrendView
 from evsuper.hmi.widgets.alarm_banner import AlarmBanner
 from evsuper.hmi.widgets.faceplate import Faceplate
 from evsuper.project.model import Project
@@ -80,6 +83,10 @@ class MainWindow(QMainWindow):
         self.event_log: EventLogView | None = None
         self.alarm_history: AlarmHistoryView | None = None
         self.alarm_kpis: AlarmKpiView | None = None
+        self.transactions: TransactionHistoryView | None = None
+        self.energy: EnergyDashboardView | None = None
+        self._badge_names = {b.id_tag: b.name for b in project.badges}
+        self.trends: TrendView | None = None
         self._add_session_bar()
         self.model = OverviewModel(project)
         self.pending = PendingChargersModel(self.model)
@@ -119,6 +126,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.faceplate_dock)
         self.faceplate_dock.hide()
         self.overview.chargerSelected.connect(self.show_faceplate)
+        self.faceplate.trendRequested.connect(self.show_trends)
+        self.faceplate.trends_available = archive is not None and archive.trends is not None
 
         self._online = QLabel()
         self._online.setObjectName("onlineCount")
@@ -170,6 +179,29 @@ class MainWindow(QMainWindow):
             "Alarm rates, floods, bad actors against the ISA-18.2 / EEMUA 191 targets",
         )
         self.alarm_kpis_button.clicked.connect(self.show_alarm_kpis)
+        self.transactions_button = self._archive_button(
+            "Transactions",
+            "transactionsButton",
+            "Every charging session: filter, sort, curve, export for billing",
+        )
+        self.transactions_button.setEnabled(
+            self._readers is not None and self._readers.transactions is not None
+        )
+        self.transactions_button.clicked.connect(self.show_transactions)
+        self.trends_button = self._archive_button(
+            "Trends", "trendsButton", "Power, SoC and every archived measurand: history and live"
+        )
+        self.trends_button.setEnabled(
+            self._readers is not None and self._readers.trends is not None
+        )
+        self.trends_button.clicked.connect(lambda: self.show_trends())
+        self.energy_button = self._archive_button(
+            "Energy", "energyButton", "Site power, energy per bollard and badge, load curve"
+        )
+        self.energy_button.setEnabled(
+            self._readers is not None and self._readers.dashboard is not None
+        )
+        self.energy_button.clicked.connect(self.show_energy)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.user_label = QLabel()
@@ -187,6 +219,9 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.alarms_button)
         bar.addWidget(self.alarm_history_button)
         bar.addWidget(self.alarm_kpis_button)
+        bar.addWidget(self.transactions_button)
+        bar.addWidget(self.trends_button)
+        bar.addWidget(self.energy_button)
         bar.addWidget(self.event_log_button)
         bar.addWidget(spacer)
         bar.addWidget(self.user_label)
@@ -247,6 +282,36 @@ class MainWindow(QMainWindow):
                 self.alarm_kpis = AlarmKpiView(self._readers.journal, self)
             _reopen(self.alarm_kpis)
 
+    def show_transactions(self) -> None:
+        if self._readers is not None and self._readers.transactions is not None:
+            if self.transactions is None:
+                self.transactions = TransactionHistoryView(self._readers.transactions, self)
+            _reopen(self.transactions)
+
+    def show_energy(self) -> None:
+        if self._readers is not None and self._readers.dashboard is not None:
+            if self.energy is None:
+                self.energy = EnergyDashboardView(self._readers.dashboard, self._badge_names, self)
+                self.energy.set_site_power(self.model.summary.power_kw)
+            self.energy.show()
+            self.energy.raise_()
+            self.energy.activateWindow()
+
+    def show_trends(self, charger_id: str | None = None) -> TrendView | None:
+        """The trend window; with ``charger_id``: its connectors' power and SoC, last hour."""
+        if self._readers is None or self._readers.trends is None:
+            return None
+        states = [self.model.state_at(row) for row in range(self.model.rowCount())]
+        if self.trends is None:
+            self.trends = TrendView(self._readers.trends, [s.charger_id for s in states], self)
+        state = self.model.state(charger_id) if charger_id is not None else None
+        if state is not None:
+            self.trends.open_charger(state.charger_id, range(1, len(state.connectors) + 1))
+        self.trends.show()
+        self.trends.raise_()
+        self.trends.activateWindow()
+        return self.trends
+
     def _show_actor(self, actor: Actor) -> None:
         logged_in = self.session.logged_in
         who = f"{actor.user} ({actor.role.value})" if logged_in else "viewer (not logged in)"
@@ -280,6 +345,8 @@ class MainWindow(QMainWindow):
         self.model.apply(changes)
         self.system.apply(changes)
         self.faceplate.files_url = self.system.files_url
+        if self.trends is not None and self.trends.isVisible():
+            self.trends.apply_tags(changes)
 
     def show_faceplate(self, charger_id: str) -> None:
         self.faceplate.show_charger(charger_id)
@@ -298,6 +365,8 @@ class MainWindow(QMainWindow):
         self.pending_button.setVisible(count > 0)
 
     def _show_summary(self, summary: SiteSummary) -> None:
+        if self.energy is not None:
+            self.energy.set_site_power(summary.power_kw)
         self._online.setText(f"Chargers online: {summary.online} / {summary.total}")
         set_emphasis(
             self._online, Emphasis.NOTABLE if summary.online < summary.total else Emphasis.NORMAL
@@ -323,9 +392,14 @@ class ArchiveReaders:
 
     audit: AuditLoader
     journal: JournalLoader
+    transactions: TransactionSource | None = None
+    trends: TrendLoader | None = None
+    dashboard: DashboardLoader | None = None
 
 
-def _reopen(window: EventLogView | AlarmHistoryView | AlarmKpiView) -> None:
+def _reopen(
+    window: EventLogView | AlarmHistoryView | AlarmKpiView | TransactionHistoryView,
+) -> None:
     """Show an archive window, read again if it was open before."""
     if window.isVisible():
         window.query()

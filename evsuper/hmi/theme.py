@@ -45,6 +45,7 @@ class Palette:
     OFFLINE_DIM = QColor("#a3a6aa")
     COMM_FAILURE = QColor("#f29bf2")  # magenta: lost communication, not an alarm
     NO_DATA_TILE = QColor("#d0d2d4")
+    TREND_ACCENT = QColor("#2d4f7a")  # a trend's first pen: dark slate blue, no alarm hue
 
 
 FONT_FAMILIES = ["Segoe UI", "Noto Sans", "DejaVu Sans", "Sans Serif"]
@@ -269,7 +270,9 @@ QMenu::item {{ padding: 4px 16px; }}
 QMenu::item:selected {{ background: {bar_track}; color: {text}; }}
 QStatusBar {{ background: {panel}; border-top: 1px solid {border}; }}
 QToolBar {{ background: {panel}; border: none; border-bottom: 1px solid {border}; spacing: 6px; }}
-QWidget#eventLog, QWidget#alarmHistory, QWidget#alarmKpi {{ background: {background}; }}
+QWidget#eventLog, QWidget#alarmHistory, QWidget#alarmKpi,
+QWidget#transactionHistory, QWidget#trends,
+QWidget#energyDashboard {{ background: {background}; }}
 QToolBar#alarmBar {{ padding: 0; spacing: 0; }}
 QToolButton[role="filterToggle"] {{
     background: {panel}; color: {muted}; border: 1px solid {separator}; border-radius: 2px;

@@ -133,10 +133,10 @@ def test_commands_are_disabled_while_the_charger_is_offline(
     qtbot, faceplate: Faceplate, model: OverviewModel, sender: Sender
 ) -> None:
     buttons = faceplate.findChildren(QPushButton)
-    assert len(buttons) == 11 + 2 * 6
-    # off: start and reserve C1 (charging), stop C2, cancel reservation (none held), and
-    # the maintenance window (this faceplate has no engine reader)
-    assert sum(b.isEnabled() for b in buttons) == len(buttons) - 6
+    assert len(buttons) == 12 + 2 * 6
+    # off: start and reserve C1 (charging), stop C2, cancel reservation (none held), the
+    # maintenance window (this faceplate has no engine reader) and the trend (no archive)
+    assert sum(b.isEnabled() for b in buttons) == len(buttons) - 7
 
     model.apply({"CP-001/comm": Sample(CommState.OFFLINE)})
     assert not any(b.isEnabled() for b in buttons)

@@ -14,7 +14,9 @@ from PySide6.QtWidgets import QLabel, QPushButton
 from evsuper.alarms.journal import query_journal
 from evsuper.core.domain import ArchiveState, CommState, ConnectorStatus
 from evsuper.core.tags import Sample, SystemTag, system_tag
+from evsuper.core.timeutil import utcnow
 from evsuper.engine.commands import Command, CommandResult, Outcome, RemoteStop
+from evsuper.historian import energy
 from evsuper.hmi.dialogs.login import LoginDialog
 from evsuper.hmi.main_window import ArchiveReaders, MainWindow
 from evsuper.hmi.session import Session
@@ -189,6 +191,9 @@ def test_logging_in_from_the_toolbar_enables_what_the_role_allows(
         archive=ArchiveReaders(
             audit=functools.partial(query_audit, user_store.engine),
             journal=functools.partial(query_journal, user_store.engine),
+            dashboard=functools.partial(
+                energy.dashboard, user_store.engine, {"CP-001": 2}, utcnow()
+            ),
         ),
     )
     qtbot.addWidget(window)
@@ -219,4 +224,9 @@ def test_logging_in_from_the_toolbar_enables_what_the_role_allows(
     assert history is not None and history.isVisible()
     assert kpis is not None and kpis.isVisible()
     qtbot.waitUntil(lambda: not history.loading and kpis.kpis is not None, timeout=5000)
+    qtbot.mouseClick(window.energy_button, Qt.MouseButton.LeftButton)
+    dashboard = window.energy
+    assert dashboard is not None and dashboard.isVisible()
+    qtbot.waitUntil(lambda: dashboard.board is not None, timeout=5000)
+    assert dashboard.figures["today"].text() == "0.00 kWh"
     session.close()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from PySide6.QtCore import QModelIndex, QSize
+from PySide6.QtCore import QModelIndex, QSize, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -217,6 +217,8 @@ class _ConnectorPanel(QWidget):
 class Faceplate(QWidget):
     """Details and commands of the charger chosen with ``show_charger``."""
 
+    trendRequested = Signal(str)  # charger id: open its trend (the main window does)
+
     def __init__(
         self,
         model: OverviewModel,
@@ -240,6 +242,7 @@ class Faceplate(QWidget):
         self.diagnostics_dialog: DiagnosticsDialog | None = None  # the one last opened
         # the engine's file endpoint, proposed as the location of firmware and diagnostics
         self.files_url: str | None = None
+        self.trends_available = False  # set by the owner that answers trendRequested
         self._connectors: list[_ConnectorPanel] = []
         self._actor = NOBODY
         model.dataChanged.connect(self._on_data_changed)
@@ -346,6 +349,7 @@ class Faceplate(QWidget):
                 self.update_firmware: UpdateFirmware.permission,
                 self.get_diagnostics: GetDiagnostics.permission,
                 self.maintenance_window: Permission.VIEW,
+                self.trend: Permission.VIEW,
             }
         )
         self.setEnabled(False)
@@ -430,7 +434,17 @@ class Faceplate(QWidget):
         )
         self.maintenance_window.setEnabled(self._read is not None)
         grid.addWidget(role_label("caption", "Support"), row + 7, 0)
-        grid.addWidget(self.maintenance_window, row + 7, 1, 1, 2)
+        grid.addWidget(self.maintenance_window, row + 7, 1)
+        self.trend = self._named_button(
+            "trend", "Trend…", "Power and SoC of this charger's connectors, last hour and live"
+        )
+        self.trend.setEnabled(False)
+        self.trend.clicked.connect(self._request_trend)
+        grid.addWidget(self.trend, row + 7, 2)
+
+    def _request_trend(self) -> None:
+        if self._charger_id is not None:
+            self.trendRequested.emit(self._charger_id)
 
     @staticmethod
     def _named_button(name: str, text: str, tip: str) -> QPushButton:
@@ -723,6 +737,7 @@ class Faceplate(QWidget):
         online = state.online
         conditions = dict.fromkeys(self._gates.widgets, online)
         conditions[self.maintenance_window] = self._read is not None  # offline too
+        conditions[self.trend] = self.trends_available  # offline too
         self._gates.show(self._actor, conditions)
         may_configure = online and self._actor.may(SendLocalList.permission)
         self.send_full_list.setEnabled(may_configure)

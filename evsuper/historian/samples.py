@@ -1,0 +1,234 @@
+"""Trend queries over ``meter_samples``: the pens a charger has and one pen's series.
+
+A pen is one curve: (charger, connector, measurand, phase). ``series`` reads a pen over a
+time range; when the range holds more samples than the caller can draw (``max_points``),
+the database down-samples it: samples are grouped in equal time buckets (integer division
+of the epoch seconds) and each bucket gives its minimum and its maximum, so a short spike
+still shows. Portable SQLAlchemy Core: SQLite (``strftime('%s', ts)``) and PostgreSQL
+(``extract(epoch from ts)``), chosen from the engine's dialect. No Qt.
+
+Units are normalised for display here and only here (``DISPLAY_UNITS``): W → kW,
+Wh → kWh, Percent → %; the scaling is done in SQL, so a pen whose charger switched
+between W and kW still draws one curve.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import pairwise
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Engine,
+    Integer,
+    case,
+    cast,
+    extract,
+    func,
+    literal_column,
+    select,
+)
+
+from evsuper.core.tags import ConnectorTag
+from evsuper.historian import schema
+
+POWER = "Power.Active.Import"
+ENERGY_REGISTER = "Energy.Active.Import.Register"
+SOC = "SoC"
+
+# archived unit → (display unit, factor); units not listed are shown as they are
+DISPLAY_UNITS: dict[str, tuple[str, float]] = {
+    "W": ("kW", 0.001),
+    "kW": ("kW", 1.0),
+    "Wh": ("kWh", 0.001),
+    "kWh": ("kWh", 1.0),
+    "varh": ("kvarh", 0.001),
+    "kvarh": ("kvarh", 1.0),
+    "var": ("kvar", 0.001),
+    "kvar": ("kvar", 1.0),
+    "Percent": ("%", 1.0),
+    "Celcius": ("°C", 1.0),  # the OCPP 1.6 spelling
+    "Celsius": ("°C", 1.0),
+}
+
+# The live connector tag that carries the same figure as a pen (power and SoC only: the
+# live energy tag is the session's energy, the archive keeps the meter register).
+LIVE_TAGS: dict[str, ConnectorTag] = {POWER: ConnectorTag.POWER_KW, SOC: ConnectorTag.SOC}
+
+
+MIN_GAP_S = 60.0  # shorter silences are never drawn as gaps
+
+
+def display_unit(unit: str) -> str:
+    return DISPLAY_UNITS.get(unit, (unit, 1.0))[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Pen:
+    """One curve of a trend."""
+
+    charger_id: str
+    connector_id: int
+    measurand: str
+    phase: str | None = None
+    unit: str = field(default="", compare=False)  # display unit (see DISPLAY_UNITS)
+
+    @property
+    def label(self) -> str:
+        phase = f" {self.phase}" if self.phase else ""
+        return f"{self.charger_id}/C{self.connector_id} {self.measurand}{phase}"
+
+    @property
+    def live_tag(self) -> str | None:
+        """The tag path feeding this pen live, None when it has none."""
+        name = LIVE_TAGS.get(self.measurand)
+        if name is None or self.phase is not None:
+            return None
+        return f"{self.charger_id}/C{self.connector_id}/{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """A pen's points: ``times`` in POSIX seconds (UTC), ``values`` in the pen's display
+    unit. ``bucket_s`` is 0 for raw samples, else the width of the min/max buckets (each
+    bucket gives two points at the time of its first sample: its minimum, then its
+    maximum)."""
+
+    pen: Pen
+    times: list[float]
+    values: list[float]
+    bucket_s: int = 0
+    raw_count: int = 0
+
+    @property
+    def downsampled(self) -> bool:
+        return self.bucket_s > 0
+
+
+def display_value() -> ColumnElement[float]:
+    """``value`` in its display unit, computed by the database."""
+    m = schema.meter_samples
+    factors = {unit: factor for unit, (_, factor) in DISPLAY_UNITS.items() if factor != 1.0}
+    return case(
+        *((m.c.unit == unit, m.c.value * factor) for unit, factor in factors.items()),
+        else_=m.c.value,
+    )
+
+
+def epoch_seconds(engine: Engine) -> ColumnElement[int]:
+    """Whole epoch seconds of ``meter_samples.ts`` in this engine's SQL dialect."""
+    ts = schema.meter_samples.c.ts
+    if engine.dialect.name == "sqlite":
+        # naive UTC text: strftime reads it as UTC
+        return cast(func.strftime("%s", ts), Integer)
+    return cast(func.floor(extract("epoch", ts)), BigInteger)
+
+
+def _pen_filter(pen: Pen, since: datetime, until: datetime) -> list[ColumnElement[bool]]:
+    m = schema.meter_samples
+    return [
+        m.c.charger_id == pen.charger_id,
+        m.c.connector_id == pen.connector_id,
+        m.c.ts >= since,
+        m.c.ts <= until,
+        m.c.measurand == pen.measurand,
+        m.c.phase.is_(None) if pen.phase is None else m.c.phase == pen.phase,
+    ]
+
+
+def series(
+    engine: Engine,
+    pen: Pen,
+    since: datetime,
+    until: datetime | None = None,
+    max_points: int = 2000,
+) -> Series:
+    """``pen`` from ``since`` to ``until`` (inclusive; None: now), at most ``max_points``
+    points: raw samples when there are few enough, else min/max of
+    ``max_points // 2`` time buckets computed by the database."""
+    until = until if until is not None else datetime.now(UTC)
+    m = schema.meter_samples
+    where = _pen_filter(pen, since, until)
+    with engine.connect() as connection:
+        count = int(connection.execute(select(func.count()).where(*where)).scalar_one())
+        if count <= max_points:
+            rows = connection.execute(
+                select(m.c.ts, display_value()).where(*where).order_by(m.c.ts, m.c.id)
+            ).all()
+            return Series(pen, [r[0].timestamp() for r in rows], [r[1] for r in rows], 0, count)
+        buckets = max(1, max_points // 2)
+        width = max(1, math.ceil((until - since).total_seconds() / buckets))
+        epoch = epoch_seconds(engine)
+        bucket = (epoch // literal_column(str(int(width)), Integer)).label("bucket")
+        value = display_value()
+        query = (
+            select(
+                bucket,
+                func.min(m.c.ts).label("first"),  # one epoch computation per row
+                func.min(value).label("low"),
+                func.max(value).label("high"),
+            )
+            .where(*where)
+            .group_by(bucket)
+            .order_by(bucket)
+        )
+        times: list[float] = []
+        values: list[float] = []
+        for _, first, low, high in connection.execute(query):
+            times += [first.timestamp()] * 2
+            values += [float(low), float(high)]
+    return Series(pen, times, values, width, count)
+
+
+def gaps_broken(
+    times: list[float], values: list[float], bucket_s: int = 0
+) -> tuple[list[float], list[float]]:
+    """``times`` and ``values`` with a NaN point inside every gap, so a curve is not drawn
+    across the hours a charger sent nothing (most send meter values only while charging).
+
+    A gap is longer than 3 times the median step of raw samples (at least ``MIN_GAP_S``), or
+    than 2.5 bucket widths for down-sampled series (consecutive buckets' first samples are
+    less than two widths apart)."""
+    if len(times) < 3:
+        return times, values
+    if bucket_s:
+        limit = 2.5 * bucket_s
+    else:
+        steps = sorted(b - a for a, b in pairwise(times) if b > a)
+        limit = max(MIN_GAP_S, 3 * steps[len(steps) // 2]) if steps else math.inf
+    out_t: list[float] = [times[0]]
+    out_v: list[float] = [values[0]]
+    for i in range(1, len(times)):
+        if times[i] - times[i - 1] > limit:
+            out_t.append((times[i - 1] + times[i]) / 2)
+            out_v.append(math.nan)
+        out_t.append(times[i])
+        out_v.append(values[i])
+    return out_t, out_v
+
+
+def available_pens(engine: Engine, charger_id: str, since: datetime | None = None) -> list[Pen]:
+    """The pens ``charger_id`` has samples for (since ``since`` when given), ordered by
+    connector, measurand, phase; each with its display unit."""
+    m = schema.meter_samples
+    query = select(m.c.connector_id, m.c.measurand, m.c.phase, m.c.unit).where(
+        m.c.charger_id == charger_id
+    )
+    if since is not None:
+        query = query.where(m.c.ts >= since)
+    with engine.connect() as connection:
+        rows = connection.execute(query.distinct()).all()
+    pens: dict[Pen, Pen] = {}
+    for connector_id, measurand, phase, unit in rows:
+        pen = Pen(charger_id, connector_id, measurand, phase, display_unit(unit))
+        pens.setdefault(pen, pen)
+    return sorted(pens, key=lambda p: (p.connector_id, p.measurand, p.phase or ""))
+
+
+def pen_of(charger_id: str, connector_id: int, measurand: str) -> Pen:
+    """A pen with its usual display unit, for pens named before the archive is read."""
+    unit = {POWER: "kW", SOC: "%", ENERGY_REGISTER: "kWh"}.get(measurand, "")
+    return Pen(charger_id, connector_id, measurand, None, unit)
