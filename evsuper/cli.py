@@ -1,4 +1,4 @@
-"""Command line: ``evsuper run | serve | new | call | charger-password | users``."""
+"""Command line: ``evsuper run | serve | new | call | charger-password | users | report``."""
 
 from __future__ import annotations
 
@@ -130,6 +130,10 @@ def _parser() -> argparse.ArgumentParser:
     from evsuper.users import cli as users_cli
 
     users_cli.add_parser(sub)
+
+    from evsuper.reports import cli as reports_cli
+
+    reports_cli.add_parser(sub)
     return parser
 
 

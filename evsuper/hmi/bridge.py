@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from evsuper.core.tags import Sample, TagPath
@@ -145,7 +146,7 @@ class EngineBridge(QObject):
                 value = future.result()
                 deliver = lambda: callback(value)  # noqa: E731
             if not self._closed:
-                self._readDone.emit(deliver)
+                self._readDone.emit(_unless_gone(deliver, callback))
 
         coro = run()
         try:
@@ -209,3 +210,12 @@ class EngineBridge(QObject):
     def _deliver_read(self, deliver: Callable[[], None]) -> None:
         if not self._closed:
             deliver()
+
+
+def _unless_gone(deliver: Callable[[], None], callback: Callable[..., None]) -> Callable[[], None]:
+    """``deliver``, skipped if the widget whose method ``callback`` is was deleted meanwhile
+    (a window closed while its read was on the way)."""
+    owner = getattr(callback, "__self__", None)
+    if not isinstance(owner, QObject):
+        return deliver
+    return lambda: deliver() if shiboken6.isValid(owner) else None

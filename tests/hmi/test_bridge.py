@@ -10,7 +10,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QThread
+import shiboken6
+from PySide6.QtCore import QObject, QThread
 from support import as_admin
 
 from evsuper.core.bus import TagBus
@@ -206,3 +207,27 @@ def test_a_failed_fetch_is_reported_not_raised(
     bridge.fetch(lambda engine: 1, values.append, failures.append)
     qtbot.waitUntil(lambda: len(failures) == 2)
     assert values == []
+
+
+def test_an_answer_for_a_deleted_window_is_dropped(bridge: EngineBridge, qtbot) -> None:
+    class Window(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.label = QObject(self)
+
+        def show(self, value: Any) -> None:
+            self.label.setObjectName(str(value))  # fails on a deleted window
+
+    window = Window()
+    release = threading.Event()
+    answered: list[Any] = []
+
+    def slow(engine: Any) -> str:
+        release.wait(5)
+        return "late"
+
+    bridge.fetch(slow, window.show)
+    bridge.fetch(lambda engine: "after", answered.append)  # served in order, after it
+    shiboken6.delete(window)
+    release.set()
+    qtbot.waitUntil(lambda: answered == ["after"])  # the late answer went nowhere, quietly
