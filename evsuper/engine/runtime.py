@@ -45,7 +45,10 @@ class Engine:
         self.project = project
         self.bus = TagBus()
         self.archive = Archive(
-            project.archive_url(), self.bus, project.directory / ".evsuper" / "spool.jsonl"
+            project.archive_url(),
+            self.bus,
+            spool_file=project.directory / ".evsuper" / "spool.jsonl",
+            retention_days=project.archive.retention_days,
         )
         self.router = CommandRouter(audit=self.archive.audit)
         self.users = UserStore(self.archive.engine)

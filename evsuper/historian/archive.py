@@ -17,7 +17,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +47,7 @@ from evsuper.core.tags import Sample, SystemTag, system_tag
 from evsuper.core.timeutil import utcnow
 from evsuper.historian import schema
 from evsuper.historian.migrate import upgrade_to_head
+from evsuper.historian.retention import cutoffs, prune_chunk
 from evsuper.historian.spool import Spool, insert_rows
 from evsuper.users.audit import AuditEntry, audit_row
 
@@ -55,6 +56,8 @@ log = logging.getLogger(__name__)
 BATCH_MAX = 5000  # jobs per database transaction
 RETRY_DELAY_S = 1.0
 STATE_PUBLISH_PERIOD_S = 1.0
+RETENTION_PERIOD_S = 3600.0
+RETENTION_FIRST_S = 120.0
 _OPEN_RESERVATION_STATES = [s.value for s in ReservationState if s.open]
 
 
@@ -88,9 +91,16 @@ def create_archive_engine(url: str) -> Engine:
 
 
 class Archive:
-    def __init__(self, url: str, bus: TagBus, spool_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        bus: TagBus,
+        spool_file: Path | None = None,
+        retention_days: Mapping[str, int] | None = None,
+    ) -> None:
         """``spool_file``: where rows wait while the database is unreachable (None: in
-        memory only, lost if the process stops before the database is back)."""
+        memory only, lost if the process stops before the database is back).
+        ``retention_days``: table → days its rows are kept (pruned every hour)."""
         self.url = url
         self.bus = bus
         self.engine = create_archive_engine(url)
@@ -102,6 +112,8 @@ class Archive:
         self._last_published = 0.0
         self.rows_written = 0
         self._spool = Spool(spool_file) if spool_file is not None else None
+        self.retention_days = dict(retention_days or {})
+        self._pruner: asyncio.Task[None] | None = None
 
     def describe(self) -> str:
         return make_url(self.url).render_as_string(hide_password=True)
@@ -118,17 +130,46 @@ class Archive:
         self._thread.start()
         self._unsubscribe = self.bus.subscribe_events(self._on_event)
         self._publish_state(ArchiveState.OK, 0)
+        if self.retention_days:
+            self._pruner = asyncio.create_task(self._prune_every_hour())
 
     async def stop(self) -> None:
         """Write everything queued, then stop the writer."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None  # stop() may be called again
+        if self._pruner is not None:
+            self._pruner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pruner
+            self._pruner = None
         if self._thread.is_alive():
             self._queue.put(_STOP)
             await asyncio.to_thread(self._thread.join)
         self.engine.dispose()
         self.bus.publish(system_tag(SystemTag.ARCHIVE_STATE), Sample(ArchiveState.STOPPED))
+
+    async def prune(self, now: datetime) -> int:
+        """Delete the rows older than their table's retention, a chunk per writer batch so
+        that fresh rows keep flowing; returns how many."""
+        total = 0
+        for table, before in cutoffs(self.retention_days, now).items():
+            while deleted := await self.run_durable(
+                functools.partial(prune_chunk, table=table, before=before)
+            ):
+                total += deleted
+        if total:
+            log.info("archive retention: %d old rows deleted", total)
+        return total
+
+    async def _prune_every_hour(self) -> None:
+        await asyncio.sleep(RETENTION_FIRST_S)  # not while everything starts up
+        while True:
+            try:
+                await self.prune(utcnow())
+            except Exception:  # an outage: the next hour tries again
+                log.warning("archive retention skipped: the database is not available")
+            await asyncio.sleep(RETENTION_PERIOD_S)
 
     @property
     def backlog(self) -> int:

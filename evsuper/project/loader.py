@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError
 from evsuper.alarms.defaults import DEFAULT_DEFINITIONS
 from evsuper.alarms.model import ConditionKind
 from evsuper.core.timeutil import from_wire
+from evsuper.historian.retention import PRUNABLE
 from evsuper.project.model import (
     FORMAT_VERSION,
     ID_TAG_MAX_LENGTH,
@@ -161,6 +162,15 @@ def parse_project(text: str, file: Path) -> Project:
     hmi: HmiSettings = sections["hmi"]
     if hmi.idle_logout_min < 0:
         reader.fail(("hmi", "idle_logout_min"), "must be 0 (never) or more minutes")
+    archive: ArchiveSettings = sections["archive"]
+    for table, days in archive.retention_days.items():
+        if table not in PRUNABLE:
+            reader.fail(
+                ("archive", "retention_days", table),
+                f"not a table that may be pruned (one of {', '.join(sorted(PRUNABLE))})",
+            )
+        if days < 1:
+            reader.fail(("archive", "retention_days", table), "must be at least 1 day")
     ocpp: OcppSettings = sections["ocpp"]
     for port_field in ("port", "file_port"):
         if not 0 <= getattr(ocpp, port_field) <= 65535:
@@ -206,7 +216,7 @@ def parse_project(text: str, file: Path) -> Project:
         directory=file.parent,
         name=name.strip(),
         ocpp=ocpp,
-        archive=sections["archive"],
+        archive=archive,
         simulator=simulator,
         hmi=hmi,
         chargers=chargers,

@@ -178,6 +178,8 @@ class AlarmSetting:
 @dataclass(frozen=True, slots=True)
 class ArchiveSettings:
     url: str = "sqlite:///archive.sqlite"
+    # table → days its rows are kept (evsuper/historian/retention.py); absent: forever
+    retention_days: dict[str, int] = field(default_factory=dict)
 
 
 class NotificationChannel(StrEnum):

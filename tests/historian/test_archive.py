@@ -11,7 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from databases import PostgresServer
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from support import wait_until
 
 from evsuper.core.bus import TagBus
@@ -164,3 +164,34 @@ async def test_rows_spooled_during_an_outage_survive_a_restart(
     finally:
         await again.stop()
         postgres_server.drop(url)
+
+
+async def test_retention_deletes_old_rows_in_chunks_and_keeps_the_rest(archive_url: str) -> None:
+    archive = Archive(archive_url, TagBus(), retention_days={"meter_samples": 30})
+    await archive.start()
+    now = datetime.now(UTC)
+    old, recent = now - timedelta(days=40), now - timedelta(days=10)
+
+    def sample(ts: datetime, value: float) -> dict[str, object]:
+        return {
+            "ts": ts, "charger_id": "CP-1", "connector_id": 1, "transaction_id": None,
+            "measurand": "Power.Active.Import", "phase": None, "unit": "W",
+            "context": "Sample.Periodic", "location": "Outlet", "value": value,
+        }  # fmt: skip
+
+    try:
+        with archive.engine.begin() as connection:
+            rows = [sample(old, float(i)) for i in range(25_000)] + [sample(recent, -1.0)]
+            connection.execute(insert(schema.meter_samples), rows)
+            connection.execute(
+                insert(schema.anomalies),
+                [{"ts": old, "charger_id": "CP-1", "kind": "x", "detail": "kept: no retention"}],
+            )
+        assert await archive.prune(now) == 25_000  # more than one chunk of 20,000
+        with archive.engine.connect() as connection:
+            values = connection.execute(select(schema.meter_samples.c.value)).scalars().all()
+            anomalies = connection.execute(select(func.count()).select_from(schema.anomalies))
+            assert (values, anomalies.scalar()) == ([-1.0], 1)
+        assert await archive.prune(now) == 0
+    finally:
+        await archive.stop()

@@ -293,3 +293,29 @@ def test_tls_errors_name_file_line_and_field(
     assert (error.line, error.field) == (line, field)
     assert message in error.message
     assert str(tmp_path / "project.toml") in str(error)
+
+
+@pytest.mark.parametrize(
+    ("retention", "field", "message"),
+    [
+        ("meter_samples = 90\naudit_log = 30", "archive.retention_days.audit_log", "may be pruned"),
+        ("meter_samples = 0", "archive.retention_days.meter_samples", "at least 1 day"),
+    ],
+)
+def test_retention_names_prunable_tables_only(
+    tmp_path: Path, retention: str, field: str, message: str
+) -> None:
+    text = GOOD + f"\n[archive.retention_days]\n{retention}\n"
+    error = error_for(tmp_path, text)
+    assert error.field == field and message in error.message
+    assert error.line == text.splitlines().index(retention.splitlines()[-1]) + 1
+
+
+def test_retention_is_read(tmp_path: Path) -> None:
+    (tmp_path / "project.toml").write_text(
+        GOOD + "\n[archive.retention_days]\nmeter_samples = 90\nalarm_journal = 730\n"
+    )
+    assert load_project(tmp_path).archive.retention_days == {
+        "meter_samples": 90,
+        "alarm_journal": 730,
+    }
