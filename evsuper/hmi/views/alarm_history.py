@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFileDialog,
-    QGridLayout,
     QHeaderView,
     QLineEdit,
     QPushButton,
@@ -28,7 +27,7 @@ from evsuper.alarms.journal import JournalFilter
 from evsuper.alarms.model import Category, JournalEntry, Priority, Transition
 from evsuper.hmi.models.alarm_history import MESSAGE_COLUMN, WIDTHS, AlarmHistoryModel
 from evsuper.hmi.theme import Emphasis, role_label, set_emphasis
-from evsuper.hmi.widgets.period_picker import PeriodPicker
+from evsuper.hmi.widgets.period_picker import PeriodPicker, filter_grid
 from evsuper.hmi.worker import Worker
 from evsuper.reports.alarms import JOURNAL_HEADERS, journal_rows
 from evsuper.reports.tables import write_csv, write_xlsx
@@ -95,10 +94,7 @@ class AlarmHistoryView(QWidget):
         self.status = role_label("value")
         self.status.setObjectName("alarmHistoryStatus")
 
-        filters = QGridLayout()
-        filters.setHorizontalSpacing(8)
-        filters.setVerticalSpacing(4)
-        for column, (caption, widget) in enumerate(
+        filters = filter_grid(
             (
                 ("Period", self.period),
                 ("Charger", self.charger),
@@ -106,17 +102,14 @@ class AlarmHistoryView(QWidget):
                 ("Category", self.category),
                 ("Transition", self.transition),
                 ("Text", self.text),
-            )
-        ):
-            filters.addWidget(role_label("caption", caption), 0, column)
-            filters.addWidget(widget, 1, column)
-        filters.addWidget(role_label("caption", "From"), 2, 0)
-        filters.addWidget(self.since, 3, 0)
-        filters.addWidget(role_label("caption", "To"), 2, 1)
-        filters.addWidget(self.until, 3, 1)
-        filters.addWidget(self.refresh, 1, 6)
-        filters.addWidget(self.export, 1, 7)
-        filters.setColumnStretch(5, 1)
+            ),
+            self.periods,
+            (
+                self.refresh,
+                self.export,
+            ),
+            stretch=5,
+        )
 
         self.model = AlarmHistoryModel()
         self.table = QTableView()

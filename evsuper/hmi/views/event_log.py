@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFileDialog,
-    QGridLayout,
     QHeaderView,
     QLineEdit,
     QPushButton,
@@ -26,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from evsuper.hmi.models.event_log import EventLogModel
 from evsuper.hmi.theme import Emphasis, role_label, set_emphasis
-from evsuper.hmi.widgets.period_picker import PeriodPicker
+from evsuper.hmi.widgets.period_picker import PeriodPicker, filter_grid
 from evsuper.hmi.worker import Worker
 from evsuper.users.audit import AuditEntry, AuditFilter, AuditKind, write_csv
 
@@ -71,26 +70,21 @@ class EventLogView(QWidget):
         self.status = role_label("value")
         self.status.setObjectName("eventLogStatus")
 
-        filters = QGridLayout()
-        filters.setHorizontalSpacing(8)
-        filters.setVerticalSpacing(4)
-        for column, (caption, widget) in enumerate(
+        filters = filter_grid(
             (
                 ("User", self.user),
                 ("Charger / target", self.target),
                 ("Kind", self.kind),
                 ("Period", self.period),
                 ("Text", self.text),
-            )
-        ):
-            filters.addWidget(role_label("caption", caption), 0, column)
-            filters.addWidget(widget, 1, column)
-        filters.addWidget(role_label("caption", "From"), 2, 3)
-        filters.addWidget(self.since, 3, 3)
-        filters.addWidget(role_label("caption", "To"), 2, 4)
-        filters.addWidget(self.until, 3, 4)
-        filters.addWidget(self.refresh, 1, 5)
-        filters.addWidget(self.export, 1, 6)
+            ),
+            self.periods,
+            (
+                self.refresh,
+                self.export,
+            ),
+            stretch=4,
+        )
 
         self.model = EventLogModel()
         self.table = QTableView()

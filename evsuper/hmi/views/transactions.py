@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFileDialog,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
@@ -52,7 +51,7 @@ from evsuper.hmi.models.transactions import (
     TransactionTableModel,
 )
 from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
-from evsuper.hmi.widgets.period_picker import PeriodPicker
+from evsuper.hmi.widgets.period_picker import PeriodPicker, filter_grid
 from evsuper.hmi.worker import Worker
 from evsuper.reports.tables import write_csv, write_xlsx
 
@@ -252,27 +251,21 @@ class TransactionHistoryView(QWidget):
         self.status = role_label("value")
         self.status.setObjectName("transactionHistoryStatus")
 
-        filters = QGridLayout()
-        filters.setHorizontalSpacing(8)
-        filters.setVerticalSpacing(4)
-        for column, (caption, widget) in enumerate(
+        filters = filter_grid(
             (
                 ("Period (start)", self.period),
                 ("Charger", self.charger),
                 ("Badge", self.badge),
                 ("Stop reason", self.reason),
                 ("Text", self.text),
-            )
-        ):
-            filters.addWidget(role_label("caption", caption), 0, column)
-            filters.addWidget(widget, 1, column)
-        filters.addWidget(role_label("caption", "From"), 2, 0)
-        filters.addWidget(self.since, 3, 0)
-        filters.addWidget(role_label("caption", "To"), 2, 1)
-        filters.addWidget(self.until, 3, 1)
-        filters.addWidget(self.refresh, 1, 5)
-        filters.addWidget(self.export, 1, 6)
-        filters.setColumnStretch(4, 1)
+            ),
+            self.periods,
+            (
+                self.refresh,
+                self.export,
+            ),
+            stretch=4,
+        )
 
         self.model = TransactionTableModel(load, self)
         self.table = QTableView()

@@ -6,13 +6,15 @@ it) are laid out by the view; ``changed`` fires when the range the user means ch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import QDateTime, QObject, Signal
-from PySide6.QtWidgets import QComboBox, QDateTimeEdit
+from PySide6.QtWidgets import QComboBox, QDateTimeEdit, QGridLayout, QWidget
 
 from evsuper.core.timeutil import utcnow
+from evsuper.hmi.theme import role_label
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +72,27 @@ class PeriodPicker(QObject):
 
 def _utc(value: QDateTime) -> datetime:
     return datetime.fromtimestamp(value.toSecsSinceEpoch(), UTC)
+
+
+def filter_grid(
+    fields: Sequence[tuple[str, QWidget]],
+    periods: PeriodPicker,
+    buttons: Sequence[QWidget],
+    stretch: int,
+) -> QGridLayout:
+    """The filter bar of an archive view: a caption over each field, the custom range's
+    From and To under the period field, the buttons at the end; column ``stretch`` grows."""
+    grid = QGridLayout()
+    grid.setHorizontalSpacing(8)
+    grid.setVerticalSpacing(4)
+    for column, (caption, widget) in enumerate(fields):
+        grid.addWidget(role_label("caption", caption), 0, column)
+        grid.addWidget(widget, 1, column)
+    at = next(i for i, (_, widget) in enumerate(fields) if widget is periods.period)
+    for offset, (caption, edit) in enumerate((("From", periods.since), ("To", periods.until))):
+        grid.addWidget(role_label("caption", caption), 2, at + offset)
+        grid.addWidget(edit, 3, at + offset)
+    for offset, button in enumerate(buttons):
+        grid.addWidget(button, 1, len(fields) + offset)
+    grid.setColumnStretch(stretch, 1)
+    return grid
