@@ -18,7 +18,8 @@ from sqlalchemy import Engine, and_, func, literal_column, select
 
 from evsuper.core.domain import ConnectorStatus
 from evsuper.historian import schema
-from evsuper.historian.samples import display_value, epoch_seconds
+from evsuper.historian.samples import display_value
+from evsuper.historian.sql import epoch_seconds
 
 POWER = "Power.Active.Import"
 # A connector in these states is not available to drivers (besides being offline).
@@ -114,7 +115,7 @@ def load_curve(
     """The site's power (kW) per bucket: each connector's mean power in the bucket, summed
     over the connectors. Buckets without samples are absent."""
     m = schema.meter_samples
-    epoch = epoch_seconds(engine)
+    epoch = epoch_seconds(m.c.ts)
     bucket = (epoch // literal_column(str(bucket_s))).label("bucket")
     per_connector = (
         select(bucket, func.avg(display_value()).label("kw"))

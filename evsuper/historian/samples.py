@@ -20,13 +20,10 @@ from datetime import UTC, datetime
 from itertools import pairwise
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Engine,
     Integer,
     case,
-    cast,
-    extract,
     func,
     literal_column,
     select,
@@ -34,6 +31,7 @@ from sqlalchemy import (
 
 from evsuper.core.tags import ConnectorTag
 from evsuper.historian import schema
+from evsuper.historian.sql import epoch_seconds
 
 POWER = "Power.Active.Import"
 ENERGY_REGISTER = "Energy.Active.Import.Register"
@@ -118,15 +116,6 @@ def display_value() -> ColumnElement[float]:
     )
 
 
-def epoch_seconds(engine: Engine) -> ColumnElement[int]:
-    """Whole epoch seconds of ``meter_samples.ts`` in this engine's SQL dialect."""
-    ts = schema.meter_samples.c.ts
-    if engine.dialect.name == "sqlite":
-        # naive UTC text: strftime reads it as UTC
-        return cast(func.strftime("%s", ts), Integer)
-    return cast(func.floor(extract("epoch", ts)), BigInteger)
-
-
 def _pen_filter(pen: Pen, since: datetime, until: datetime) -> list[ColumnElement[bool]]:
     m = schema.meter_samples
     return [
@@ -161,7 +150,7 @@ def series(
             return Series(pen, [r[0].timestamp() for r in rows], [r[1] for r in rows], 0, count)
         buckets = max(1, max_points // 2)
         width = max(1, math.ceil((until - since).total_seconds() / buckets))
-        epoch = epoch_seconds(engine)
+        epoch = epoch_seconds(m.c.ts)
         bucket = (epoch // literal_column(str(int(width)), Integer)).label("bucket")
         value = display_value()
         query = (

@@ -25,7 +25,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Engine,
-    Float,
     Select,
     and_,
     case,
@@ -34,11 +33,9 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.expression import FunctionElement
 
 from evsuper.historian import schema
+from evsuper.historian.sql import seconds_between
 
 POWER = "Power.Active.Import"
 SOC = "SoC"
@@ -139,36 +136,6 @@ class SessionCurve:
     transaction_id: int
     power_kw: list[tuple[datetime, float]]
     soc: list[tuple[datetime, float]]
-
-
-class seconds_between(FunctionElement[float]):
-    """``end - start`` in seconds, compiled per dialect."""
-
-    type = Float()
-    inherit_cache = True
-    name = "seconds_between"
-
-
-@compiles(seconds_between)
-def _seconds_default(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
-    start, end = list(element.clauses)
-    return f"EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - {compiler.process(start, **kw)}))"
-
-
-# julianday() is a float of days: rounded to the millisecond, equal spans compare equal
-@compiles(seconds_between, "sqlite")
-def _seconds_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
-    start, end = list(element.clauses)
-    return (
-        f"ROUND((julianday({compiler.process(end, **kw)}) - "
-        f"julianday({compiler.process(start, **kw)})) * 86400.0, 3)"
-    )
-
-
-@compiles(seconds_between, "mssql")
-def _seconds_mssql(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
-    start, end = list(element.clauses)
-    return f"DATEDIFF(second, {compiler.process(start, **kw)}, {compiler.process(end, **kw)})"
 
 
 _t = schema.transactions

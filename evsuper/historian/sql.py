@@ -1,0 +1,62 @@
+"""Time arithmetic in SQL, compiled for each database: the one place where the archive's
+queries depend on the dialect (SQLite keeps naive UTC text, PostgreSQL timestamps)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, Float
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import FunctionElement
+
+
+class seconds_between(FunctionElement[float]):
+    """``end - start`` in seconds."""
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+
+class epoch_seconds(FunctionElement[int]):
+    """Whole seconds since 1970-01-01 UTC of a timestamp column."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "epoch_seconds"
+
+
+@compiles(seconds_between)
+def _seconds_default(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    return f"EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - {compiler.process(start, **kw)}))"
+
+
+# julianday() is a float of days: rounded to the millisecond, equal spans compare equal
+@compiles(seconds_between, "sqlite")
+def _seconds_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    return (
+        f"ROUND((julianday({compiler.process(end, **kw)}) - "
+        f"julianday({compiler.process(start, **kw)})) * 86400.0, 3)"
+    )
+
+
+@compiles(seconds_between, "mssql")
+def _seconds_mssql(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    return f"DATEDIFF(second, {compiler.process(start, **kw)}, {compiler.process(end, **kw)})"
+
+
+@compiles(epoch_seconds)
+def _epoch_default(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    (ts,) = list(element.clauses)
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(ts, **kw)})) AS BIGINT)"
+
+
+# naive UTC text: strftime('%s') reads it as UTC
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    (ts,) = list(element.clauses)
+    return f"CAST(strftime('%s', {compiler.process(ts, **kw)}) AS INTEGER)"
