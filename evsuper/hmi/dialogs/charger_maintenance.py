@@ -56,7 +56,7 @@ from evsuper.hmi.dialogs.charging_profile import ChargingProfileDialog, fill_con
 from evsuper.hmi.models.frame_log import FRAME_ROLE, Column, FrameFilter, FrameLogModel, FrameRow
 from evsuper.hmi.models.overview import ChargerState, OverviewModel
 from evsuper.hmi.theme import Emphasis, comm_label, role_label, set_emphasis
-from evsuper.hmi.widgets.charger_header import ChargerHeader
+from evsuper.hmi.widgets.charger_header import ChargerHeader, show_identity
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.hmi.widgets.permission_gate import PermissionGates
 from evsuper.hmi.widgets.schedule_chart import ScheduleChart
@@ -728,11 +728,7 @@ class ChargerMaintenanceWindow(QDialog):
             return
         self.header.set_state(state.comm, _subtitle(state))
         info = self.info
-        info["vendor"].setText(formatting.text(state.vendor))
-        info["model"].setText(formatting.text(state.model))
-        info["serial"].setText(formatting.text(state.serial))
-        info["firmware"].setText(formatting.text(state.firmware))
-        info["registration"].setText(formatting.text(state.registration))
+        show_identity(info, state)
         info["status"].setText(formatting.text(state.status))
         info["comm"].setText(comm_label(state.comm))
         set_emphasis(info["comm"], Emphasis.NORMAL if state.online else Emphasis.NOTABLE)

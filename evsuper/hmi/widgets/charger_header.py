@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from collections.abc import Mapping
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from evsuper.core.domain import CommState
+from evsuper.hmi import formatting
+from evsuper.hmi.models.overview import ChargerState
 from evsuper.hmi.theme import Emphasis, comm_label, role_label, set_emphasis
 
 
@@ -30,3 +34,12 @@ class ChargerHeader(QWidget):
         self.comm.setText(comm_label(comm).upper())
         set_emphasis(self.comm, Emphasis.NORMAL if comm is CommState.ONLINE else Emphasis.NOTABLE)
         self.subtitle.setText(subtitle)
+
+
+IDENTITY = ("registration", "vendor", "model", "serial", "firmware")
+
+
+def show_identity(labels: Mapping[str, QLabel], state: ChargerState) -> None:
+    """What the charger said of itself at boot, into the labels named as in ``IDENTITY``."""
+    for name in IDENTITY:
+        labels[name].setText(formatting.text(getattr(state, name)))

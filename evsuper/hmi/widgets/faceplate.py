@@ -64,7 +64,7 @@ from evsuper.hmi.models.overview import (
     alarm_text,
 )
 from evsuper.hmi.theme import Emphasis, connector_style, role_label, set_emphasis
-from evsuper.hmi.widgets.charger_header import ChargerHeader
+from evsuper.hmi.widgets.charger_header import ChargerHeader, show_identity
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.hmi.widgets.glyphs import connector_glyph_pixmap
 from evsuper.hmi.widgets.permission_gate import PermissionGates
@@ -719,11 +719,7 @@ class Faceplate(QWidget):
             return
         self.header.set_state(state.comm, self._describe(state), state.charger_id)
         info = self._info
-        info["registration"].setText(formatting.text(state.registration))
-        info["vendor"].setText(formatting.text(state.vendor))
-        info["model"].setText(formatting.text(state.model))
-        info["serial"].setText(formatting.text(state.serial))
-        info["firmware"].setText(formatting.text(state.firmware))
+        show_identity(info, state)
         info["last_seen"].setText(formatting.timestamp(state.last_seen))
         status = state.status
         info["status"].setText(connector_style(status).label if status else formatting.NO_VALUE)
