@@ -111,6 +111,7 @@ class AlarmEngine:
         self._faults: dict[tuple[str, int], str] = {}  # connector → its standing fault source
         self._changed_status: set[tuple[str, int]] = set()  # waiting for _evaluate_statuses
         self._charging_since_meter: dict[tuple[str, int], float] = {}  # last meter (loop time)
+        self._stale: set[tuple[str, int]] = set()  # connectors found without meter values
         self._dirty_chargers: set[str] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -282,7 +283,7 @@ class AlarmEngine:
                 key = (event.charger_id, event.connector_id)
                 if key in self._charging_since_meter:
                     self._charging_since_meter[key] = self._now_loop()
-                    self._set(C.METER_STALE, f"{key[0]}/C{key[1]}", key[0], False)
+                    self._fresh(key)
 
     def _momentary(self, kind: ConditionKind, charger_id: str, detail: str) -> None:
         """An event, not a state: active and returned at once, left to acknowledge."""
@@ -294,7 +295,14 @@ class AlarmEngine:
         if status is ConnectorStatus.CHARGING:
             self._charging_since_meter.setdefault(key, self._now_loop())
         elif self._charging_since_meter.pop(key, None) is not None:
-            self._set(C.METER_STALE, f"{charger_id}/C{n}", charger_id, False)
+            self._fresh(key)
+
+    def _fresh(self, key: tuple[str, int]) -> None:
+        """Meter values again (or no session): a stale-meter alarm, if any, clears. Only
+        connectors found stale are looked at: this runs for every MeterValues."""
+        if key in self._stale:
+            self._stale.discard(key)
+            self._set(C.METER_STALE, f"{key[0]}/C{key[1]}", key[0], False)
 
     # ---- debouncing and the state machine
 
@@ -495,6 +503,7 @@ class AlarmEngine:
         for (charger_id, n), last in self._charging_since_meter.items():
             for d in self._by_condition[C.METER_STALE]:
                 if d.limit is not None and clock - last > d.limit:
+                    self._stale.add((charger_id, n))
                     source = f"{charger_id}/C{n}"
                     self._condition(d, source, charger_id, True, connector=n, limit=d.limit)
 

@@ -30,10 +30,8 @@ Row = tuple[Table, dict[str, Any]]
 class Spool:
     def __init__(self, file: Path) -> None:
         self.file = file
-
-    @property
-    def pending(self) -> bool:
-        return self.file.exists() and self.file.stat().st_size > 0
+        # known in memory after a look at the file (what a crash left): no stat per batch
+        self.pending = file.exists() and file.stat().st_size > 0
 
     def append(self, rows: Iterable[Row]) -> int:
         """Add rows at the end; returns how many."""
@@ -45,6 +43,7 @@ class Spool:
             out.writelines(lines)
             out.flush()
             os.fsync(out.fileno())
+        self.pending = True
         return len(lines)
 
     def replay(self, begin: Callable[[], AbstractContextManager[Connection]]) -> int:
@@ -63,6 +62,7 @@ class Spool:
                     raise
                 written += len(chunk)
         self.file.unlink()
+        self.pending = False
         return written
 
     def _keep(self, unwritten: list[Row], source: IO[bytes]) -> None:

@@ -58,6 +58,7 @@ async def engine(make_project: Any) -> AsyncIterator[Engine]:
     alarms = (
         AlarmSetting(id="comm-lost", on_delay_s=0.0),
         AlarmSetting(id="archive-unreachable", on_delay_s=0.3),
+        AlarmSetting(id="meter-stale", limit=0.5),
         AlarmSetting(
             id="soc-high",
             condition=ConditionKind.LIMIT_HIGH,
@@ -279,3 +280,23 @@ async def test_failing_notifications_and_archive_raise_system_alarms(engine: Eng
     assert record(engine, "archive-unreachable:_system") is None  # on-delay 0.3 s
     down = await wait_until(lambda: record(engine, "archive-unreachable:_system"))
     assert down.priority is Priority.CRITICAL
+
+
+async def test_charging_without_meter_values_is_stale_until_they_come(engine: Engine) -> None:
+    key = "meter-stale:CP-001/C1"
+    async with charger(engine) as cp:
+        await cp.status(1, "Charging")
+        alarm = await wait_until(lambda: record(engine, key))  # after 0.5 s and a tick
+        assert alarm.active and alarm.message == (
+            "CP-001 connector 1 charging without meter values for 0.5 s"
+        )
+        await cp.call(
+            call.MeterValues(
+                connector_id=1,
+                meter_value=[
+                    {"timestamp": to_wire(utcnow()), "sampled_value": [{"value": "7400"}]}
+                ],
+            )
+        )
+        cleared = await wait_until(lambda: (r := record(engine, key)) and not r.active and r)
+        assert cleared.state is AlarmState.RTN_UNACKNOWLEDGED
