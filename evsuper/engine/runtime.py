@@ -26,8 +26,7 @@ from evsuper.engine.control import ControlServer
 from evsuper.engine.files import FileServer
 from evsuper.historian.archive import Archive
 from evsuper.project.model import Project
-from evsuper.users.permissions import ENGINE
-from evsuper.users.store import Authenticator, UserStore
+from evsuper.users.store import Authenticator, UserStore, create_initial_users
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -99,22 +98,6 @@ class Engine:
         await self.notifier.stop()
         await self.archive.stop()
         log.info("engine stopped")
-
-
-def create_initial_users(project: Project, users: UserStore) -> None:
-    """A project whose archive has no user gets the project's initial accounts."""
-    if users.count() > 0:
-        return
-    for initial in project.initial_users:
-        users.add_hashed(initial.name, initial.role, initial.password_hash, by=ENGINE)
-    if project.initial_users:
-        log.info("created the project's %d initial user accounts", len(project.initial_users))
-    else:
-        log.warning(
-            "no user account yet: the HMI asks for an administrator at its first start, or "
-            "create one with: evsuper users -p %s add NAME --role admin",
-            project.directory,
-        )
 
 
 class EngineThread:

@@ -17,7 +17,13 @@ from evsuper.historian.archive import create_archive_engine
 from evsuper.historian.migrate import upgrade_to_head
 from evsuper.project.loader import load_project
 from evsuper.users.permissions import Actor, Origin, Role
-from evsuper.users.store import UserError, UserStore, check_password, hash_password
+from evsuper.users.store import (
+    UserError,
+    UserStore,
+    check_password,
+    create_initial_users,
+    hash_password,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -77,8 +83,6 @@ def run(args: argparse.Namespace) -> int:
 
 def open_store(project_dir: Path) -> UserStore:
     """The project's users, its archive brought to the current schema first."""
-    from evsuper.engine.runtime import create_initial_users
-
     project = load_project(project_dir)
     engine = create_archive_engine(project.archive_url())
     with engine.begin() as connection:

@@ -6,6 +6,7 @@ transaction as the change itself. Passwords are never stored, logged or audited.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -20,8 +21,11 @@ from sqlalchemy import Connection, Engine, RowMapping, func, insert, select, upd
 
 from evsuper.core.timeutil import utcnow
 from evsuper.historian import schema
+from evsuper.project.model import Project
 from evsuper.users.audit import AuditEntry, AuditKind, write_entry
-from evsuper.users.permissions import Actor, Origin, Permission, Role
+from evsuper.users.permissions import ENGINE, Actor, Origin, Permission, Role
+
+log = logging.getLogger(__name__)
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 MIN_PASSWORD_LENGTH = 8
@@ -342,4 +346,20 @@ class Authenticator:
                 result="Accepted",
                 detail=reason,
             )
+        )
+
+
+def create_initial_users(project: Project, users: UserStore) -> None:
+    """A project whose archive has no user gets the project's initial accounts."""
+    if users.count() > 0:
+        return
+    for initial in project.initial_users:
+        users.add_hashed(initial.name, initial.role, initial.password_hash, by=ENGINE)
+    if project.initial_users:
+        log.info("created the project's %d initial user accounts", len(project.initial_users))
+    else:
+        log.warning(
+            "no user account yet: the HMI asks for an administrator at its first start, or "
+            "create one with: evsuper users -p %s add NAME --role admin",
+            project.directory,
         )

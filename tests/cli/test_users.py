@@ -11,14 +11,13 @@ from pathlib import Path
 import pytest
 
 from evsuper.cli import main
-from evsuper.engine.runtime import create_initial_users
 from evsuper.project.loader import load_project
 from evsuper.project.model import InitialUser
 from evsuper.project.new import write_new_project
 from evsuper.users.audit import AuditFilter, AuditKind, query_audit
 from evsuper.users.cli import open_store
 from evsuper.users.permissions import Actor, Origin, Role
-from evsuper.users.store import hash_password
+from evsuper.users.store import create_initial_users, hash_password
 
 
 @pytest.fixture
