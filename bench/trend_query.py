@@ -2,9 +2,10 @@
 
 10 pens (5 chargers, power and SoC) over 30 days at one sample every 10 s (2.6 million
 rows) go into a temporary SQLite archive (or the PostgreSQL archive given by ``--url``,
-whose ``meter_samples`` rows of the bench chargers are deleted first), then each pen's
-whole month is read down-sampled to 2,000 points, as the trend window does; then one day
-and one hour of one pen (raw or bucketed as the counts decide).
+whose rows of the bench chargers are deleted first) and are folded into the 1-minute and
+1-hour aggregates (timed); then each pen's whole month is read down-sampled to 2,000
+points, as the trend window does; then one day and one hour of one pen (raw, or buckets
+from the raw samples or the aggregates as the counts and the range decide).
 
     .venv/bin/python bench/trend_query.py [--days 30] [--period 10] [--points 2000] [--url URL]
 """
@@ -20,7 +21,8 @@ from pathlib import Path
 
 from sqlalchemy import delete, insert
 
-from evsuper.historian import schema
+from evsuper.historian import aggregates, schema
+from evsuper.historian.aggregates import aggregate_chunk
 from evsuper.historian.archive import create_archive_engine
 from evsuper.historian.migrate import upgrade_to_head
 from evsuper.historian.samples import POWER, SOC, Pen, series
@@ -69,8 +71,8 @@ def main() -> None:
         engine = create_archive_engine(url)
         with engine.begin() as connection:
             upgrade_to_head(connection)
-            m = schema.meter_samples
-            connection.execute(delete(m).where(m.c.charger_id.in_(CHARGERS)))
+            for table in (schema.meter_samples, *(level.table for level in aggregates.LEVELS)):
+                connection.execute(delete(table).where(table.c.charger_id.in_(CHARGERS)))
         started = time.perf_counter()
         count = 0
         batch = []
@@ -87,6 +89,19 @@ def main() -> None:
             count += len(batch)
         fill_s = time.perf_counter() - started
         print(f"archive: {engine.dialect.name}, {count:,} rows written in {fill_s:.1f} s")
+        started = time.perf_counter()
+        folded = 0
+        while True:  # as the archive's writer does every minute, a chunk per batch
+            with engine.begin() as connection:
+                chunk = aggregate_chunk(connection)
+            if not chunk:
+                break
+            folded += chunk
+        fold_s = time.perf_counter() - started
+        print(
+            f"1-minute and 1-hour aggregates: {folded:,} samples folded in {fold_s:.1f} s "
+            f"({folded / fold_s:,.0f} samples/s)"
+        )
 
         pens = [Pen(c, 1, m_) for c in CHARGERS for m_ in (POWER, SOC)]
         until = T0 + timedelta(days=args.days)

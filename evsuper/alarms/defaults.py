@@ -111,6 +111,13 @@ DEFAULT_DEFINITIONS: tuple[AlarmDefinition, ...] = (
         K.SYSTEM,
         "Alarm notifications cannot be sent: {detail}",
     ),
+    AlarmDefinition(
+        "report-failed",
+        C.REPORT_FAILED,
+        P.LOW,
+        K.SYSTEM,
+        "Scheduled report failed: {detail}",
+    ),
 )
 
 

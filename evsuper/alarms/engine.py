@@ -240,6 +240,9 @@ class AlarmEngine:
         elif path == FAILING_TAG:
             detail = str(self.bus.value(LAST_ERROR_TAG, ""))
             self._set(C.NOTIFICATION_FAILED, "_system", None, value is True, detail=detail)
+        elif path == system_tag(SystemTag.REPORTS_FAILING):
+            detail = str(self.bus.value(system_tag(SystemTag.REPORTS_LAST_ERROR), ""))
+            self._set(C.REPORT_FAILED, "_system", None, value is True, detail=detail)
 
     def _check_limits(self, path: str, name: str, value: Any) -> None:
         """Limit alarms on any numeric tag: ``tag`` is a full path or a tag name."""

@@ -98,6 +98,7 @@ class ConditionKind(StrEnum):
     ARCHIVE_UNREACHABLE = "archive-unreachable"
     DISK_NEARLY_FULL = "disk-nearly-full"
     NOTIFICATION_FAILED = "notification-failed"
+    REPORT_FAILED = "report-failed"  # the scheduled daily report cannot be written or mailed
     LIMIT_HIGH = "limit-high"  # any numeric tag above ``limit``
     LIMIT_LOW = "limit-low"  # any numeric tag below ``limit``
 

@@ -95,5 +95,7 @@ class ConnectorTag(StrEnum):
 
 class SystemTag(StrEnum):
     ARCHIVE_STATE = "archive/state"  # ArchiveState
-    ARCHIVE_BACKLOG = "archive/backlog"  # items waiting in the writer queue
+    ARCHIVE_BACKLOG = "archive/backlog"  # rows waiting in the writer queue and the spool
     FILES_URL = "files/url"  # base URL of the engine's HTTP file endpoint
+    REPORTS_FAILING = "reports/failing"  # bool: the scheduled report cannot be written or mailed
+    REPORTS_LAST_ERROR = "reports/last_error"  # str: its last failure

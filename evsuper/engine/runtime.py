@@ -19,6 +19,7 @@ from evsuper.alarms.engine import AlarmEngine
 from evsuper.alarms.notify import Notifier
 from evsuper.core.bus import TagBus
 from evsuper.core.tags import Sample, SystemTag, system_tag
+from evsuper.core.tariffs import Pricing
 from evsuper.drivers.ocpp.central import CentralSystem
 from evsuper.drivers.simulator.site import SimulatedSite
 from evsuper.engine.commands import CommandRouter
@@ -26,6 +27,7 @@ from evsuper.engine.control import ControlServer
 from evsuper.engine.files import FileServer
 from evsuper.historian.archive import Archive
 from evsuper.project.model import Project
+from evsuper.reports.schedule import DailyReportService
 from evsuper.users.store import Authenticator, UserStore, create_initial_users
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ class Engine:
             self.bus,
             spool_file=project.directory / ".evsuper" / "spool.jsonl",
             retention_days=project.archive.retention_days,
+            recording=project.archive.recording,
+            pricing=Pricing.for_project(project),
         )
         self.router = CommandRouter(audit=self.archive.audit)
         self.users = UserStore(self.archive.engine)
@@ -61,6 +65,7 @@ class Engine:
         )
         self.notifier = Notifier.for_project(project, self.bus)
         self.alarms = AlarmEngine(project, self.bus, self.archive, self.notifier)
+        self.reports = DailyReportService.for_project(project, self.archive.engine, self.bus)
         self.router.add_target(self.alarms)
         self.router.add_target(self.central)
         self.control = ControlServer(self.router, project.directory)
@@ -73,6 +78,7 @@ class Engine:
         await asyncio.to_thread(create_initial_users, self.project, self.users)
         await self.notifier.start()
         await self.alarms.start()
+        await self.reports.start()
         await self.central.start()
         await self.control.start()
         self.files.start()
@@ -94,6 +100,7 @@ class Engine:
         await self.control.stop()
         await asyncio.to_thread(self.files.stop)
         await self.central.stop()
+        await self.reports.stop()
         await self.alarms.stop()
         await self.notifier.stop()
         await self.archive.stop()

@@ -17,7 +17,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,19 +43,29 @@ from evsuper.core.domain import (
     ReservationState,
     Transaction,
 )
-from evsuper.core.tags import Sample, SystemTag, system_tag
+from evsuper.core.tags import Sample, SystemTag, TagPath, system_tag
+from evsuper.core.tariffs import Pricing
 from evsuper.core.timeutil import utcnow
 from evsuper.historian import schema
+from evsuper.historian.aggregates import aggregate_chunk
+from evsuper.historian.costs import stop_cost
 from evsuper.historian.migrate import upgrade_to_head
+from evsuper.historian.recording import ALWAYS_STORED_CONTEXTS, Recorder
 from evsuper.historian.retention import cutoffs, prune_chunk
 from evsuper.historian.spool import Spool, insert_rows
+from evsuper.historian.tag_samples import tag_row, tag_value
+from evsuper.historian.units import to_display
+from evsuper.project.model import RecordingRule
 from evsuper.users.audit import AuditEntry, audit_row
 
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 5000  # jobs per database transaction
+QUEUE_LIMIT = 100_000  # jobs in memory; beyond, rows wait in the spool file
 RETRY_DELAY_S = 1.0
 STATE_PUBLISH_PERIOD_S = 1.0
+AGGREGATE_PERIOD_S = 60.0
+TAG_CLOCK_S = 1.0  # how often unchanged historised tags are checked against their interval
 RETENTION_PERIOD_S = 3600.0
 RETENTION_FIRST_S = 120.0
 _OPEN_RESERVATION_STATES = [s.value for s in ReservationState if s.open]
@@ -97,10 +107,20 @@ class Archive:
         bus: TagBus,
         spool_file: Path | None = None,
         retention_days: Mapping[str, int] | None = None,
+        pricing: Pricing | None = None,
+        recording: Sequence[RecordingRule] = (),
+        tags: Sequence[RecordingRule] = (),
     ) -> None:
         """``spool_file``: where rows wait while the database is unreachable (None: in
         memory only, lost if the process stops before the database is back).
-        ``retention_days``: table → days its rows are kept (pruned every hour)."""
+        ``retention_days``: table → days its rows are kept (pruned every hour).
+        ``pricing``: the tariffs that cost a transaction as it stops (None: no cost).
+        ``recording``: deadband and maximum interval of meter samples per measurand;
+        ``tags``: the historised tags (by path), with theirs.
+
+        The writer keeps at most QUEUE_LIMIT jobs in memory: when the database cannot keep
+        up, the excess rows go to the spool file and are written once the queue is short
+        again (the published backlog counts both)."""
         self.url = url
         self.bus = bus
         self.engine = create_archive_engine(url)
@@ -113,7 +133,13 @@ class Archive:
         self.rows_written = 0
         self._spool = Spool(spool_file) if spool_file is not None else None
         self.retention_days = dict(retention_days or {})
-        self._pruner: asyncio.Task[None] | None = None
+        self._recorder: Recorder[tuple[str, int, str, str | None]] = Recorder(recording)
+        self._tag_recorder: Recorder[TagPath] = Recorder(tags)
+        self._tag_values: dict[TagPath, Sample] = {}  # the latest of each historised tag
+        self._unsubscribe_tags: Callable[[], None] | None = None
+        self._tag_clock: asyncio.Task[None] | None = None
+        self.pricing = pricing
+        self._housekeeper: asyncio.Task[None] | None = None
 
     def describe(self) -> str:
         return make_url(self.url).render_as_string(hide_password=True)
@@ -129,20 +155,24 @@ class Archive:
             log.info("archive: %d rows spooled during an outage written", replayed)
         self._thread.start()
         self._unsubscribe = self.bus.subscribe_events(self._on_event)
+        if self._tag_recorder.rules:
+            self._unsubscribe_tags = self.bus.subscribe(self._on_tag)
+            self._tag_clock = asyncio.create_task(self._store_unchanged_tags())
         self._publish_state(ArchiveState.OK, 0)
-        if self.retention_days:
-            self._pruner = asyncio.create_task(self._prune_every_hour())
+        self._housekeeper = asyncio.create_task(self._keep_house())
 
     async def stop(self) -> None:
         """Write everything queued, then stop the writer."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None  # stop() may be called again
-        if self._pruner is not None:
-            self._pruner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pruner
-            self._pruner = None
+        for unsubscribe in (self._unsubscribe, self._unsubscribe_tags):
+            if unsubscribe is not None:
+                unsubscribe()
+        self._unsubscribe = self._unsubscribe_tags = None  # stop() may be called again
+        for task in (self._housekeeper, self._tag_clock):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._housekeeper = self._tag_clock = None
         if self._thread.is_alive():
             self._queue.put(_STOP)
             await asyncio.to_thread(self._thread.join)
@@ -162,18 +192,32 @@ class Archive:
             log.info("archive retention: %d old rows deleted", total)
         return total
 
-    async def _prune_every_hour(self) -> None:
-        await asyncio.sleep(RETENTION_FIRST_S)  # not while everything starts up
+    async def aggregate(self) -> int:
+        """Fold the raw samples not yet aggregated into the 1-minute and 1-hour aggregates,
+        a chunk per writer batch; returns how many samples."""
+        total = 0
+        while folded := await self.run_durable(aggregate_chunk):
+            total += folded
+        return total
+
+    async def _keep_house(self) -> None:
+        """Aggregates every minute; retention every hour, the first time two minutes after
+        the start (not while everything starts up)."""
+        next_prune = time.monotonic() + RETENTION_FIRST_S
         while True:
+            await asyncio.sleep(AGGREGATE_PERIOD_S)
             try:
-                await self.prune(utcnow())
-            except Exception:  # an outage: the next hour tries again
-                log.warning("archive retention skipped: the database is not available")
-            await asyncio.sleep(RETENTION_PERIOD_S)
+                await self.aggregate()
+                if self.retention_days and time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + RETENTION_PERIOD_S
+                    await self.prune(utcnow())
+            except Exception:  # an outage: the next round tries again
+                log.warning("archive housekeeping skipped: the database is not available")
 
     @property
     def backlog(self) -> int:
-        return self._queue.qsize()
+        """Jobs waiting in memory plus rows waiting in the spool file."""
+        return self._queue.qsize() + (self._spool.rows if self._spool is not None else 0)
 
     def _migrate(self) -> None:
         with self.engine.begin() as connection:
@@ -249,6 +293,8 @@ class Archive:
                 "soc_start": soc[0],
                 "soc_stop": soc[1],
             }
+            if self.pricing is not None:
+                values.update(stop_cost(connection, self.pricing, row, stop_ts, meter_stop_wh))
             connection.execute(update(t).where(t.c.id == transaction_id).values(**values))
             return _transaction({**row, **values})
 
@@ -380,6 +426,11 @@ class Archive:
         match ev:
             case MeterValuesReceived():
                 for r in ev.readings:
+                    pen = (ev.charger_id, ev.connector_id, r.measurand, r.phase)
+                    value, _ = to_display(r.value, r.unit)
+                    always = r.context in ALWAYS_STORED_CONTEXTS
+                    if not self._recorder.keep(pen, r.measurand, r.ts, value, always=always):
+                        continue
                     self._put(
                         schema.meter_samples,
                         ts=r.ts,
@@ -426,6 +477,32 @@ class Archive:
                     detail=ev.detail,
                 )
 
+    def _on_tag(self, path: TagPath, sample: Sample) -> None:
+        if self._tag_recorder.rule(path) is None:
+            return
+        previous = self._tag_values.get(path)
+        self._tag_values[path] = sample
+        value, text = tag_value(sample.value)
+        quality_changed = previous is not None and previous.quality != sample.quality
+        if self._tag_recorder.keep(
+            path, path, sample.ts, text if value is None else value, always=quality_changed
+        ):
+            self._put(schema.tag_samples, **tag_row(path, sample.ts, sample))
+
+    async def _store_unchanged_tags(self) -> None:
+        """Tags publish on change only: an unchanged value is stored again, stamped now,
+        once its maximum interval has passed."""
+        while True:
+            await asyncio.sleep(TAG_CLOCK_S)
+            now = utcnow()
+            for path in list(self._tag_recorder.due(now)):
+                sample = self._tag_values[path]
+                value, text = tag_value(sample.value)
+                self._tag_recorder.keep(
+                    path, path, now, text if value is None else value, always=True
+                )
+                self._put(schema.tag_samples, **tag_row(path, now, sample))
+
     def journal(self, entries: Iterable[JournalEntry]) -> None:
         """Append alarm transitions to the journal with the next batch (engine loop)."""
         for entry in entries:
@@ -456,18 +533,20 @@ class Archive:
                     pending.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            if self._queue.qsize() > QUEUE_LIMIT:
+                pending += self._spill()
             if _STOP in pending:
                 stopping = True
                 pending = [job for job in pending if job is not _STOP]
             try:
-                if self._spooled:  # older rows first
+                if self._spooled and self._queue.qsize() < QUEUE_LIMIT // 2:
                     replayed = self._spool.replay(self.engine.begin)  # type: ignore[union-attr]
-                    log.info("archive is back: %d spooled rows written", replayed)
+                    log.info("archive: %d spooled rows written", replayed)
                 self._write(pending)
             except Exception as exc:
                 if self._state is not ArchiveState.ERROR:
                     log.exception("archive write failed; retrying every %.0f s", RETRY_DELAY_S)
-                self._publish_state(ArchiveState.ERROR, len(pending) + self._queue.qsize())
+                self._publish_state(ArchiveState.ERROR, len(pending) + self.backlog)
                 pending = self._spool_rows(self._fail_durable(pending, exc))
                 if stopping and not pending:
                     return
@@ -478,12 +557,28 @@ class Archive:
                     job.future.set_result(job.row)
             self.rows_written += len(pending)
             pending = []
-            backlog = self._queue.qsize()
+            backlog = self.backlog
             self._publish_state(
                 ArchiveState.BACKLOG if backlog > BATCH_MAX else ArchiveState.OK, backlog
             )
-            if stopping and backlog == 0:
+            if stopping and self._queue.qsize() == 0:
                 return
+
+    def _spill(self) -> list[_Job]:
+        """Move queued rows to the spool until the queue is half its limit; the calls
+        taken from the queue meanwhile are returned, to be run with this batch."""
+        if self._spool is None:
+            return []
+        rows: list[_Job] = []
+        calls: list[_Job] = []
+        with contextlib.suppress(queue.Empty):
+            while self._queue.qsize() > QUEUE_LIMIT // 2:
+                job = self._queue.get_nowait()
+                (calls if job.fn is not None or job is _STOP else rows).append(job)
+        kept = self._spool_rows(rows)
+        if not kept:
+            log.warning("archive writer behind: %d rows spooled to disk", len(rows))
+        return kept + calls
 
     @property
     def _spooled(self) -> bool:

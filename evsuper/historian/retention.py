@@ -18,6 +18,8 @@ PRUNABLE: dict[str, Table] = {
     t.name: t
     for t in (
         schema.meter_samples,
+        schema.meter_minutes,
+        schema.meter_hours,
         schema.connector_status,
         schema.charger_events,
         schema.anomalies,

@@ -7,61 +7,49 @@ of the epoch seconds) and each bucket gives its minimum and its maximum, so a sh
 still shows. Portable SQLAlchemy Core: SQLite (``strftime('%s', ts)``) and PostgreSQL
 (``extract(epoch from ts)``), chosen from the engine's dialect. No Qt.
 
-Units are normalised for display here and only here (``DISPLAY_UNITS``): W → kW,
-Wh → kWh, Percent → %; the scaling is done in SQL, so a pen whose charger switched
-between W and kW still draws one curve.
+Units are normalised for display (``units.DISPLAY_UNITS``): W → kW, Wh → kWh,
+Percent → %; the scaling is done in SQL, so a pen whose charger switched between W and
+kW still draws one curve.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Engine,
     Integer,
+    Select,
     case,
     func,
     literal_column,
     select,
 )
 
-from evsuper.core.tags import ConnectorTag
+from evsuper.core.tags import ConnectorTag, TagPath, split_tag
 from evsuper.historian import schema
+from evsuper.historian.aggregates import LEVELS, Level
 from evsuper.historian.sql import epoch_seconds
+from evsuper.historian.tag_samples import historised_tags
+from evsuper.historian.units import DISPLAY_UNITS, display_unit
 
 POWER = "Power.Active.Import"
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 SOC = "SoC"
-
-# archived unit → (display unit, factor); units not listed are shown as they are
-DISPLAY_UNITS: dict[str, tuple[str, float]] = {
-    "W": ("kW", 0.001),
-    "kW": ("kW", 1.0),
-    "Wh": ("kWh", 0.001),
-    "kWh": ("kWh", 1.0),
-    "varh": ("kvarh", 0.001),
-    "kvarh": ("kvarh", 1.0),
-    "var": ("kvar", 0.001),
-    "kvar": ("kvar", 1.0),
-    "Percent": ("%", 1.0),
-    "Celcius": ("°C", 1.0),  # the OCPP 1.6 spelling
-    "Celsius": ("°C", 1.0),
-}
 
 # The live connector tag that carries the same figure as a pen (power and SoC only: the
 # live energy tag is the session's energy, the archive keeps the meter register).
 LIVE_TAGS: dict[str, ConnectorTag] = {POWER: ConnectorTag.POWER_KW, SOC: ConnectorTag.SOC}
 
 
+TAGS_SOURCE = "Historised tags"  # offered with the chargers: every tag of [[archive.tags]]
+
 MIN_GAP_S = 60.0  # shorter silences are never drawn as gaps
-
-
-def display_unit(unit: str) -> str:
-    return DISPLAY_UNITS.get(unit, (unit, 1.0))[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,18 +58,28 @@ class Pen:
 
     charger_id: str
     connector_id: int
-    measurand: str
+    measurand: str  # the tag's name for a historised tag
     phase: str | None = None
     unit: str = field(default="", compare=False)  # display unit (see DISPLAY_UNITS)
+    tag: TagPath | None = None  # a historised tag (tag_samples), not a meter measurand
 
     @property
     def label(self) -> str:
+        return self.tag if self.tag is not None else f"{self.charger_id}/{self.short_label}"
+
+    @property
+    def short_label(self) -> str:
+        """The label among the pens of its charger."""
+        if self.tag is not None:
+            return self.tag.removeprefix(f"{self.charger_id}/")
         phase = f" {self.phase}" if self.phase else ""
-        return f"{self.charger_id}/C{self.connector_id} {self.measurand}{phase}"
+        return f"C{self.connector_id} {self.measurand}{phase}"
 
     @property
     def live_tag(self) -> str | None:
         """The tag path feeding this pen live, None when it has none."""
+        if self.tag is not None:
+            return self.tag
         name = LIVE_TAGS.get(self.measurand)
         if name is None or self.phase is not None:
             return None
@@ -136,40 +134,97 @@ def series(
     max_points: int = 2000,
 ) -> Series:
     """``pen`` from ``since`` to ``until`` (inclusive; None: now), at most ``max_points``
-    points: raw samples when there are few enough, else min/max of
-    ``max_points // 2`` time buckets computed by the database."""
+    points: raw samples when there are few enough, else min/max of ``max_points // 2``
+    time buckets computed by the database — from the 1-hour or 1-minute aggregates when
+    the buckets are at least that wide (months stay fast), else from the raw samples."""
     until = until if until is not None else datetime.now(UTC)
-    m = schema.meter_samples
-    where = _pen_filter(pen, since, until)
+    source = _Source.of(pen, since, until)
     with engine.connect() as connection:
-        count = int(connection.execute(select(func.count()).where(*where)).scalar_one())
+        # how many, up to one more than can be drawn: a month of samples is not counted
+        few = select(source.id).where(*source.where).limit(max_points + 1).subquery()
+        count = int(connection.execute(select(func.count()).select_from(few)).scalar_one())
         if count <= max_points:
             rows = connection.execute(
-                select(m.c.ts, display_value()).where(*where).order_by(m.c.ts, m.c.id)
+                select(source.ts, source.value).where(*source.where).order_by(source.ts, source.id)
             ).all()
             return Series(pen, [r[0].timestamp() for r in rows], [r[1] for r in rows], 0, count)
         buckets = max(1, max_points // 2)
         width = max(1, math.ceil((until - since).total_seconds() / buckets))
-        epoch = epoch_seconds(m.c.ts)
-        bucket = (epoch // literal_column(str(int(width)), Integer)).label("bucket")
-        value = display_value()
-        query = (
-            select(
-                bucket,
-                func.min(m.c.ts).label("first"),  # one epoch computation per row
-                func.min(value).label("low"),
-                func.max(value).label("high"),
-            )
-            .where(*where)
-            .group_by(bucket)
-            .order_by(bucket)
-        )
+        level = next((lv for lv in reversed(LEVELS) if width >= lv.seconds), None)
+        if level is None or pen.tag is not None:  # tags are deadbanded: fewer rows
+            query = _raw_buckets(source, width)
+        else:  # whole aggregate rows per bucket: the same min/max as from raw samples
+            width = math.ceil(width / level.seconds) * level.seconds
+            query = _aggregate_buckets(level, pen, since, until, width)
         times: list[float] = []
         values: list[float] = []
-        for _, first, low, high in connection.execute(query):
+        count = 0
+        for first, low, high, samples in connection.execute(query):
             times += [first.timestamp()] * 2
             values += [float(low), float(high)]
+            count += int(samples)
     return Series(pen, times, values, width, count)
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """Where a pen's raw values are: its table's columns and the pen's rows in the range."""
+
+    id: ColumnElement[int]
+    ts: ColumnElement[datetime]
+    value: ColumnElement[float]
+    where: list[ColumnElement[bool]]
+
+    @staticmethod
+    def of(pen: Pen, since: datetime, until: datetime) -> _Source:
+        if pen.tag is not None:
+            t = schema.tag_samples
+            where = [t.c.tag == pen.tag, t.c.ts >= since, t.c.ts <= until, t.c.value.is_not(None)]
+            return _Source(t.c.id, t.c.ts, t.c.value, where)
+        m = schema.meter_samples
+        return _Source(m.c.id, m.c.ts, display_value(), _pen_filter(pen, since, until))
+
+
+def _raw_buckets(source: _Source, width: int) -> Select[Any, Any, Any, Any]:
+    bucket = (epoch_seconds(source.ts) // literal_column(str(width), Integer)).label("bucket")
+    return (
+        select(
+            func.min(source.ts).label("first"),  # one epoch computation per row
+            func.min(source.value).label("low"),
+            func.max(source.value).label("high"),
+            func.count().label("samples"),
+        )
+        .where(*source.where)
+        .group_by(bucket)
+        .order_by(bucket)
+    )
+
+
+def _aggregate_buckets(
+    level: Level, pen: Pen, since: datetime, until: datetime, width: int
+) -> Select[Any, Any, Any, Any]:
+    """The same buckets from an aggregate table (already in display units); its rows
+    cover ``level.seconds`` each, so the range is widened to the rows that overlap it."""
+    a = level.table.c
+    bucket = (epoch_seconds(a.ts) // literal_column(str(width), Integer)).label("bucket")
+    return (
+        select(
+            func.min(a.first_ts).label("first"),
+            func.min(a.low).label("low"),
+            func.max(a.high).label("high"),
+            func.sum(a.samples).label("samples"),
+        )
+        .where(
+            a.charger_id == pen.charger_id,
+            a.connector_id == pen.connector_id,
+            a.measurand == pen.measurand,
+            a.phase == (pen.phase or ""),
+            a.ts > since - timedelta(seconds=level.seconds),
+            a.ts <= until,
+        )
+        .group_by(bucket)
+        .order_by(bucket)
+    )
 
 
 def gaps_broken(
@@ -201,7 +256,10 @@ def gaps_broken(
 
 def available_pens(engine: Engine, charger_id: str, since: datetime | None = None) -> list[Pen]:
     """The pens ``charger_id`` has samples for (since ``since`` when given), ordered by
-    connector, measurand, phase; each with its display unit."""
+    connector, measurand, phase, each with its display unit; then its historised tags.
+    ``TAGS_SOURCE`` instead of a charger id: every historised tag."""
+    if charger_id == TAGS_SOURCE:
+        return [tag_pen(path) for path in historised_tags(engine)]
     m = schema.meter_samples
     query = select(m.c.connector_id, m.c.measurand, m.c.phase, m.c.unit).where(
         m.c.charger_id == charger_id
@@ -214,7 +272,14 @@ def available_pens(engine: Engine, charger_id: str, since: datetime | None = Non
     for connector_id, measurand, phase, unit in rows:
         pen = Pen(charger_id, connector_id, measurand, phase, display_unit(unit))
         pens.setdefault(pen, pen)
-    return sorted(pens, key=lambda p: (p.connector_id, p.measurand, p.phase or ""))
+    ordered = sorted(pens, key=lambda p: (p.connector_id, p.measurand, p.phase or ""))
+    return ordered + [tag_pen(path) for path in historised_tags(engine, f"{charger_id}/")]
+
+
+def tag_pen(path: TagPath) -> Pen:
+    """The pen of a historised tag."""
+    head, connector_id, name = split_tag(path)
+    return Pen(head, connector_id or 0, name, tag=path)
 
 
 def pen_of(charger_id: str, connector_id: int, measurand: str) -> Pen:

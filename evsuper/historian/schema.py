@@ -19,10 +19,12 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 
 # BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite: autoincrement works on both.
@@ -53,6 +55,7 @@ metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
         "pk": "pk_%(table_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     }
 )
 
@@ -112,6 +115,13 @@ transactions = Table(
     Column("soc_stop", Float, comment="percent, last SoC sample of the session"),
     Column("stop_reason", String(32)),
     Column("stop_id_tag", String(20)),
+    Column(
+        "cost",
+        Numeric(12, 2),
+        comment="in currency, at the stop; NULL: no tariff applied",
+    ),
+    Column("currency", String(3), comment="ISO 4217"),
+    Column("tariff", String(48), comment="name of the tariff applied"),
     Index(None, "charger_id", "start_ts"),
     Index(None, "start_ts"),
 )
@@ -132,6 +142,57 @@ meter_samples = Table(
     Column("value", Float, nullable=False),
     Index(None, "charger_id", "connector_id", "ts"),
     Index(None, "transaction_id"),
+)
+
+
+def _meter_aggregate(name: str, period: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("ts", UtcDateTime, nullable=False, comment=f"start of the {period}"),
+        Column("charger_id", String(64), nullable=False),
+        Column("connector_id", Integer, nullable=False),
+        Column("measurand", String(48), nullable=False),
+        Column("phase", String(8), nullable=False, comment="empty: no phase"),
+        Column("unit", String(16), nullable=False, comment="display unit: kW, kWh, %, ..."),
+        Column("samples", Integer, nullable=False, comment="raw samples aggregated"),
+        Column("total", Float, nullable=False, comment="sum of the values (avg = total / samples)"),
+        Column("low", Float, nullable=False),
+        Column("high", Float, nullable=False),
+        Column("first_ts", UtcDateTime, nullable=False),
+        Column("first_value", Float, nullable=False),
+        Column("last_ts", UtcDateTime, nullable=False),
+        Column("last_value", Float, nullable=False),
+        UniqueConstraint("charger_id", "connector_id", "measurand", "phase", "ts"),
+        Index(None, "ts"),
+    )
+
+
+# 1-minute and 1-hour aggregates of meter_samples, in display units (see samples.py)
+meter_minutes = _meter_aggregate("meter_minutes", "minute")
+meter_hours = _meter_aggregate("meter_hours", "hour")
+
+# how far each aggregate table has read meter_samples (by id, so late rows count too)
+aggregate_progress = Table(
+    "aggregate_progress",
+    metadata,
+    Column("table_name", String(32), primary_key=True),
+    Column("last_sample_id", BigInteger, nullable=False),
+)
+
+
+tag_samples = Table(
+    "tag_samples",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ts", UtcDateTime, nullable=False),
+    Column("tag", String(160), nullable=False, comment="tag path, e.g. _system/archive/backlog"),
+    Column("value", Float, comment="numbers (true = 1, false = 0); null for text"),
+    Column("text", Text, comment="values that are not numbers; null for numbers"),
+    Column("quality", String(16), nullable=False, comment="good | uncertain | bad | ..."),
+    Index(None, "tag", "ts"),
+    Index(None, "ts"),
 )
 
 anomalies = Table(

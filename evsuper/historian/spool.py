@@ -30,8 +30,12 @@ Row = tuple[Table, dict[str, Any]]
 class Spool:
     def __init__(self, file: Path) -> None:
         self.file = file
-        # known in memory after a look at the file (what a crash left): no stat per batch
-        self.pending = file.exists() and file.stat().st_size > 0
+        # counted once at start (what a crash or an overload left), then kept in memory
+        self.rows = _count_lines(file) if file.exists() else 0
+
+    @property
+    def pending(self) -> bool:
+        return self.rows > 0
 
     def append(self, rows: Iterable[Row]) -> int:
         """Add rows at the end; returns how many."""
@@ -43,7 +47,7 @@ class Spool:
             out.writelines(lines)
             out.flush()
             os.fsync(out.fileno())
-        self.pending = True
+        self.rows += len(lines)
         return len(lines)
 
     def replay(self, begin: Callable[[], AbstractContextManager[Connection]]) -> int:
@@ -61,8 +65,9 @@ class Spool:
                     self._keep(chunk, source)
                     raise
                 written += len(chunk)
+                self.rows -= len(chunk)
         self.file.unlink()
-        self.pending = False
+        self.rows = 0
         return written
 
     def _keep(self, unwritten: list[Row], source: IO[bytes]) -> None:
@@ -74,6 +79,11 @@ class Spool:
             out.flush()
             os.fsync(out.fileno())
         rest.replace(self.file)
+
+
+def _count_lines(file: Path) -> int:
+    with file.open("rb") as source:
+        return sum(1 for line in source if line.strip())
 
 
 def _line(table: Table, row: dict[str, Any]) -> str:

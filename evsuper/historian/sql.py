@@ -1,11 +1,14 @@
-"""Time arithmetic in SQL, compiled for each database: the one place where the archive's
-queries depend on the dialect (SQLite keeps naive UTC text, PostgreSQL timestamps)."""
+"""The one place where the archive's SQL depends on the database: time arithmetic
+compiled per dialect (SQLite keeps naive UTC text, PostgreSQL timestamps) and upserts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import BigInteger, Float
+from sqlalchemy import BigInteger, ColumnElement, Connection, Float, Table
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import FunctionElement
@@ -60,3 +63,25 @@ def _epoch_default(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> 
 def _epoch_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
     (ts,) = list(element.clauses)
     return f"CAST(strftime('%s', {compiler.process(ts, **kw)}) AS INTEGER)"
+
+
+def upsert(
+    connection: Connection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    key: list[str],
+    merge: Callable[[Table, Any], dict[str, ColumnElement[Any]]],
+) -> None:
+    """Insert ``rows``; a row whose ``key`` columns exist already updates it instead, with
+    the SET clause ``merge(table, excluded)`` (SQLite and PostgreSQL: ON CONFLICT)."""
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        statement: Any = sqlite_insert(table)
+    elif dialect == "postgresql":
+        statement = postgresql_insert(table)
+    else:
+        raise NotImplementedError(f"no upsert for {dialect} (SQLite and PostgreSQL only)")
+    statement = statement.on_conflict_do_update(
+        index_elements=key, set_=merge(table, statement.excluded)
+    )
+    connection.execute(statement, rows)

@@ -12,6 +12,9 @@ Max power is a correlated subquery per row on ``meter_samples`` (through its
 ``transaction_id`` index): MAX of the session's total ``Power.Active.Import`` (phase
 NULL), in kW whatever unit the charger used. It costs one index probe per row shown;
 sorting on it probes every row that passes the filters (seconds for a million).
+
+Cost, currency and tariff are stored at the stop (docs/tariffs.md); the cost sorts as a
+number whatever its currency.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -56,6 +60,9 @@ class TransactionColumn(enum.IntEnum):
     ENERGY = 9
     MAX_POWER = 10
     STOP_REASON = 11
+    COST = 12
+    TARIFF = 13
+    CURRENCY = 14  # last: the export's unit of the cost (the view shows "12.34 EUR")
 
 
 HEADERS: dict[TransactionColumn, str] = {
@@ -71,19 +78,24 @@ HEADERS: dict[TransactionColumn, str] = {
     TransactionColumn.ENERGY: "Energy (kWh)",
     TransactionColumn.MAX_POWER: "Max power (kW)",
     TransactionColumn.STOP_REASON: "Stop reason",
+    TransactionColumn.COST: "Cost",
+    TransactionColumn.TARIFF: "Tariff",
+    TransactionColumn.CURRENCY: "Currency",
 }
 
 
 @dataclass(frozen=True, slots=True)
 class TransactionFilter:
     """Which sessions: started in [since, until), one charger, one badge, one stop
-    reason (all exact), and ``text`` found in charger, badge or stop reason (any case)."""
+    reason, one tariff (all exact), and ``text`` found in charger, badge or stop reason
+    (any case)."""
 
     since: datetime | None = None
     until: datetime | None = None
     charger_id: str = ""
     id_tag: str = ""
     stop_reason: str = ""
+    tariff: str = ""
     text: str = ""
 
 
@@ -106,6 +118,9 @@ class TransactionRow:
     energy_kwh: float | None
     max_power_kw: float | None
     stop_reason: str | None
+    cost: Decimal | None = None
+    tariff: str | None = None
+    currency: str | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -126,6 +141,9 @@ class TransactionRow:
             self.energy_kwh,
             self.max_power_kw,
             self.stop_reason,
+            self.cost,
+            self.tariff,
+            self.currency,
         )
 
 
@@ -153,6 +171,9 @@ _FIELDS = (
     "soc_stop",
     "energy_wh",
     "stop_reason",
+    "cost",
+    "tariff",
+    "currency",
 )
 
 
@@ -194,6 +215,12 @@ def _sort_key(column: TransactionColumn, source: Any = _t) -> ColumnElement[Any]
             return _max_power_kw(source)
         case TransactionColumn.STOP_REASON:
             return c.stop_reason
+        case TransactionColumn.COST:
+            return c.cost
+        case TransactionColumn.TARIFF:
+            return c.tariff
+        case TransactionColumn.CURRENCY:
+            return c.currency
     raise ValueError(column)
 
 
@@ -219,6 +246,8 @@ def _where(where: TransactionFilter) -> ColumnElement[bool]:
         clauses.append(_t.c.id_tag == where.id_tag)
     if where.stop_reason:
         clauses.append(_t.c.stop_reason == where.stop_reason)
+    if where.tariff:
+        clauses.append(_t.c.tariff == where.tariff)
     if where.text:
         escaped = where.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
@@ -286,6 +315,9 @@ def _row(r: Any) -> TransactionRow:
         energy_kwh=None if r.energy_wh is None else r.energy_wh / 1000.0,
         max_power_kw=None if r.max_power_kw is None else float(r.max_power_kw),
         stop_reason=r.stop_reason,
+        cost=r.cost,
+        tariff=r.tariff,
+        currency=r.currency,
     )
 
 

@@ -24,6 +24,7 @@ from evsuper.hmi.session import Session
 from evsuper.hmi.theme import apply_theme
 from evsuper.hmi.views.trends import TrendLoader
 from evsuper.project.model import Project
+from evsuper.reports.make import write_report
 from evsuper.users.audit import query_audit
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,9 @@ def run_hmi(project: Project, *, start_as_viewer: bool | None = None) -> int:
             ),
             dashboard=lambda: dashboard(
                 engine.archive.engine, connectors, datetime.now().astimezone()
+            ),
+            reports=lambda request, path: write_report(
+                path, engine.archive.engine, project, request
             ),
         ),
     )

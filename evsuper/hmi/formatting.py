@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 NO_VALUE = "—"
 
@@ -13,6 +14,11 @@ def kw(value: float | None) -> str:
 
 def kwh(value: float | None) -> str:
     return NO_VALUE if value is None else f"{value:.2f} kWh"
+
+
+def money(amount: Decimal | None, currency: str | None) -> str:
+    """``12.34 EUR``: cents always shown."""
+    return NO_VALUE if amount is None else f"{amount:.2f} {currency or ''}".rstrip()
 
 
 def percent(value: float | None) -> str:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from evsuper.alarms.model import ALARM_PREFIX, SUMMARY_TAG
 from evsuper.core.domain import ArchiveState
 from evsuper.core.tags import Sample, TagPath
+from evsuper.historian.samples import TAGS_SOURCE
 from evsuper.hmi import formatting
 from evsuper.hmi.annunciator import Annunciator, Sound, beep
 from evsuper.hmi.bridge import CommandSender, EngineReader
@@ -44,6 +45,7 @@ from evsuper.hmi.views.alarm_list import AlarmListWindow
 from evsuper.hmi.views.energy_dashboard import DashboardLoader, EnergyDashboardView
 from evsuper.hmi.views.event_log import AuditLoader, EventLogView
 from evsuper.hmi.views.overview import OverviewView
+from evsuper.hmi.views.reports import ReportsView, ReportWriter
 from evsuper.hmi.views.transactions import TransactionHistoryView, TransactionSource
 from evsuper.hmi.views.trends import TrendLoader, TrendView
 from evsuper.hmi.widgets.alarm_banner import AlarmBanner
@@ -85,7 +87,9 @@ class MainWindow(QMainWindow):
         self.alarm_kpis: AlarmKpiView | None = None
         self.transactions: TransactionHistoryView | None = None
         self.energy: EnergyDashboardView | None = None
+        self.reports: ReportsView | None = None
         self._badge_names = {b.id_tag: b.name for b in project.badges}
+        self._historised_tags = bool(project.archive.tags)
         self.trends: TrendView | None = None
         self._add_session_bar()
         self.model = OverviewModel(project)
@@ -202,6 +206,13 @@ class MainWindow(QMainWindow):
             self._readers is not None and self._readers.dashboard is not None
         )
         self.energy_button.clicked.connect(self.show_energy)
+        self.reports_button = self._archive_button(
+            "Reports", "reportsButton", "Daily energy, monthly billing and alarm KPI reports (PDF)"
+        )
+        self.reports_button.setEnabled(
+            self._readers is not None and self._readers.reports is not None
+        )
+        self.reports_button.clicked.connect(self.show_reports)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.user_label = QLabel()
@@ -222,6 +233,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.transactions_button)
         bar.addWidget(self.trends_button)
         bar.addWidget(self.energy_button)
+        bar.addWidget(self.reports_button)
         bar.addWidget(self.event_log_button)
         bar.addWidget(spacer)
         bar.addWidget(self.user_label)
@@ -297,13 +309,24 @@ class MainWindow(QMainWindow):
             self.energy.raise_()
             self.energy.activateWindow()
 
+    def show_reports(self) -> None:
+        if self._readers is not None and self._readers.reports is not None:
+            if self.reports is None:
+                self.reports = ReportsView(self._readers.reports, self)
+            self.reports.show()
+            self.reports.raise_()
+            self.reports.activateWindow()
+
     def show_trends(self, charger_id: str | None = None) -> TrendView | None:
         """The trend window; with ``charger_id``: its connectors' power and SoC, last hour."""
         if self._readers is None or self._readers.trends is None:
             return None
         states = [self.model.state_at(row) for row in range(self.model.rowCount())]
         if self.trends is None:
-            self.trends = TrendView(self._readers.trends, [s.charger_id for s in states], self)
+            sources = [s.charger_id for s in states]
+            if self._historised_tags:
+                sources.append(TAGS_SOURCE)
+            self.trends = TrendView(self._readers.trends, sources, self)
         state = self.model.state(charger_id) if charger_id is not None else None
         if state is not None:
             self.trends.open_charger(state.charger_id, range(1, len(state.connectors) + 1))
@@ -395,6 +418,7 @@ class ArchiveReaders:
     transactions: TransactionSource | None = None
     trends: TrendLoader | None = None
     dashboard: DashboardLoader | None = None
+    reports: ReportWriter | None = None
 
 
 def _reopen(

@@ -70,6 +70,7 @@ class GlyphFill(Enum):
     DASHED = auto()  # Reserved
     HATCHED = auto()  # Unavailable (out of service)
     ALARM = auto()  # Faulted
+    CROSSHATCHED = auto()  # Out of service for maintenance (set by the operator)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,8 @@ _CONNECTOR_STYLES: dict[ConnectorStatus, ConnectorStyle] = {
     ConnectorStatus.FAULTED: ConnectorStyle("FAULTED", GlyphFill.ALARM, Palette.ALARM, True),
 }
 _NO_STATUS = ConnectorStyle("No status", GlyphFill.NONE, Palette.TEXT_MUTED)
+# Taken out of service for maintenance: not an OCPP status, the operator's decision.
+OUT_OF_SERVICE = ConnectorStyle("Out of service", GlyphFill.CROSSHATCHED, Palette.TEXT_SECONDARY)
 
 
 def connector_style(status: ConnectorStatus | None) -> ConnectorStyle:
@@ -272,7 +275,10 @@ QStatusBar {{ background: {panel}; border-top: 1px solid {border}; }}
 QToolBar {{ background: {panel}; border: none; border-bottom: 1px solid {border}; spacing: 6px; }}
 QWidget#eventLog, QWidget#alarmHistory, QWidget#alarmKpi,
 QWidget#transactionHistory, QWidget#trends,
-QWidget#energyDashboard {{ background: {background}; }}
+QWidget#energyDashboard, QWidget#reports {{ background: {background}; }}
+QScrollArea#reportPreview, QWidget#reportCanvas {{ background: {bar_track}; }}
+QScrollArea#reportPreview {{ border: 1px solid {border}; }}
+QLabel#reportPageImage {{ border: 1px solid {border}; }}
 QToolBar#alarmBar {{ padding: 0; spacing: 0; }}
 QToolButton[role="filterToggle"] {{
     background: {panel}; color: {muted}; border: 1px solid {separator}; border-radius: 2px;
@@ -310,6 +316,11 @@ QTabBar::tab {{
 QTabBar::tab:selected {{ background: {panel}; color: {text}; }}
 QTabBar::tab:hover:!selected {{ background: {hover}; }}
 QPlainTextEdit {{ background: {tile}; border: 1px solid {border}; }}
+QProgressBar {{
+    background: {tile}; border: 1px solid {border}; border-radius: 2px; text-align: center;
+    min-height: 18px;
+}}
+QProgressBar::chunk {{ background: {bar_track}; }}
 """
 
 

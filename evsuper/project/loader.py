@@ -6,7 +6,8 @@ import dataclasses
 import re
 import tomllib
 import types
-from datetime import datetime
+from datetime import datetime, time
+from decimal import Decimal, InvalidOperation
 from enum import Enum
 from pathlib import Path
 from typing import Any, NoReturn, get_args, get_origin, get_type_hints
@@ -32,8 +33,11 @@ from evsuper.project.model import (
     NotificationSettings,
     OcppSettings,
     Project,
+    ReportSettings,
     SecurityProfile,
     SimulatorSettings,
+    TariffSetting,
+    parse_time_of_day,
     parse_time_range,
 )
 from evsuper.users.store import NAME_PATTERN
@@ -60,12 +64,14 @@ _SECTIONS: dict[str, type] = {
     "simulator": SimulatorSettings,
     "hmi": HmiSettings,
     "notifications": NotificationSettings,
+    "reports": ReportSettings,
 }
 _LISTS: dict[str, type] = {
     "chargers": ChargerConfig,
     "badges": Badge,
     "initial_users": InitialUser,
     "alarms": AlarmSetting,
+    "tariffs": TariffSetting,
 }
 _TOP_LEVEL = {"format_version", "name", *_SECTIONS, *_LISTS}
 _CHARGER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,48}$")  # OCPP 1.6: CiString, safe in a URL path
@@ -171,6 +177,15 @@ def parse_project(text: str, file: Path) -> Project:
             )
         if days < 1:
             reader.fail(("archive", "retention_days", table), "must be at least 1 day")
+    for rules in ("recording", "tags"):
+        for i, rule in enumerate(getattr(archive, rules)):
+            where: FieldPath = ("archive", rules, i)
+            if not rule.match.strip():
+                reader.fail((*where, "match"), 'a name or a glob such as "Power.*"')
+            if rule.deadband < 0:
+                reader.fail((*where, "deadband"), "must be 0 or more")
+            if rule.max_interval_s <= 0:
+                reader.fail((*where, "max_interval_s"), "must be positive")
     ocpp: OcppSettings = sections["ocpp"]
     for port_field in ("port", "file_port"):
         if not 0 <= getattr(ocpp, port_field) <= 65535:
@@ -211,6 +226,8 @@ def parse_project(text: str, file: Path) -> Project:
             reader.fail((section, key), f"no such {kind}: {target}")
     notifications: NotificationSettings = sections["notifications"]
     _check_notifications(reader, notifications, file.parent)
+    reports: ReportSettings = sections["reports"]
+    _check_reports(reader, reports, notifications)
 
     return Project(
         directory=file.parent,
@@ -223,7 +240,9 @@ def parse_project(text: str, file: Path) -> Project:
         badges=badges,
         initial_users=initial_users,
         notifications=notifications,
+        reports=reports,
         alarms=_checked_alarms(lists["alarms"], reader),
+        tariffs=_checked_tariffs(lists["tariffs"], badges, reader),
         format_version=version,
     )
 
@@ -251,6 +270,66 @@ def _checked_alarms(alarms: tuple[AlarmSetting, ...], reader: _Reader) -> tuple[
         if alarm.condition in _LIMIT_CONDITIONS and (alarm.tag is None or alarm.limit is None):
             reader.fail(("alarms", i, "condition"), "a limit alarm needs 'tag' and 'limit'")
     return alarms
+
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_TARIFF_NAME_MAX = 48  # transactions.tariff
+
+
+def _checked_tariffs(
+    tariffs: tuple[TariffSetting, ...], badges: tuple[Badge, ...], reader: _Reader
+) -> tuple[TariffSetting, ...]:
+    """Names unique, prices not negative, periods valid and apart, each badge group in one
+    tariff at most, one default tariff at most."""
+    names: set[str] = set()
+    grouped: set[str] = set()
+    parents = {b.parent_id_tag for b in badges if b.parent_id_tag}
+    defaults = 0
+    for i, tariff in enumerate(tariffs):
+        where: FieldPath = ("tariffs", i)
+        if not 0 < len(tariff.name.strip()) <= _TARIFF_NAME_MAX:
+            reader.fail((*where, "name"), f"1 to {_TARIFF_NAME_MAX} characters")
+        if tariff.name in names:
+            reader.fail((*where, "name"), f"duplicate tariff {tariff.name!r}")
+        names.add(tariff.name)
+        if not _CURRENCY.fullmatch(tariff.currency):
+            reader.fail((*where, "currency"), 'an ISO 4217 code in capitals, e.g. "EUR"')
+        for key in ("session_fee", "energy_price_per_kwh", "time_price_per_hour"):
+            if getattr(tariff, key) < 0:
+                reader.fail((*where, key), "must be 0 or more")
+        hours: list[tuple[time, time]] = []
+        for j, period in enumerate(tariff.periods):
+            try:
+                start, end = parse_time_range(period.hours)
+            except ValueError as exc:
+                reader.fail((*where, "periods", j, "hours"), str(exc))
+            if any(_overlap((start, end), other) for other in hours):
+                reader.fail((*where, "periods", j, "hours"), "overlaps another period")
+            hours.append((start, end))
+            if period.energy_price_per_kwh < 0:
+                reader.fail((*where, "periods", j, "energy_price_per_kwh"), "must be 0 or more")
+        for j, group in enumerate(tariff.groups):
+            if group not in parents:
+                reader.fail((*where, "groups", j), f"no badge has parent_id_tag {group!r}")
+            if group in grouped:
+                reader.fail((*where, "groups", j), f"group {group!r} is in another tariff")
+            grouped.add(group)
+        defaults += tariff.default
+        if defaults > 1:
+            reader.fail((*where, "default"), "only one tariff may be the default")
+        if not tariff.groups and not tariff.default:
+            reader.fail((*where, "groups"), "a tariff needs groups, or default = true")
+    return tariffs
+
+
+def _overlap(a: tuple[time, time], b: tuple[time, time]) -> bool:
+    """Two local time ranges (each may wrap midnight) share a minute."""
+
+    def minutes(r: tuple[time, time]) -> set[int]:
+        start, end = (t.hour * 60 + t.minute for t in r)
+        return set(range(start, end)) if start < end else set(range(start, 1440)) | set(range(end))
+
+    return bool(minutes(a) & minutes(b))
 
 
 class _Reader:
@@ -307,6 +386,8 @@ class _Reader:
             return raw
         if kind is datetime:
             return self.timestamp(raw, path)
+        if kind is Decimal:
+            return self.decimal(raw, path)
         if dataclasses.is_dataclass(kind) and isinstance(kind, type):
             return self.build(kind, raw, path)  # a sub-table or an array of tables
         origin, args = get_origin(kind), get_args(kind)
@@ -319,6 +400,18 @@ class _Reader:
                 self.fail(path, f"expected a table, got {raw!r}")
             return {key: self.convert(args[1], value, (*path, key)) for key, value in raw.items()}
         raise TypeError(f"unsupported field type {kind!r} at {_dotted(path)}")
+
+    def decimal(self, raw: Any, path: FieldPath) -> Decimal:
+        """An exact amount: a TOML number (as written) or a string like "0.35"."""
+        if isinstance(raw, int | float | str) and not isinstance(raw, bool):
+            try:
+                value = Decimal(str(raw).strip())
+            except InvalidOperation:
+                pass
+            else:
+                if value.is_finite():
+                    return value
+        self.fail(path, f"expected a number, got {raw!r}")
 
     def timestamp(self, raw: Any, path: FieldPath) -> datetime:
         """An aware date-time: a TOML offset date-time or an ISO 8601 string with a zone."""
@@ -475,6 +568,28 @@ def _check_notifications(reader: _Reader, settings: NotificationSettings, folder
     ):
         if number <= 0:
             reader.fail((*base, key), "must be positive")
+
+
+def _check_reports(
+    reader: _Reader, settings: ReportSettings, notifications: NotificationSettings
+) -> None:
+    """What the types alone cannot say about ``[reports]``."""
+    try:
+        parse_time_of_day(settings.daily_at)
+    except ValueError as exc:
+        reader.fail(("reports", "daily_at"), str(exc))
+    if not settings.folder.strip():
+        reader.fail(("reports", "folder"), "must not be empty")
+    for i, address in enumerate(settings.email_to):
+        if not _EMAIL.fullmatch(address):
+            reader.fail(("reports", "email_to", i), f"{address!r} is not an e-mail address")
+    smtp = notifications.smtp
+    if settings.email_to and not smtp.host:
+        reader.fail(("notifications", "smtp", "host"), "required: [reports] email_to is set")
+    if settings.email_to and not _EMAIL.fullmatch(smtp.sender):
+        reader.fail(
+            ("notifications", "smtp", "sender"), "required: the From address of the reports"
+        )
 
 
 def _is_argon2_hash(text: str) -> bool:

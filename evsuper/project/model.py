@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from decimal import Decimal
 from enum import IntEnum, StrEnum
 from pathlib import Path
 
@@ -176,10 +177,24 @@ class AlarmSetting:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingRule:
+    """When a value is stored: on a move beyond the deadband, and at least every
+    ``max_interval_s``. In ``[[archive.recording]]`` ``match`` is a glob over OCPP measurand
+    names (meter samples; without a matching rule every sample is stored); in
+    ``[[archive.tags]]`` a glob over tag paths (only matching tags are historised)."""
+
+    match: str = "*"
+    deadband: float = 0.0  # in the value's display unit (kW, kWh, %, ...)
+    max_interval_s: float = 900.0
+
+
+@dataclass(frozen=True, slots=True)
 class ArchiveSettings:
     url: str = "sqlite:///archive.sqlite"
     # table → days its rows are kept (evsuper/historian/retention.py); absent: forever
     retention_days: dict[str, int] = field(default_factory=dict)
+    recording: tuple[RecordingRule, ...] = ()  # meter samples, by measurand
+    tags: tuple[RecordingRule, ...] = ()  # historised tags, by tag path
 
 
 class NotificationChannel(StrEnum):
@@ -283,23 +298,60 @@ class NotificationSettings:
         return next((r for r in self.recipients if r.name == name), None)
 
 
+@dataclass(frozen=True, slots=True)
+class ReportSettings:
+    """``[reports]``: the daily energy report written (and mailed) every day
+    (evsuper.reports.schedule). Local times in ``[notifications] timezone``."""
+
+    daily_enabled: bool = False
+    daily_at: str = "06:00"  # local time of day the report of the day before is written
+    folder: str = "reports"  # relative to the project folder
+    # mailed as a PDF attachment through [notifications.smtp]; empty: not mailed
+    email_to: tuple[str, ...] = ()
+
+
+def parse_time_of_day(text: str) -> time:
+    """``"06:00"`` → 06:00. ValueError if bad."""
+    hours, sep, minutes = text.strip().partition(":")
+    if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise ValueError(f"{text.strip()!r} is not a time of day like 06:00")
+    if not (0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
+        raise ValueError(f"{text.strip()!r} is not a time of day (00:00 to 23:59)")
+    return time(int(hours), int(minutes))
+
+
 def parse_time_range(text: str) -> tuple[time, time]:
     """``"22:00-06:00"`` → (22:00, 06:00); a range may wrap midnight. ValueError if bad."""
     parts = text.split("-")
     if len(parts) != 2:
         raise ValueError(f"{text!r} is not a time range like 22:00-06:00")
-    bounds = []
-    for part in parts:
-        hours, sep, minutes = part.strip().partition(":")
-        if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
-            raise ValueError(f"{part.strip()!r} is not a time of day like 06:00")
-        if not (0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
-            raise ValueError(f"{part.strip()!r} is not a time of day (00:00 to 23:59)")
-        bounds.append(time(int(hours), int(minutes)))
-    start, end = bounds
+    start, end = (parse_time_of_day(part) for part in parts)
     if start == end:
         raise ValueError(f"{text!r} is empty (start and end are the same)")
     return start, end
+
+
+@dataclass(frozen=True, slots=True)
+class TariffPeriod:
+    """Local hours (``"22:00-06:00"``, may wrap midnight) with their own energy price."""
+
+    hours: str
+    energy_price_per_kwh: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class TariffSetting:
+    """``[[tariffs]]``: what a charging session costs (evsuper/core/tariffs.py). It applies
+    to the badges whose parent idTag is in ``groups``; the ``default`` one to all others."""
+
+    name: str
+    currency: str = "EUR"  # ISO 4217 code
+    session_fee: Decimal = Decimal(0)
+    energy_price_per_kwh: Decimal = Decimal(0)  # outside ``periods``
+    time_price_per_hour: Decimal = Decimal(0)  # from start to stop of the session
+    periods: tuple[TariffPeriod, ...] = ()
+    groups: tuple[str, ...] = ()  # parent idTags of [[badges]]
+    default: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +367,8 @@ class Project:
     initial_users: tuple[InitialUser, ...] = ()
     alarms: tuple[AlarmSetting, ...] = ()
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    tariffs: tuple[TariffSetting, ...] = ()
+    reports: ReportSettings = field(default_factory=ReportSettings)
     format_version: int = FORMAT_VERSION
 
     @property

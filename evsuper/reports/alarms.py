@@ -1,11 +1,11 @@
-"""Alarm journal and alarm KPIs as tables (for ``reports.tables``). No Qt."""
+"""Alarm list, alarm journal and alarm KPIs as tables (for ``reports.tables``). No Qt."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
 from evsuper.alarms.kpi import AlarmKpis, Metric
-from evsuper.alarms.model import JournalEntry
+from evsuper.alarms.model import AlarmRecord, JournalEntry
 from evsuper.reports.tables import Row, Sheet
 
 JOURNAL_HEADERS = (
@@ -45,6 +45,53 @@ def journal_rows(entries: Iterable[JournalEntry]) -> list[Row]:
             e.key,
         )
         for e in entries
+    ]
+
+
+ALARM_LIST_HEADERS = (
+    "Priority",
+    "Priority name",
+    "State",
+    "Activated (UTC)",
+    "Last change (UTC)",
+    "Source",
+    "Charger",
+    "Alarm",
+    "Message",
+    "Value",
+    "Category",
+    "Acknowledged by",
+    "Comment",
+    "Shelved until (UTC)",
+    "Activations",
+    "Chattering",
+    "Alarm key",
+)
+
+
+def alarm_list_rows(records: Iterable[AlarmRecord]) -> list[Row]:
+    """The alarms standing now (as the alarm list shows them), one row each."""
+    return [
+        (
+            int(r.priority),
+            r.priority.label,
+            r.state.value,
+            r.activated,
+            r.changed,
+            r.source,
+            r.charger_id or "",
+            r.definition_id,
+            r.message,
+            r.value,
+            r.category.value,
+            r.acknowledged_by,
+            r.comment,
+            r.shelved_until,
+            r.activations,
+            r.chattering,
+            r.key,
+        )
+        for r in records
     ]
 
 

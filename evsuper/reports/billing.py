@@ -2,15 +2,19 @@
 ``[[badges]]``) and per badge group (parent idTag), the completed sessions of a local
 month, then every session of each badge. A session is billed in the month it stopped
 (``evsuper.historian.energy``); sessions still open at the end are listed, not billed.
-No Qt.
+When sessions have a cost (stored at their stop, docs/tariffs.md), every table gets a cost
+column: sums per currency, never converted. No Qt.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from os import PathLike
+from typing import Any
 
 from reportlab.platypus import Flowable
 from sqlalchemy import Engine
@@ -37,6 +41,11 @@ class BadgeBill:
     total: energy.EnergyTotal
     sessions: tuple[TransactionRow, ...]  # start order
 
+    @property
+    def costs(self) -> dict[str, Decimal]:
+        """Currency → the sum of the costed sessions."""
+        return _sum_costs(self.sessions)
+
 
 @dataclass(frozen=True, slots=True)
 class MonthlyBilling:
@@ -57,6 +66,35 @@ class MonthlyBilling:
     @property
     def duration_s(self) -> float:
         return sum(b.total.duration_s for b in self.badges)
+
+    @property
+    def costed(self) -> bool:
+        return any(row.cost is not None for b in self.badges for row in b.sessions)
+
+
+def _sum_costs(rows: Iterable[TransactionRow]) -> dict[str, Decimal]:
+    """Currency → the sum of the rows' costs (the rows without one left out)."""
+    sums: dict[str, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        if row.cost is not None:
+            sums[row.currency or ""] += row.cost
+    return dict(sums)
+
+
+def _all_costs(bills: Iterable[BadgeBill]) -> dict[str, Decimal]:
+    return _sum_costs(row for bill in bills for row in bill.sessions)
+
+
+def money(costs: dict[str, Decimal]) -> str:
+    """``12.34 EUR``, one amount per currency (``3.00 CHF + 12.34 EUR``); "" for none."""
+    return " + ".join(
+        f"{amount:.2f} {currency}".rstrip() for currency, amount in sorted(costs.items())
+    )
+
+
+def _extra(costed: bool, *cells: Any) -> tuple[Any, ...]:
+    """The cost column's cells when the report has costs, else nothing."""
+    return cells if costed else ()
 
 
 def monthly_billing(
@@ -91,6 +129,7 @@ def monthly_billing(
 def billing_story(data: MonthlyBilling) -> list[Flowable]:
     period = data.period
     month = period.local(period.since)
+    costed = data.costed
     story: list[Flowable] = [
         pdf.title(f"Monthly billing report — {month:%B %Y}"),
         pdf.note(
@@ -109,6 +148,7 @@ def billing_story(data: MonthlyBilling) -> list[Flowable]:
                 "Duration (h:mm)",
                 "First start",
                 "Last stop",
+                *_extra(costed, "Cost"),
             ),
             [
                 (
@@ -119,11 +159,12 @@ def billing_story(data: MonthlyBilling) -> list[Flowable]:
                     pdf.duration(b.total.duration_s),
                     pdf.local_time(b.total.first_start, period),
                     pdf.local_time(b.total.last_stop, period),
+                    *_extra(costed, money(b.costs)),
                 )
                 for b in data.badges
             ],
-            widths=(1.6, 2.0, 1.1, 1.2, 1.2, 1.6, 1.6),
-            right=(2, 3, 4),
+            widths=(1.6, 2.0, 1.1, 1.2, 1.2, 1.6, 1.6, *_extra(costed, 1.5)),
+            right=(2, 3, 4, 7),
             total=(
                 "All badges",
                 "",
@@ -132,6 +173,7 @@ def billing_story(data: MonthlyBilling) -> list[Flowable]:
                 pdf.duration(data.duration_s),
                 "",
                 "",
+                *_extra(costed, money(_all_costs(data.badges))),
             ),
         )
     )
@@ -143,7 +185,14 @@ def billing_story(data: MonthlyBilling) -> list[Flowable]:
         story.append(pdf.heading("Per badge group (parent idTag)"))
         story.append(
             pdf.data_table(
-                ("Group (parent idTag)", "Badges", "Sessions", "Energy (kWh)", "Duration (h:mm)"),
+                (
+                    "Group (parent idTag)",
+                    "Badges",
+                    "Sessions",
+                    "Energy (kWh)",
+                    "Duration (h:mm)",
+                    *_extra(costed, "Cost"),
+                ),
                 [
                     (
                         group,
@@ -151,11 +200,12 @@ def billing_story(data: MonthlyBilling) -> list[Flowable]:
                         sum(b.total.sessions for b in bills),
                         pdf.kwh(sum(b.total.energy_kwh for b in bills)),
                         pdf.duration(sum(b.total.duration_s for b in bills)),
+                        *_extra(costed, money(_all_costs(bills))),
                     )
                     for group, bills in sorted(groups.items())
                 ],
-                widths=(2.5, 1, 1, 1.3, 1.3),
-                right=(1, 2, 3, 4),
+                widths=(2.5, 1, 1, 1.3, 1.3, *_extra(costed, 1.5)),
+                right=(1, 2, 3, 4, 5),
             )
         )
     if data.open_sessions:
@@ -184,6 +234,7 @@ def billing_story(data: MonthlyBilling) -> list[Flowable]:
                     "Duration (h:mm)",
                     "Energy (kWh)",
                     "Stop reason",
+                    *_extra(costed, "Cost"),
                 ),
                 [
                     (
@@ -195,11 +246,12 @@ def billing_story(data: MonthlyBilling) -> list[Flowable]:
                         pdf.duration(row.duration_s),
                         pdf.kwh(row.energy_kwh),
                         row.stop_reason or "",
+                        *_extra(costed, money(_sum_costs([row]))),
                     )
                     for row in bill.sessions
                 ],
-                widths=(1.3, 1.7, 1.7, 1.0, 1.15, 1.05, 1.0, 1.9),
-                right=(0, 4, 5, 6),
+                widths=(1.3, 1.7, 1.7, 1.0, 1.15, 1.05, 1.0, 1.9, *_extra(costed, 1.4)),
+                right=(0, 4, 5, 6, 8),
                 total=(
                     "Total",
                     "",
@@ -209,6 +261,7 @@ def billing_story(data: MonthlyBilling) -> list[Flowable]:
                     pdf.duration(bill.total.duration_s),
                     pdf.kwh(bill.total.energy_kwh),
                     _sessions(bill.total.sessions),
+                    *_extra(costed, money(bill.costs)),
                 ),
             )
         )

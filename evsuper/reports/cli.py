@@ -84,7 +84,8 @@ def _check_out(out: Path) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from evsuper.reports import alarm_report, billing, daily, pdf
+    from evsuper.reports import pdf
+    from evsuper.reports.make import ReportKind, ReportRequest, write_report
 
     # arguments first, so a bad one costs nothing (and creates no archive)
     if args.report == "daily":
@@ -106,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
     project = load_project(args.project)
     zone_name = args.tz if args.tz is not None else project.notifications.timezone
     try:
-        zone = pdf.zone_of(zone_name)
+        pdf.zone_of(zone_name)  # checked before the archive is touched
     except (ZoneInfoNotFoundError, ValueError):
         raise ReportError(f"unknown time zone {zone_name!r}") from None
 
@@ -114,31 +115,17 @@ def _run(args: argparse.Namespace) -> int:
     try:
         with engine.begin() as connection:
             upgrade_to_head(connection)
+        if args.report == "daily":
+            request = ReportRequest(ReportKind.DAILY, day)
+        elif args.report == "monthly":
+            request = ReportRequest(ReportKind.MONTHLY, month.date())
+        else:
+            request = ReportRequest(ReportKind.ALARMS, first, last, args.positions)
         try:
-            if args.report == "daily":
-                data = daily.write_daily_report(args.out, engine, project, day, zone_name)
-                summary = f"{_n(data.site.sessions, 'session')}, {data.site.energy_kwh:.2f} kWh"
-            elif args.report == "monthly":
-                bill = billing.write_billing_report(
-                    args.out, engine, project, month.year, month.month, zone_name
-                )
-                summary = (
-                    f"{_n(len(bill.badges), 'badge')}, {_n(bill.sessions, 'session')}, "
-                    f"{bill.energy_kwh:.2f} kWh"
-                )
-            else:
-                period = pdf.Period.days(first, last, zone)
-                kpis = alarm_report.write_alarm_report(
-                    args.out, engine, project, period, positions=args.positions
-                )
-                summary = f"{kpis.alarms} alarms, {len(kpis.failed)} metrics not OK"
+            summary = write_report(args.out, engine, project, request, zone_name)
         except OSError as exc:
             raise ReportError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     finally:
         engine.dispose()
     print(f"wrote {args.out} ({summary})")
     return 0
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -4,15 +4,21 @@ A table is a list of headers and rows of plain cells (text, numbers, booleans, e
 aware datetimes, None). Times are UTC: ISO 8601 text ending in ``Z`` in CSV, real Excel
 date-times (naive, in UTC, the header saying so) in xlsx. An xlsx sheet gets a bold,
 frozen header row, a filter on the header and column widths fitted to the content.
+
+``write_table`` writes a file whole or not at all: through a hidden ``.part`` sibling
+renamed over the target when complete, with a ``Progress`` to count the rows written
+(from any thread) and to cancel.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from enum import Enum
 from os import PathLike
 from pathlib import Path
@@ -26,7 +32,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from evsuper.core.timeutil import to_wire
 
-Cell = str | int | float | bool | datetime | date | timedelta | Enum | None
+Cell = str | int | float | Decimal | bool | datetime | date | timedelta | Enum | None
 Row = Sequence[Cell]
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
@@ -43,6 +49,33 @@ class Sheet:
     title: str
     headers: Sequence[str]
     rows: Iterable[Row]
+
+
+class ExportCancelled(Exception):
+    """The export was cancelled through its ``Progress``."""
+
+
+class Progress:
+    """Rows written so far (read from any thread) and the flag that cancels the export."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def track(self, rows: Iterable[Row]) -> Iterator[Row]:
+        """``rows``, each counted once written; raises ExportCancelled once cancelled."""
+        for row in rows:
+            if self.cancelled:
+                raise ExportCancelled
+            yield row
+            self.rows += 1
 
 
 def _utc(ts: datetime) -> datetime:
@@ -95,6 +128,33 @@ def write_xlsx(
     return write_workbook(path, [Sheet(sheet_title, headers, rows)])[0]
 
 
+def write_table(
+    path: str | PathLike[str],
+    title: str,
+    headers: Sequence[str],
+    rows: Iterable[Row],
+    progress: Progress | None = None,
+) -> int:
+    """One table to ``path``: an Excel workbook (sheet ``title``) for ``.xlsx``, CSV
+    otherwise; returns the row count. A failed or cancelled export leaves no file behind
+    (and a file already at ``path`` as it was)."""
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.part")
+    tracked = rows if progress is None else progress.track(rows)
+    try:
+        if target.suffix.lower() == ".xlsx":
+            count = write_xlsx(partial, title, headers, tracked)
+        else:
+            count = write_csv(partial, headers, tracked)
+        if progress is not None and progress.cancelled:  # while the workbook was saved
+            raise ExportCancelled
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return count
+
+
 def write_workbook(path: str | PathLike[str], sheets: Sequence[Sheet]) -> list[int]:
     """Write each table on its own sheet, in order; returns the row count of each."""
     book = Workbook()
@@ -125,7 +185,7 @@ def _sheet_title(title: str, used: set[str]) -> str:
     return candidate
 
 
-def _excel_value(value: Cell) -> str | int | float | bool | datetime | date | None:
+def _excel_value(value: Cell) -> str | int | float | Decimal | bool | datetime | date | None:
     if value is None:
         return None
     if isinstance(value, datetime):

@@ -7,14 +7,13 @@ logins write their row in the same database transaction as their own change.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum, StrEnum
-from typing import Any, TextIO
+from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, insert, or_, select
 
@@ -132,41 +131,3 @@ def _entry(row: RowMapping) -> AuditEntry:
         result=row["result"],
         detail=row["detail"],
     )
-
-
-CSV_COLUMNS = (
-    "time_utc",
-    "user",
-    "role",
-    "origin",
-    "kind",
-    "action",
-    "target",
-    "parameters",
-    "result",
-    "detail",
-)
-
-
-def write_csv(entries: Iterable[AuditEntry], out: TextIO) -> int:
-    """Write ``entries`` as CSV (UTC times, parameters as JSON); returns the row count."""
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    count = 0
-    for e in entries:
-        writer.writerow(
-            (
-                to_wire(e.ts),
-                e.actor.user,
-                e.actor.role.value,
-                e.actor.origin.value,
-                e.kind.value,
-                e.action,
-                e.target,
-                json.dumps(dict(e.parameters), sort_keys=True),
-                e.result,
-                e.detail,
-            )
-        )
-        count += 1
-    return count

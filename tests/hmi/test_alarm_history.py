@@ -192,9 +192,16 @@ def test_the_filter_reaches_the_loader(qtbot: Any) -> None:
     assert where.limit == 10_000
 
 
-def test_export_csv_and_excel_write_what_is_shown(view: AlarmHistoryView, tmp_path: Path) -> None:
+def export(qtbot: Any, view: AlarmHistoryView, path: Path) -> None:
+    view.exporter.export_to(path)
+    qtbot.waitUntil(lambda: not view.exporter.exporting, timeout=10_000)
+
+
+def test_export_csv_and_excel_write_what_is_shown(
+    qtbot: Any, view: AlarmHistoryView, tmp_path: Path
+) -> None:
     out = tmp_path / "alarms.csv"
-    assert view.export_to(out) == 3
+    export(qtbot, view, out)
     with out.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [(r["Source"], r["Transition"], r["User"]) for r in rows] == [
@@ -204,16 +211,16 @@ def test_export_csv_and_excel_write_what_is_shown(view: AlarmHistoryView, tmp_pa
     ]
     assert rows[0]["Time (UTC)"].endswith("Z")
     assert rows[1]["Priority"] == "1" and rows[1]["Priority name"] == "Critical"
-    assert "Exported 3 entries" in view.status.text()
+    assert view.exporter.status.text() == f"Exported 3 entries to {out}"
 
     book = tmp_path / "alarms.xlsx"
-    assert view.export_to(book) == 3
-    ws = load_workbook(book).active
-    assert ws is not None
+    export(qtbot, view, book)
+    ws = load_workbook(book)["Alarm history"]
     assert ws["A1"].value == "Time (UTC)" and ws["A1"].font.bold
-    assert ws.freeze_panes == "A2"
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:N4"
     newest = view.model.entry(0).ts.astimezone(UTC).replace(tzinfo=None)
-    assert abs(ws["A2"].value - newest) < timedelta(milliseconds=1)
+    assert ws["A2"].is_date and abs(ws["A2"].value - newest) < timedelta(milliseconds=1)
+    assert ws["B3"].value == 1 and ws["C3"].value == "Critical"  # a number and its name
     assert ws.max_row == 4
     assert [ws.cell(row=3, column=c).value for c in (5, 7, 12, 13)] == [
         "acknowledged",
@@ -221,6 +228,38 @@ def test_export_csv_and_excel_write_what_is_shown(view: AlarmHistoryView, tmp_pa
         "maria",
         "electrician called",
     ]
+
+
+def test_a_cancelled_export_leaves_no_file(
+    qtbot: Any, themed_app: Any, archive: Engine, tmp_path: Path
+) -> None:
+    now = utcnow()
+    many = [
+        journal_entry(
+            now - timedelta(seconds=n),
+            f"meter-stale:CP-{n % 50:03d}/C1",
+            Transition.ACTIVATED,
+            AlarmState.UNACKNOWLEDGED,
+        )
+        for n in range(1, 10_001)
+    ]
+    with archive.begin() as connection:
+        write_entries(connection, many)
+    view = AlarmHistoryView(functools.partial(query_journal, archive))
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(lambda: view.model.rowCount() == 10_000, timeout=20_000)
+    exporter = view.exporter
+    exporter.export_to(tmp_path / "many.xlsx")
+    assert exporter.progress.maximum() == 10_000 and not exporter.button.isEnabled()
+    qtbot.waitUntil(lambda: exporter.progress.value() > 0, timeout=20_000)
+    exporter.cancel_button.click()
+    qtbot.waitUntil(lambda: not exporter.exporting, timeout=20_000)
+    assert exporter.status.text() == "Export cancelled"
+    assert not [p for p in tmp_path.iterdir() if "many" in p.name]
+    view.query()  # and the window answers as before
+    qtbot.waitUntil(lambda: not view.loading, timeout=20_000)
+    assert "10000 entries" in view.status.text()
 
 
 def test_an_unreadable_archive_is_said(qtbot: Any, themed_app: Any) -> None:

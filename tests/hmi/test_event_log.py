@@ -1,15 +1,16 @@
-"""The event log view on a real archive: filters, read-only table, CSV export."""
+"""The event log view on a real archive: filters, read-only table, CSV / Excel export."""
 
 from __future__ import annotations
 
 import csv
 import functools
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from PySide6.QtCore import QDateTime, Qt
 from sqlalchemy import Engine
 
@@ -116,14 +117,46 @@ def test_filters_by_user_target_kind_text_and_period(qtbot: Any, view: EventLogV
     qtbot.waitUntil(lambda: shown(view) == [("olivia", "login", "olivia")], timeout=5000)
 
 
-def test_export_writes_what_is_shown_as_csv(view: EventLogView, tmp_path: Path) -> None:
+def test_export_writes_what_is_shown_to_csv_and_excel(
+    qtbot: Any, view: EventLogView, tmp_path: Path
+) -> None:
+    exporter = view.exporter
     out = tmp_path / "events.csv"
-    assert view.export_to(out) == 2
+    exporter.export_to(out)
+    qtbot.waitUntil(lambda: not exporter.exporting, timeout=10_000)
+    assert exporter.status.text() == f"Exported 2 entries to {out}"
     with out.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [(r["user"], r["kind"], r["target"], r["result"]) for r in rows] == [
+    assert [(r["User"], r["Kind"], r["Target"], r["Result"]) for r in rows] == [
         ("vic", "permission-denied", "CP-007", "Denied"),
         ("olivia", "command", "CP-004", "Accepted"),
     ]
-    assert rows[1]["parameters"] == '{"transaction_id": 12}'
-    assert rows[0]["time_utc"].endswith("Z")
+    assert rows[1]["Parameters"] == '{"transaction_id": 12}'
+    assert rows[0]["Time (UTC)"].endswith("Z") and rows[0]["Role"] == "viewer"
+
+    book = tmp_path / "events.xlsx"
+    exporter.export_to(book)
+    qtbot.waitUntil(lambda: not exporter.exporting, timeout=10_000)
+    ws = load_workbook(book)["Event log"]
+    assert [c.value for c in ws[1]] == [
+        "Time (UTC)",
+        "User",
+        "Role",
+        "Origin",
+        "Kind",
+        "Action",
+        "Target",
+        "Parameters",
+        "Result",
+        "Detail",
+    ]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:J3"
+    assert ws["A2"].is_date and isinstance(ws["A2"].value, datetime)
+    newest = view.model.entry(0).ts.astimezone(UTC).replace(tzinfo=None)
+    assert abs(ws["A2"].value - newest) < timedelta(milliseconds=1)
+    assert [ws.cell(3, c).value for c in (2, 5, 7, 8)] == [
+        "olivia",
+        "command",
+        "CP-004",
+        '{"transaction_id": 12}',
+    ]

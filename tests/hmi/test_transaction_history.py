@@ -9,12 +9,13 @@ import functools
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from PySide6.QtCore import QPoint, Qt
 from sqlalchemy import Engine, insert, text
 
@@ -216,10 +217,11 @@ def test_export_writes_every_filtered_session(
     ]
     assert len(expected) == view.model.rowCount() > PAGE_SIZE // 4
 
+    exporter = view.exporter
     out = tmp_path / "sessions.csv"
-    view.export_to(out)
-    qtbot.waitUntil(lambda: not view.exporting, timeout=10_000)
-    assert "Exported" in view.status.text()
+    exporter.export_to(out)
+    qtbot.waitUntil(lambda: not exporter.exporting, timeout=10_000)
+    assert exporter.status.text() == f"Exported {len(expected)} sessions to {out}"
     with out.open(newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     assert rows[0][:2] == ["Id", "Charger"] and "Energy (kWh)" in rows[0]
@@ -228,14 +230,37 @@ def test_export_writes_every_filtered_session(
     assert rows[1][4].endswith("Z")  # UTC start
 
     book = tmp_path / "sessions.xlsx"
-    view.export_to(book)
-    qtbot.waitUntil(lambda: not view.exporting, timeout=10_000)
-    sheet = load_workbook(book).active
-    assert sheet is not None
+    exporter.export_to(book)
+    qtbot.waitUntil(lambda: not exporter.exporting, timeout=10_000)
+    sheet = load_workbook(book)["Transactions"]
+    assert sheet.freeze_panes == "A2"
+    last = get_column_letter(sheet.max_column)
+    assert sheet.auto_filter.ref == f"A1:{last}{len(expected) + 1}"
     values = list(sheet.iter_rows(values_only=True))
-    assert values[0][4] == "Start (UTC)"
+    header = values[0]
+    assert header[:10] == (
+        "Id",
+        "Charger",
+        "Connector",
+        "Badge",
+        "Start (UTC)",
+        "Stop (UTC)",
+        "Duration (s)",
+        "Start SoC (%)",
+        "Stop SoC (%)",
+        "Energy (kWh)",
+    )
     assert [v[0] for v in values[1:]] == expected
-    assert isinstance(values[1][9], float)  # energy: a number cell
+    first = values[1]
+    assert isinstance(first[2], int)  # connector
+    assert isinstance(first[4], datetime) and isinstance(first[5], datetime)  # real times
+    assert sheet["E2"].is_date
+    assert isinstance(first[6], int) and 20 * 60 <= first[6] < 120 * 60  # seconds
+    assert isinstance(first[7], int | float) and isinstance(first[9], float)  # SoC %, kWh
+    assert sorted(p.name for p in tmp_path.iterdir() if "sessions" in p.name) == [
+        "sessions.csv",
+        "sessions.xlsx",
+    ]
 
 
 class _SlowRows:
@@ -262,15 +287,17 @@ def test_export_can_be_cancelled(
 ) -> None:
     source = _SlowRows(TransactionReader(archive))
     view = _open(qtbot, source)
-    view.export_to(tmp_path / "cancelled.csv")
-    assert view.exporting and view.cancel_export.isVisible() and not view.export.isEnabled()
+    exporter = view.exporter
+    exporter.export_to(tmp_path / "cancelled.csv")
+    assert exporter.exporting and exporter.cancel_button.isVisible()
+    assert not exporter.button.isEnabled()
     qtbot.waitUntil(source.started.is_set, timeout=10_000)
-    view.cancel_export.click()
+    exporter.cancel_button.click()
     source.release.set()
-    qtbot.waitUntil(lambda: not view.exporting, timeout=10_000)
-    assert view.status.text() == "Export cancelled"
-    assert not (tmp_path / "cancelled.csv").exists()
-    assert view.export.isEnabled() and not view.cancel_export.isVisible()
+    qtbot.waitUntil(lambda: not exporter.exporting, timeout=10_000)
+    assert exporter.status.text() == "Export cancelled"
+    assert not [p for p in tmp_path.iterdir() if "cancelled" in p.name]
+    assert exporter.button.isEnabled() and not exporter.cancel_button.isVisible()
 
 
 def test_the_toolbar_opens_the_history(
@@ -359,3 +386,35 @@ def test_a_million_sessions_open_and_sort_without_waiting(
         assert model.rowCount() == MILLION // 200
     finally:
         engine.dispose()
+
+
+LARGE = 60_000
+
+
+def test_a_large_export_advances_and_cancels_leaving_no_file(
+    qtbot: Any, themed_app: Any, archive: Engine, tmp_path: Path
+) -> None:
+    with archive.begin() as connection:
+        base = (utcnow() - timedelta(days=30)).strftime("%Y-%m-%d %H:%M:%S")
+        connection.execute(text(FILL), {"count": LARGE, "base": base})
+    view = _open(qtbot, TransactionReader(archive))
+    with qtbot.waitSignal(view.model.loaded, timeout=30_000):
+        view.period.setCurrentIndex(view.period.findText("All time"))
+    total = view.model.count
+    assert total == LARGE + SESSIONS
+    exporter = view.exporter
+    exporter.export_to(tmp_path / "large.xlsx")
+    assert exporter.progress.isVisible() and exporter.progress.maximum() == total
+    assert exporter.status.text() == "Exporting to large.xlsx…"
+    qtbot.waitUntil(lambda: exporter.progress.value() > 0, timeout=20_000)
+    first = exporter.progress.value()
+    qtbot.waitUntil(lambda: exporter.progress.value() > first, timeout=20_000)
+    view.table.scrollToBottom()  # the window still answers: a page query during the export
+    qtbot.waitUntil(lambda: view.model.is_loaded(total - 1), timeout=20_000)
+    exporter.cancel_button.click()
+    qtbot.waitUntil(lambda: not exporter.exporting, timeout=20_000)
+
+    assert exporter.status.text() == "Export cancelled"
+    assert exporter.progress.value() < total
+    assert not [p for p in tmp_path.iterdir() if "large" in p.name]  # nor the .part file
+    assert exporter.button.isEnabled() and not exporter.progress.isVisible()

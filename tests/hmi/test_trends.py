@@ -21,7 +21,16 @@ from evsuper.core.timeutil import utcnow
 from evsuper.historian import schema
 from evsuper.historian.archive import create_archive_engine
 from evsuper.historian.migrate import upgrade_to_head
-from evsuper.historian.samples import POWER, SOC, Pen, available_pens, pen_of, series
+from evsuper.historian.samples import (
+    POWER,
+    SOC,
+    TAGS_SOURCE,
+    Pen,
+    available_pens,
+    pen_of,
+    series,
+    tag_pen,
+)
 from evsuper.hmi.main_window import ArchiveReaders, MainWindow
 from evsuper.hmi.views.trends import LIVE_WINDOW, TrendLoader, TrendView, pen_style
 from evsuper.project.model import Project
@@ -221,3 +230,37 @@ def test_the_faceplate_opens_its_chargers_trend_fed_by_the_main_window(
     now = utcnow()
     window.apply_tags({"CP-002/C2/power_kw": Sample(3.7, now)})
     assert trends.curve(pen_of("CP-002", 2, POWER)) == ([now.timestamp()], [3.7])
+
+
+def test_historised_tags_are_pens_of_their_charger_and_of_their_own_list(
+    qtbot: Any, themed_app: Any, engine: Engine, start: datetime
+) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            insert(schema.tag_samples),
+            [
+                {"ts": start + timedelta(minutes=i), "tag": tag, "value": value,
+                 "text": None, "quality": "good"}
+                for i in range(10)
+                for tag, value in (("SITE/meter/power_kw", 40.0 + i), ("CP-1/C1/power_kw", 7.0))
+            ],
+        )  # fmt: skip
+    loader = TrendLoader(
+        pens=functools.partial(available_pens, engine), series=functools.partial(series, engine)
+    )
+    view = TrendView(loader, ["CP-1", TAGS_SOURCE])
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(lambda: view.pen_list.count() == 3)
+    assert view.pen_list.item(2).text() == "C1/power_kw"  # under its charger
+    view.charger.setCurrentText(TAGS_SOURCE)
+    qtbot.waitUntil(lambda: view.pen_list.count() == 2)
+    labels = [view.pen_list.item(i).text() for i in range(2)]
+    assert labels == ["CP-1/C1/power_kw", "SITE/meter/power_kw"]
+    view.pen_list.item(1).setCheckState(Qt.CheckState.Checked)
+    site = tag_pen("SITE/meter/power_kw")
+    qtbot.waitUntil(lambda: len(view.curve(site)[1]) == 10 and not view.loading)
+    assert view.curve(site)[1] == [40.0 + i for i in range(10)]
+    view.set_live(True)
+    view.apply_tags({"SITE/meter/power_kw": Sample(99.0)})
+    qtbot.waitUntil(lambda: view.curve(site)[1][-1:] == [99.0])

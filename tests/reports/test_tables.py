@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 
 from evsuper.alarms.model import Priority, Transition
-from evsuper.reports.tables import MAX_WIDTH, Sheet, write_csv, write_workbook, write_xlsx
+from evsuper.reports.tables import (
+    MAX_WIDTH,
+    ExportCancelled,
+    Progress,
+    Row,
+    Sheet,
+    write_csv,
+    write_table,
+    write_workbook,
+    write_xlsx,
+)
 
 TS = datetime(2026, 11, 22, 8, 30, 15, 250000, tzinfo=UTC)
 PARIS = timezone(timedelta(hours=1))
@@ -95,3 +108,56 @@ def test_a_workbook_with_one_sheet_per_table(tmp_path: Path) -> None:
     assert book["Metrics"]["B3"].value is True
     assert book["Days"]["A2"].is_date
     assert [c.value for c in book["Metrics (2)"][1]] == ["Empty"]
+
+
+def test_write_table_chooses_the_format_by_suffix_and_counts(tmp_path: Path) -> None:
+    progress = Progress()
+    book = tmp_path / "t.xlsx"
+    assert write_table(book, "Alarms", HEADERS, ROWS, progress) == 2
+    assert progress.rows == 2
+    ws = load_workbook(book)["Alarms"]
+    assert ws["A2"].is_date and ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:G3"
+    text = tmp_path / "t.csv"
+    assert write_table(text, "Alarms", HEADERS, iter(ROWS)) == 2
+    assert text.read_text(encoding="utf-8").startswith("Time,Source")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.xlsx"]
+
+
+def _cancelled_after(rows: int, progress: Progress) -> Iterator[Row]:
+    for n in range(10 * rows):
+        if n == rows:
+            progress.cancel()
+        yield (TS, f"CP-{n:03d}", n)
+
+
+@pytest.mark.parametrize("name", ["big.xlsx", "big.csv"])
+def test_a_cancelled_or_failed_table_leaves_no_file(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    progress = Progress()
+    with pytest.raises(ExportCancelled):
+        write_table(
+            path, "Big", ("Time", "Charger", "N"), _cancelled_after(100, progress), progress
+        )
+    assert progress.rows == 100
+    assert list(tmp_path.iterdir()) == []
+
+    def failing() -> Iterator[Row]:
+        yield (TS, "CP-001", 1)
+        raise OSError("archive gone")
+
+    path.write_text("an older export")
+    with pytest.raises(OSError, match="archive gone"):
+        write_table(path, "Big", ("Time", "Charger", "N"), failing())
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # the older file, untouched
+    assert path.read_text() == "an older export"
+
+
+def test_decimal_money_is_a_number_cell(tmp_path: Path) -> None:
+    path = tmp_path / "cost.xlsx"
+    write_xlsx(path, "Cost", ["Cost", "Currency"], [(Decimal("12.34"), "EUR")])
+    ws = load_workbook(path).active
+    assert ws is not None
+    assert ws["A2"].data_type == "n" and ws["A2"].value == 12.34
+    out = io.StringIO(newline="")
+    write_csv(out, ["Cost"], [(Decimal("12.30"),)])
+    assert out.getvalue().splitlines()[1] == "12.30"

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from evsuper.alarms.notify.message import Notice, body, subject
-from evsuper.project.model import SmtpSecurity, SmtpSettings
+from evsuper.project.model import Project, SmtpSecurity, SmtpSettings
 
 
 class NotificationError(Exception):
@@ -34,6 +34,12 @@ def build_email(
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies please
     message.set_content(body(notice, now, tz))
     return message
+
+
+def smtp_ssl_context(project: Project) -> ssl.SSLContext | None:
+    """A context trusting ``[notifications.smtp] ca_file`` if set; None: the system's CAs."""
+    ca_file = project.notifications.smtp.ca_file
+    return None if ca_file is None else ssl.create_default_context(cafile=project.path(ca_file))
 
 
 def smtp_password(settings: SmtpSettings) -> str | None:

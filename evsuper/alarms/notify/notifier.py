@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from evsuper.alarms.model import AlarmRecord, AlarmState, Transition
-from evsuper.alarms.notify.email import build_email, send_email
+from evsuper.alarms.notify.email import build_email, send_email, smtp_ssl_context
 from evsuper.alarms.notify.message import Notice, sms_text
 from evsuper.alarms.notify.rules import (
     Delivery,
@@ -103,11 +103,13 @@ class Notifier:
     @classmethod
     def for_project(cls, project: Project, bus: TagBus, *, clock: Clock = utcnow) -> Notifier:
         """A notifier for ``project``: its site name, and its ``smtp.ca_file`` if set."""
-        settings = project.notifications
-        context = None
-        if settings.smtp.ca_file is not None:
-            context = ssl.create_default_context(cafile=project.path(settings.smtp.ca_file))
-        return cls(settings, bus, clock=clock, site=project.name, ssl_context=context)
+        return cls(
+            project.notifications,
+            bus,
+            clock=clock,
+            site=project.name,
+            ssl_context=smtp_ssl_context(project),
+        )
 
     # ------------------------------------------------------------------ engine interface
 

@@ -43,11 +43,14 @@ PAGE_SIZE = 200
 CACHED_PAGES = 8
 NOT_LOADED = "…"
 
-# the view reads durations as "1 h 15 min": its header has no unit (the export's does)
+# the view reads durations as "1 h 15 min" and costs as "12.34 EUR": no unit in its
+# headers (the export's have them), and no currency column (the export's last one)
 COLUMNS = tuple(
-    "Duration" if c is TransactionColumn.DURATION else HEADERS[c] for c in TransactionColumn
+    "Duration" if c is TransactionColumn.DURATION else HEADERS[c]
+    for c in TransactionColumn
+    if c is not TransactionColumn.CURRENCY
 )
-WIDTHS = (80, 100, 95, 120, 160, 160, 110, 115, 115, 115, 130, 150)
+WIDTHS = (80, 100, 95, 120, 160, 160, 110, 115, 115, 115, 130, 150, 110, 120)
 _RIGHT = {
     TransactionColumn.ID,
     TransactionColumn.CONNECTOR,
@@ -56,6 +59,7 @@ _RIGHT = {
     TransactionColumn.SOC_STOP,
     TransactionColumn.ENERGY,
     TransactionColumn.MAX_POWER,
+    TransactionColumn.COST,
 }
 
 
@@ -91,6 +95,8 @@ def display_cells(row: TransactionRow) -> tuple[str, ...]:
         _number(row.energy_kwh, 2),
         _number(row.max_power_kw, 1),
         formatting.text(row.stop_reason),
+        formatting.money(row.cost, row.currency),
+        formatting.text(row.tariff),
     )
 
 

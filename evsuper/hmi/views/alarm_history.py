@@ -1,20 +1,19 @@
 """The alarm history: the journal of every alarm transition, filtered by time, charger,
 priority, category, transition and text, and exported to CSV or Excel. Read-only.
 
-Queries and exports run on a worker thread (``load`` blocks on the database); the table
-shows the newest entries first, up to ``JournalFilter.limit``.
+Queries run on a worker thread (``load`` blocks on the database); the table shows the
+newest entries first, up to ``JournalFilter.limit``. Export: ``widgets/export.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
+    QHBoxLayout,
     QHeaderView,
     QLineEdit,
     QPushButton,
@@ -27,25 +26,16 @@ from evsuper.alarms.journal import JournalFilter
 from evsuper.alarms.model import Category, JournalEntry, Priority, Transition
 from evsuper.hmi.models.alarm_history import MESSAGE_COLUMN, WIDTHS, AlarmHistoryModel
 from evsuper.hmi.theme import Emphasis, role_label, set_emphasis
+from evsuper.hmi.widgets.export import ExportControl, ExportTable
 from evsuper.hmi.widgets.period_picker import PeriodPicker, filter_grid
 from evsuper.hmi.worker import Worker
 from evsuper.reports.alarms import JOURNAL_HEADERS, journal_rows
-from evsuper.reports.tables import write_csv, write_xlsx
 
 JournalLoader = Callable[[JournalFilter], list[JournalEntry]]
 
 ALL_PRIORITIES = "All priorities"
 ALL_CATEGORIES = "All categories"
 ALL_TRANSITIONS = "All transitions"
-EXPORT_FILTERS = "Excel workbook (*.xlsx);;CSV files (*.csv)"
-
-
-def write_journal(path: Path, entries: Sequence[JournalEntry]) -> int:
-    """``entries`` to ``path``: an Excel workbook for ``.xlsx``, CSV otherwise."""
-    rows = journal_rows(entries)
-    if path.suffix.lower() == ".xlsx":
-        return write_xlsx(path, "Alarm history", JOURNAL_HEADERS, rows)
-    return write_csv(path, JOURNAL_HEADERS, rows)
 
 
 class AlarmHistoryView(QWidget):
@@ -88,9 +78,9 @@ class AlarmHistoryView(QWidget):
         self.text.setPlaceholderText("message, source, user, comment")
         self.refresh = QPushButton("Refresh")
         self.refresh.setObjectName("alarmHistoryRefresh")
-        self.export = QPushButton("Export…")
-        self.export.setObjectName("alarmHistoryExport")
-        self.export.setToolTip("Export the entries shown to Excel (.xlsx) or CSV")
+        self.exporter = ExportControl(
+            "alarmHistory", "entries", "alarm-history", self._export_table, self
+        )
         self.status = role_label("value")
         self.status.setObjectName("alarmHistoryStatus")
 
@@ -106,7 +96,7 @@ class AlarmHistoryView(QWidget):
             self.periods,
             (
                 self.refresh,
-                self.export,
+                self.exporter.button,
             ),
             stretch=5,
         )
@@ -134,10 +124,12 @@ class AlarmHistoryView(QWidget):
         layout.addWidget(role_label("title", "Alarm history"))
         layout.addLayout(filters)
         layout.addWidget(self.table, 1)
-        layout.addWidget(self.status)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.exporter)
+        layout.addLayout(bottom)
 
         self.refresh.clicked.connect(self.query)
-        self.export.clicked.connect(self._choose_export_file)
         for field in (self.charger, self.text):
             field.returnPressed.connect(self.query)
         for combo in (self.priority, self.category, self.transition):
@@ -176,16 +168,12 @@ class AlarmHistoryView(QWidget):
     def loading(self) -> bool:
         return self._queries > 0
 
-    def export_to(self, path: Path) -> int:
-        """Write the entries shown to ``path`` (``.xlsx``: Excel, else CSV); returns the
-        row count. Runs here, on the calling thread."""
-        count = write_journal(path, self.model.entries)
-        self._exported(path, count)
-        return count
-
-    def _exported(self, path: Path, count: int) -> None:
-        self.status.setText(f"Exported {count} entries to {path}")
-        set_emphasis(self.status, Emphasis.NORMAL)
+    def _export_table(self) -> ExportTable:
+        """The entries shown, newest first."""
+        entries = self.model.entries
+        return ExportTable(
+            "Alarm history", JOURNAL_HEADERS, lambda: journal_rows(entries), len(entries)
+        )
 
     def _show(self, answer: tuple[JournalFilter, list[JournalEntry]]) -> None:
         where, entries = answer
@@ -200,25 +188,4 @@ class AlarmHistoryView(QWidget):
     def _failed(self, exc: Exception) -> None:
         self._queries -= 1
         self.status.setText(f"The archive cannot be read: {exc}")
-        set_emphasis(self.status, Emphasis.ALARM)
-
-    def _choose_export_file(self) -> None:
-        name, chosen = QFileDialog.getSaveFileName(
-            self, "Export the alarm history", "alarm-history.xlsx", EXPORT_FILTERS
-        )
-        if not name:
-            return
-        path = Path(name)
-        if path.suffix.lower() not in (".xlsx", ".csv"):
-            path = path.with_name(path.name + (".csv" if "csv" in chosen.lower() else ".xlsx"))
-        entries = self.model.entries
-        self.status.setText(f"Exporting {len(entries)} entries…")
-        self._worker.run(
-            lambda: (path, write_journal(path, entries)),
-            lambda done: self._exported(*done),
-            self._export_failed,
-        )
-
-    def _export_failed(self, exc: Exception) -> None:
-        self.status.setText(f"Export failed: {exc}")
         set_emphasis(self.status, Emphasis.ALARM)

@@ -40,7 +40,8 @@ from evsuper.alarms.kpi import WINDOW, AlarmKpis, compute_kpis
 from evsuper.core.timeutil import utcnow
 from evsuper.hmi import formatting
 from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
-from evsuper.hmi.views.alarm_history import EXPORT_FILTERS, JournalLoader
+from evsuper.hmi.views.alarm_history import JournalLoader
+from evsuper.hmi.widgets.export import FILE_FILTERS
 from evsuper.hmi.widgets.plots import calm_plot
 from evsuper.hmi.worker import Worker
 from evsuper.reports.alarms import METRIC_HEADERS, kpi_sheets, metric_rows, result_text
@@ -392,7 +393,7 @@ class AlarmKpiView(QWidget):
         if kpis is None:
             return
         name, chosen = QFileDialog.getSaveFileName(
-            self, "Export the alarm KPI report", "alarm-kpis.xlsx", EXPORT_FILTERS
+            self, "Export the alarm KPI report", "alarm-kpis.xlsx", FILE_FILTERS
         )
         if not name:
             return

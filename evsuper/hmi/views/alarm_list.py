@@ -7,7 +7,7 @@ an alarm that returned to normal unacknowledged is written grey and italic.
 
 Every action is a command (``evsuper.engine.commands``) sent through ``send``; its answer
 is shown on the result line. Buttons are on only for a selection they apply to and a user
-who may use them.
+who may use them. Export writes the alarms shown, in the shown order (``widgets/export.py``).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from evsuper.engine.commands import (
     UnshelveAlarms,
 )
 from evsuper.hmi.bridge import CommandSender
+from evsuper.hmi.library.alarm_glyph import paint_priority_glyph, priority_pixmap
 from evsuper.hmi.models.alarms import (
     NEEDS_ACTION,
     RECORD_ROLE,
@@ -61,9 +62,10 @@ from evsuper.hmi.models.alarms import (
     Column,
 )
 from evsuper.hmi.theme import Palette, font, priority_style, role_label
-from evsuper.hmi.widgets.alarm_glyph import paint_priority_glyph, priority_pixmap
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
+from evsuper.hmi.widgets.export import ExportControl, ExportTable
 from evsuper.hmi.widgets.permission_gate import PermissionGates
+from evsuper.reports.alarms import ALARM_LIST_HEADERS, alarm_list_rows
 from evsuper.users.permissions import NOBODY, Actor, Permission
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
@@ -263,7 +265,10 @@ class AlarmListWindow(QWidget):
 
         layout.addLayout(self._action_bar())
         self.result = CommandResultLine("No alarm command sent yet.")
-        layout.addWidget(self.result)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.result, 1)
+        bottom.addWidget(self.exporter)
+        layout.addLayout(bottom)
 
         self._gates = PermissionGates(
             {
@@ -338,6 +343,8 @@ class AlarmListWindow(QWidget):
         self.default_order.setToolTip("Unacknowledged first, then priority, then newest")
         self.default_order.clicked.connect(self.sort_by_urgency)
         bar.addWidget(self.default_order)
+        self.exporter = ExportControl("alarmList", "alarms", "alarms", self._export_table, self)
+        bar.addWidget(self.exporter.button)
         self.shown = role_label("caption")
         self.shown.setObjectName("alarmsShown")
         bar.addWidget(self.shown)
@@ -405,6 +412,13 @@ class AlarmListWindow(QWidget):
         header.setSortIndicator(Column.PRIORITY, Qt.SortOrder.AscendingOrder)
         header.blockSignals(False)
         self.proxy.sort_by_urgency()
+
+    def _export_table(self) -> ExportTable:
+        """The alarms shown, in the shown order."""
+        records = self.proxy.visible_records()
+        return ExportTable(
+            "Alarms", ALARM_LIST_HEADERS, lambda: alarm_list_rows(records), len(records)
+        )
 
     # ---- state
 

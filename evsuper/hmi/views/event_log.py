@@ -1,20 +1,19 @@
 """The event log: the audit trail filtered by user, target, kind, time and text, and
-exported to CSV. Read-only: nothing here can change what was recorded.
+exported to Excel or CSV. Read-only: nothing here can change what was recorded.
 
 Queries run on a worker thread (``load`` blocks on the database); the table shows the
-newest entries first, up to ``AuditFilter.limit``.
+newest entries first, up to ``AuditFilter.limit``. Export: ``widgets/export.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
+    QHBoxLayout,
     QHeaderView,
     QLineEdit,
     QPushButton,
@@ -25,9 +24,11 @@ from PySide6.QtWidgets import (
 
 from evsuper.hmi.models.event_log import EventLogModel
 from evsuper.hmi.theme import Emphasis, role_label, set_emphasis
+from evsuper.hmi.widgets.export import ExportControl, ExportTable
 from evsuper.hmi.widgets.period_picker import PeriodPicker, filter_grid
 from evsuper.hmi.worker import Worker
-from evsuper.users.audit import AuditEntry, AuditFilter, AuditKind, write_csv
+from evsuper.reports.audit import AUDIT_HEADERS, audit_rows
+from evsuper.users.audit import AuditEntry, AuditFilter, AuditKind
 
 AuditLoader = Callable[[AuditFilter], list[AuditEntry]]
 
@@ -65,8 +66,7 @@ class EventLogView(QWidget):
         self.text.setPlaceholderText("search every column")
         self.refresh = QPushButton("Refresh")
         self.refresh.setObjectName("eventLogRefresh")
-        self.export = QPushButton("Export CSV…")
-        self.export.setObjectName("eventLogExport")
+        self.exporter = ExportControl("eventLog", "entries", "event-log", self._export_table, self)
         self.status = role_label("value")
         self.status.setObjectName("eventLogStatus")
 
@@ -81,7 +81,7 @@ class EventLogView(QWidget):
             self.periods,
             (
                 self.refresh,
-                self.export,
+                self.exporter.button,
             ),
             stretch=4,
         )
@@ -106,10 +106,12 @@ class EventLogView(QWidget):
         layout.addWidget(role_label("title", "Event log"))
         layout.addLayout(filters)
         layout.addWidget(self.table, 1)
-        layout.addWidget(self.status)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.exporter)
+        layout.addLayout(bottom)
 
         self.refresh.clicked.connect(self.query)
-        self.export.clicked.connect(self._choose_export_file)
         for field in (self.user, self.target, self.text):
             field.returnPressed.connect(self.query)
         self.kind.currentIndexChanged.connect(self.query)
@@ -140,12 +142,10 @@ class EventLogView(QWidget):
     def loading(self) -> bool:
         return self._query_pending
 
-    def export_to(self, path: Path) -> int:
-        """Write the entries shown to ``path`` as CSV; returns the row count."""
-        with path.open("w", encoding="utf-8", newline="") as out:
-            count = write_csv(self.model.entries, out)
-        self.status.setText(f"Exported {count} entries to {path}")
-        return count
+    def _export_table(self) -> ExportTable:
+        """The entries shown, newest first."""
+        entries = self.model.entries
+        return ExportTable("Event log", AUDIT_HEADERS, lambda: audit_rows(entries), len(entries))
 
     def _show(self, answer: tuple[AuditFilter, list[AuditEntry]]) -> None:
         where, entries = answer
@@ -160,14 +160,3 @@ class EventLogView(QWidget):
         self._query_pending = False
         self.status.setText(f"The archive cannot be read: {exc}")
         set_emphasis(self.status, Emphasis.ALARM)
-
-    def _choose_export_file(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(
-            self, "Export the event log", "event-log.csv", "CSV files (*.csv)"
-        )
-        if name:
-            try:
-                self.export_to(Path(name))
-            except OSError as exc:
-                self.status.setText(f"Export failed: {exc}")
-                set_emphasis(self.status, Emphasis.ALARM)

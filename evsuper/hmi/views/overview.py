@@ -29,14 +29,14 @@ from PySide6.QtWidgets import (
 from evsuper.alarms.model import ChargerAlarm
 from evsuper.core.domain import ConnectorStatus, RegistrationStatus
 from evsuper.hmi import formatting
+from evsuper.hmi.library.alarm_glyph import paint_priority_glyph
+from evsuper.hmi.library.glyphs import paint_connector_glyph
 from evsuper.hmi.models.overview import (
     ChargerState,
     ConnectorState,
     OverviewModel,
 )
 from evsuper.hmi.theme import CommStyle, Palette, comm_style, connector_style, font
-from evsuper.hmi.widgets.alarm_glyph import paint_priority_glyph
-from evsuper.hmi.widgets.glyphs import paint_connector_glyph
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
 

@@ -4,31 +4,26 @@ Filters (period on the start, charger, badge, stop reason, free text) and sortin
 any header run in SQL; the table is lazy (``models/transactions.py``), so a million
 sessions open, sort and filter without the window waiting. Selecting a session draws its
 power and SoC curve below the table. Export writes every session the filters select
-(not only the rows loaded) to Excel or CSV on a thread of its own, with progress and
-cancel. Read-only.
+(not only the rows loaded) to Excel or CSV (``widgets/export.py``). Read-only.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 import pyqtgraph as pg
-from PySide6.QtCore import QItemSelection, Qt, QTimer
+from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtGui import QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QTableView,
@@ -51,9 +46,10 @@ from evsuper.hmi.models.transactions import (
     TransactionTableModel,
 )
 from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
+from evsuper.hmi.widgets.export import ExportControl, ExportTable
 from evsuper.hmi.widgets.period_picker import PeriodPicker, filter_grid
 from evsuper.hmi.worker import Worker
-from evsuper.reports.tables import write_csv, write_xlsx
+from evsuper.reports.tables import Row
 
 ANY_REASON = "Any stop reason"
 # OCPP 1.6 StopTransaction reasons (a charger may send others; the text filter finds them)
@@ -70,7 +66,6 @@ STOP_REASONS = (
     "UnlockCommand",
     "DeAuthorized",
 )
-EXPORT_FILTERS = "Excel workbook (*.xlsx);;CSV files (*.csv)"
 EXPORT_HEADERS = tuple(
     "Start (UTC)"
     if c is TransactionColumn.START
@@ -79,33 +74,6 @@ EXPORT_HEADERS = tuple(
     else HEADERS[c]
     for c in TransactionColumn
 )
-
-
-class ExportCancelled(Exception):
-    pass
-
-
-def write_transactions(
-    path: Path,
-    rows: Iterable[TransactionRow],
-    *,
-    progress: list[int] | None = None,
-    cancel: threading.Event | None = None,
-) -> int:
-    """``rows`` to ``path``: an Excel workbook for ``.xlsx``, CSV otherwise. ``progress[0]``
-    counts the rows written so far; ``cancel`` set stops it (ExportCancelled)."""
-
-    def cells() -> Iterator[tuple[Any, ...]]:
-        for n, row in enumerate(rows, start=1):
-            if cancel is not None and cancel.is_set():
-                raise ExportCancelled
-            if progress is not None:
-                progress[0] = n
-            yield row.cells()
-
-    if path.suffix.lower() == ".xlsx":
-        return write_xlsx(path, "Transactions", EXPORT_HEADERS, cells())
-    return write_csv(path, EXPORT_HEADERS, cells())
 
 
 class SessionChart(QWidget):
@@ -210,10 +178,6 @@ class TransactionHistoryView(QWidget):
         self.resize(1600, 900)
         self._load = load
         self._detail_worker = Worker("evsuper-transaction-detail", self)
-        self._export_worker = Worker("evsuper-transaction-export", self)
-        self._export_progress = [0]
-        self._export_total = 0
-        self._cancel: threading.Event | None = None
         self._shown_id: int | None = None
 
         self.periods = PeriodPicker("transactionHistory", self)
@@ -238,16 +202,9 @@ class TransactionHistoryView(QWidget):
         self.text.setPlaceholderText("charger, badge, stop reason")
         self.refresh = QPushButton("Refresh")
         self.refresh.setObjectName("transactionHistoryRefresh")
-        self.export = QPushButton("Export…")
-        self.export.setObjectName("transactionHistoryExport")
-        self.export.setToolTip("Export every session the filters select to Excel (.xlsx) or CSV")
-        self.cancel_export = QPushButton("Cancel export")
-        self.cancel_export.setObjectName("transactionHistoryCancelExport")
-        self.cancel_export.hide()
-        self.progress = QProgressBar()
-        self.progress.setObjectName("transactionHistoryProgress")
-        self.progress.setMaximumWidth(240)
-        self.progress.hide()
+        self.exporter = ExportControl(
+            "transactionHistory", "sessions", "transactions", self._export_table, self
+        )
         self.status = role_label("value")
         self.status.setObjectName("transactionHistoryStatus")
 
@@ -262,7 +219,7 @@ class TransactionHistoryView(QWidget):
             self.periods,
             (
                 self.refresh,
-                self.export,
+                self.exporter.button,
             ),
             stretch=4,
         )
@@ -309,8 +266,7 @@ class TransactionHistoryView(QWidget):
 
         bottom = QHBoxLayout()
         bottom.addWidget(self.status, 1)
-        bottom.addWidget(self.progress)
-        bottom.addWidget(self.cancel_export)
+        bottom.addWidget(self.exporter)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 10)
@@ -320,10 +276,6 @@ class TransactionHistoryView(QWidget):
         layout.addWidget(splitter, 1)
         layout.addLayout(bottom)
 
-        self._progress_timer = QTimer(self)
-        self._progress_timer.setInterval(200)
-        self._progress_timer.timeout.connect(self._show_progress)
-
         self.model.querying.connect(self._querying)
         self.model.loaded.connect(self._loaded)
         self.model.failed.connect(self._failed)
@@ -331,8 +283,6 @@ class TransactionHistoryView(QWidget):
         self.model.dataChanged.connect(self._maybe_detail)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.refresh.clicked.connect(self.query)
-        self.export.clicked.connect(self._choose_export_file)
-        self.cancel_export.clicked.connect(self.cancel)
         for field in (self.charger, self.badge, self.text):
             field.returnPressed.connect(self.query)
         self.reason.currentIndexChanged.connect(self.query)
@@ -420,86 +370,16 @@ class TransactionHistoryView(QWidget):
 
     # ---- export ----
 
-    @property
-    def exporting(self) -> bool:
-        return self._cancel is not None
-
-    def export_to(self, path: Path) -> None:
-        """Write every session the current filters select, in the shown order, to
-        ``path`` (``.xlsx``: Excel, else CSV) on the export thread."""
-        if self._cancel is not None:
-            return
-        where, sort = self.model.current_filter, self.model.current_sort
-        cancel = threading.Event()
-        self._cancel = cancel
-        progress = self._export_progress = [0]
-        self._export_total = self.model.count
-        self.progress.setRange(0, max(1, self._export_total))
-        self.progress.setValue(0)
-        self.progress.show()
-        self.cancel_export.show()
-        self.export.setEnabled(False)
-        self.status.setText(f"Exporting {formatting.count(self._export_total)} sessions…")
-        set_emphasis(self.status, Emphasis.NORMAL)
-        self._progress_timer.start()
-        load = self._load
-
-        def work() -> tuple[Path, int | None]:
-            try:
-                rows = _rows(load, where, sort)
-                return path, write_transactions(path, rows, progress=progress, cancel=cancel)
-            except ExportCancelled:
-                path.unlink(missing_ok=True)  # no half file left to be mistaken for a whole
-                return path, None  # an answer, not a failure to log
-
-        self._export_worker.run(work, self._exported, self._export_failed)
-
-    def cancel(self) -> None:
-        if self._cancel is not None:
-            self._cancel.set()
-
-    def _show_progress(self) -> None:
-        self.progress.setValue(min(self._export_progress[0], self.progress.maximum()))
-
-    def _export_done(self) -> None:
-        self._cancel = None
-        self._progress_timer.stop()
-        self.progress.hide()
-        self.cancel_export.hide()
-        self.export.setEnabled(True)
-
-    def _exported(self, done: tuple[Path, int | None]) -> None:
-        path, count = done
-        self._export_done()
-        if count is None:
-            self.status.setText("Export cancelled")
-            set_emphasis(self.status, Emphasis.NOTABLE)
-            return
-        self.status.setText(f"Exported {formatting.count(count)} sessions to {path}")
-        set_emphasis(self.status, Emphasis.NORMAL)
-
-    def _export_failed(self, exc: Exception) -> None:
-        self._export_done()
-        self.status.setText(f"Export failed: {exc}")
-        set_emphasis(self.status, Emphasis.ALARM)
-
-    def _choose_export_file(self) -> None:
-        name, chosen = QFileDialog.getSaveFileName(
-            self, "Export the transaction history", "transactions.xlsx", EXPORT_FILTERS
+    def _export_table(self) -> ExportTable:
+        """Every session the filters select, in the shown order, read on the export thread."""
+        load, where, sort = self._load, self.model.current_filter, self.model.current_sort
+        return ExportTable(
+            "Transactions", EXPORT_HEADERS, lambda: _cells(load, where, sort), self.model.count
         )
-        if not name:
-            return
-        path = Path(name)
-        if path.suffix.lower() not in (".xlsx", ".csv"):
-            path = path.with_name(path.name + (".csv" if "csv" in chosen.lower() else ".xlsx"))
-        self.export_to(path)
-
-    def closeEvent(self, event: Any) -> None:
-        self.cancel()
-        super().closeEvent(event)
 
 
-def _rows(
+def _cells(
     load: TransactionSource, where: TransactionFilter, sort: TransactionSort
-) -> Iterator[TransactionRow]:
-    yield from load.rows(where, sort)
+) -> Iterator[Row]:
+    for row in load.rows(where, sort):
+        yield row.cells()

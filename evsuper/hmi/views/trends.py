@@ -1,6 +1,7 @@
 """Trends: several pens over the archive (historical) or scrolling with the tags (live).
 
-Pens are chosen per charger from the measurands its samples hold. Historical mode reads
+Pens are chosen per charger from the measurands its samples hold and its historised tags
+(``[[archive.tags]]``), or among every historised tag. Historical mode reads
 the period of the period picker; zooming or panning reads the visible range again at the
 resolution the plot can show (debounced), the database down-sampling long ranges to
 min/max buckets (``historian/samples.py``). Live mode starts from the archive's last
@@ -189,7 +190,7 @@ class TrendView(QWidget):
         self._build_plot()
 
         chooser = QVBoxLayout()
-        chooser.addWidget(role_label("caption", "Charger"))
+        chooser.addWidget(role_label("caption", "Charger or tags"))
         chooser.addWidget(self.charger)
         chooser.addWidget(role_label("caption", "Pens"))
         chooser.addWidget(self.pen_list, 1)
@@ -387,16 +388,16 @@ class TrendView(QWidget):
         self.pen_list.blockSignals(True)
         self.pen_list.clear()
         for pen in pens:
-            self._list_item(pen)
+            self._list_item(pen, charger_id)
         for pen in self._curves:  # drawn pens the archive has no sample of yet
             if pen.charger_id == charger_id and self._item_of(pen) is None:
-                self._list_item(pen)
+                self._list_item(pen, charger_id)
         self.pen_list.blockSignals(False)
 
-    def _list_item(self, pen: Pen) -> None:
-        phase = f" {pen.phase}" if pen.phase else ""
+    def _list_item(self, pen: Pen, source: str) -> None:
         unit = f" ({pen.unit})" if pen.unit else ""
-        item = QListWidgetItem(f"C{pen.connector_id} {pen.measurand}{phase}{unit}")
+        name = pen.short_label if pen.charger_id == source else pen.label
+        item = QListWidgetItem(f"{name}{unit}")
         item.setData(Qt.ItemDataRole.UserRole, pen)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         item.setCheckState(

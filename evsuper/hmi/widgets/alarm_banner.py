@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
 from evsuper.alarms.model import AlarmRecord, AlarmState, AlarmSummary, Priority
 from evsuper.hmi import formatting
 from evsuper.hmi.annunciator import Annunciator
+from evsuper.hmi.library.alarm_glyph import priority_pixmap
 from evsuper.hmi.models.alarms import AlarmListModel
 from evsuper.hmi.theme import Emphasis, priority_style, role_label, set_emphasis
-from evsuper.hmi.widgets.alarm_glyph import priority_pixmap
 
 GLYPH = QSize(18, 18)
 NO_ALARM = "No alarm"

@@ -57,6 +57,7 @@ from evsuper.hmi.dialogs.charger_maintenance import ChargerMaintenanceWindow
 from evsuper.hmi.dialogs.configuration import ConfigurationDialog
 from evsuper.hmi.dialogs.maintenance import DiagnosticsDialog, FirmwareDialog
 from evsuper.hmi.dialogs.reservation import ReserveDialog
+from evsuper.hmi.library.glyphs import connector_glyph_pixmap
 from evsuper.hmi.models.overview import (
     ChargerState,
     ConnectorState,
@@ -66,7 +67,6 @@ from evsuper.hmi.models.overview import (
 from evsuper.hmi.theme import Emphasis, connector_style, role_label, set_emphasis
 from evsuper.hmi.widgets.charger_header import ChargerHeader, show_identity
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
-from evsuper.hmi.widgets.glyphs import connector_glyph_pixmap
 from evsuper.hmi.widgets.permission_gate import PermissionGates
 from evsuper.users.permissions import NOBODY, Actor, Permission
 

@@ -41,6 +41,10 @@ def paint_connector_glyph(
         painter.fillRect(box, QBrush(Palette.TEXT_MUTED, Qt.BrushStyle.BDiagPattern))
         outline = Palette.TEXT_MUTED
         number_color = Palette.TEXT_SECONDARY
+    elif fill is GlyphFill.CROSSHATCHED:
+        painter.fillRect(box, QBrush(Palette.TEXT_SECONDARY, Qt.BrushStyle.DiagCrossPattern))
+        outline = Palette.TEXT_SECONDARY
+        number_color = Palette.TEXT
     elif fill is GlyphFill.ALARM:
         painter.fillRect(box, Palette.ALARM)
         number_color = Palette.ON_ALARM
@@ -54,7 +58,7 @@ def paint_connector_glyph(
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.drawRect(box)
 
-    painter.setFont(font(8, bold=True))
+    painter.setFont(font(max(6.0, min(rect.height() * 0.45, 12.0)), bold=True))
     painter.setPen(number_color)
     painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, str(number))
     painter.restore()
