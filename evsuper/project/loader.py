@@ -20,11 +20,13 @@ from evsuper.alarms.defaults import DEFAULT_DEFINITIONS
 from evsuper.alarms.model import ConditionKind
 from evsuper.core.timeutil import from_wire
 from evsuper.historian.retention import PRUNABLE
+from evsuper.project.migrations import upgrade_file, upgrade_text
 from evsuper.project.model import (
     FORMAT_VERSION,
     ID_TAG_MAX_LENGTH,
     AlarmSetting,
     ArchiveSettings,
+    AreaConfig,
     Badge,
     ChargerConfig,
     HmiSettings,
@@ -36,6 +38,7 @@ from evsuper.project.model import (
     ReportSettings,
     SecurityProfile,
     SimulatorSettings,
+    SiteConfig,
     TariffSetting,
     parse_time_of_day,
     parse_time_range,
@@ -67,6 +70,8 @@ _SECTIONS: dict[str, type] = {
     "reports": ReportSettings,
 }
 _LISTS: dict[str, type] = {
+    "sites": SiteConfig,
+    "areas": AreaConfig,
     "chargers": ChargerConfig,
     "badges": Badge,
     "initial_users": InitialUser,
@@ -83,12 +88,20 @@ _TIME_WITH_ZONE = re.compile(r"[T ]\d{2}:\d{2}.*(Z|[+-]\d{2}:?\d{2})$", re.IGNOR
 
 
 def load_project(directory: str | Path) -> Project:
+    """The project of ``directory``; a file of an older format is upgraded first, on disk,
+    its original kept (see ``migrations.upgrade_file``)."""
     directory = Path(directory)
     file = directory / "project.toml"
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProjectError(file, 0, "", "no project.toml in this folder") from None
+    try:
+        version = tomllib.loads(text).get("format_version")
+    except tomllib.TOMLDecodeError:
+        version = None  # parse_project says where
+    if isinstance(version, int) and not isinstance(version, bool) and version < FORMAT_VERSION:
+        text = upgrade_file(file, text, version)
     return parse_project(text, file)
 
 
@@ -113,6 +126,8 @@ def parse_project(text: str, file: Path) -> Project:
             ("format_version",),
             f"format {version} is newer than this evsuper understands ({FORMAT_VERSION})",
         )
+    if version < FORMAT_VERSION:  # not from a file load_project could upgrade
+        return parse_project(upgrade_text(text, version)[0], file)
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         reader.fail(("name",), "missing or empty site name")
@@ -125,9 +140,18 @@ def parse_project(text: str, file: Path) -> Project:
             reader.fail((key,), f"must be an array of tables ([[{key}]])")
         lists[key] = tuple(reader.build(cls, item, (key, i)) for i, item in enumerate(items))
 
+    sites, areas = _checked_sites_and_areas(lists["sites"], lists["areas"], reader)
     chargers: tuple[ChargerConfig, ...] = lists["chargers"]
+    # a charger that names no area (one registered at run time) stands in the first one
+    chargers = tuple(c if c.area else dataclasses.replace(c, area=areas[0].id) for c in chargers)
+    area_ids = [a.id for a in areas]
     seen: set[str] = set()
     for i, charger in enumerate(chargers):
+        if charger.area not in area_ids:
+            reader.fail(
+                ("chargers", i, "area"),
+                f"{charger.area!r} is not an area (one of {', '.join(area_ids)})",
+            )
         if not _CHARGER_ID.match(charger.id):
             reader.fail(("chargers", i, "id"), f"{charger.id!r} is not a valid charge point id")
         if charger.id in seen:
@@ -236,6 +260,8 @@ def parse_project(text: str, file: Path) -> Project:
         archive=archive,
         simulator=simulator,
         hmi=hmi,
+        sites=sites,
+        areas=areas,
         chargers=chargers,
         badges=badges,
         initial_users=initial_users,
@@ -249,6 +275,33 @@ def parse_project(text: str, file: Path) -> Project:
 
 _NEW_ALARM_FIELDS = ("condition", "priority", "category", "message")
 _LIMIT_CONDITIONS = (ConditionKind.LIMIT_HIGH, ConditionKind.LIMIT_LOW)
+
+
+def _checked_sites_and_areas(
+    sites: tuple[SiteConfig, ...], areas: tuple[AreaConfig, ...], reader: _Reader
+) -> tuple[tuple[SiteConfig, ...], tuple[AreaConfig, ...]]:
+    """At least one site and one area; ids unique; each area in a known site."""
+    if not sites:
+        reader.fail(("sites",), "a project needs at least one [[sites]] entry")
+    if not areas:
+        reader.fail(("areas",), "a project needs at least one [[areas]] entry")
+    site_ids: set[str] = set()
+    for i, site in enumerate(sites):
+        if not _CHARGER_ID.match(site.id):
+            reader.fail(("sites", i, "id"), "1 to 48 letters, digits, '.', '_', ':' or '-'")
+        if site.id in site_ids:
+            reader.fail(("sites", i, "id"), f"duplicate site {site.id!r}")
+        site_ids.add(site.id)
+    area_ids: set[str] = set()
+    for i, area in enumerate(areas):
+        if not _CHARGER_ID.match(area.id):
+            reader.fail(("areas", i, "id"), "1 to 48 letters, digits, '.', '_', ':' or '-'")
+        if area.id in area_ids:
+            reader.fail(("areas", i, "id"), f"duplicate area {area.id!r}")
+        area_ids.add(area.id)
+        if area.site not in site_ids:
+            reader.fail(("areas", i, "site"), f"{area.site!r} is not a [[sites]] id")
+    return sites, areas
 
 
 def _checked_alarms(alarms: tuple[AlarmSetting, ...], reader: _Reader) -> tuple[AlarmSetting, ...]:

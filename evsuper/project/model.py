@@ -11,7 +11,7 @@ from pathlib import Path
 from evsuper.alarms.model import Category, ConditionKind, Priority, Transition
 from evsuper.users.permissions import Role
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # evsuper/project/migrations.py brings older files up to it
 
 
 class UnknownChargerPolicy(StrEnum):
@@ -76,8 +76,34 @@ class OcppSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SiteConfig:
+    """``[[sites]]``: one supervised site (a project may hold several)."""
+
+    id: str
+    name: str = ""
+    plan: str = ""  # ground-plan image (PNG or SVG), relative to the project folder
+
+
+@dataclass(frozen=True, slots=True)
+class AreaConfig:
+    """``[[areas]]``: a part of a site (a parking level, a row, a depot bay)."""
+
+    id: str
+    site: str
+    name: str = ""
+
+
+class ChargerKind(StrEnum):
+    AC = "ac"
+    DC = "dc"
+
+
+@dataclass(frozen=True, slots=True)
 class ChargerConfig:
     id: str
+    area: str = ""  # the [[areas]] id it stands in; left out: the first area
+    label: str = ""  # shown instead of the id when set
+    kind: ChargerKind = ChargerKind.AC
     connectors: int = 2
     max_power_kw: float = 22.0  # per connector
     vendor: str = "Simulated"
@@ -362,6 +388,8 @@ class Project:
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
     hmi: HmiSettings = field(default_factory=HmiSettings)
+    sites: tuple[SiteConfig, ...] = ()
+    areas: tuple[AreaConfig, ...] = ()
     chargers: tuple[ChargerConfig, ...] = ()
     badges: tuple[Badge, ...] = ()
     initial_users: tuple[InitialUser, ...] = ()
@@ -381,6 +409,16 @@ class Project:
 
     def charger(self, charger_id: str) -> ChargerConfig | None:
         return next((c for c in self.chargers if c.id == charger_id), None)
+
+    def area(self, area_id: str) -> AreaConfig | None:
+        return next((a for a in self.areas if a.id == area_id), None)
+
+    def site(self, site_id: str) -> SiteConfig | None:
+        return next((s for s in self.sites if s.id == site_id), None)
+
+    def site_of(self, charger: ChargerConfig) -> SiteConfig | None:
+        area = self.area(charger.area)
+        return self.site(area.site) if area is not None else None
 
     def archive_url(self) -> str:
         """The archive URL with a relative SQLite path resolved against the project folder."""

@@ -71,6 +71,18 @@ def write_new_project(
         ]
     for i in range(1, badges + 1):
         lines += ["[[badges]]", f'id_tag = "BADGE-{i:04d}"', f'name = "Badge {i}"', ""]
+    site_name = _quote(name or directory.resolve().name)
+    lines += [
+        "[[sites]]",
+        'id = "SITE"',
+        f"name = {site_name}",
+        "",
+        "[[areas]]  # bollards name their area; left out: the first one",
+        'id = "AREA"',
+        'site = "SITE"',
+        'name = "All bollards"',
+        "",
+    ]
     for charger_id in ids:
         lines += [
             "[[chargers]]",

@@ -252,7 +252,7 @@ async def test_run_without_display_says_so_in_one_line(tmp_path: Path) -> None:
 
 async def test_bad_project_gives_one_clear_error(tmp_path: Path) -> None:
     (tmp_path / "project.toml").write_text(
-        'format_version = 1\nname = "x"\n[ocpp]\nport = "high"\n'
+        'format_version = 2\nname = "x"\n[ocpp]\nport = "high"\n'
     )
     process = await evsuper("serve", str(tmp_path))
     out, _ = await process.communicate()

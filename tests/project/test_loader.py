@@ -20,7 +20,7 @@ from evsuper.project.new import write_new_project
 ROOT = Path(__file__).resolve().parents[2]
 
 GOOD = """\
-format_version = 1
+format_version = 2
 name = "Test site"
 
 [ocpp]
@@ -40,6 +40,13 @@ max_power_kw = 22
 id = "CP-2"
 connectors = 1
 max_power_kw = 7.4
+
+[[sites]]
+id = "S"
+
+[[areas]]
+id = "A"
+site = "S"
 """
 
 
@@ -87,7 +94,15 @@ def test_demo_project_loads() -> None:
         ("connectors = 1", "connectors = 0", 19, "chargers[1].connectors", "between 1 and 16"),
         ("connectors = 1", "conectors = 1", 19, "chargers[1].conectors", "unknown setting"),
         ('id_tag = "B1"', 'name = "B1"', 9, "badges[0].id_tag", "required setting is missing"),
-        ("format_version = 1", "format_version = 99", 1, "format_version", "newer"),
+        ("format_version = 2", "format_version = 99", 1, "format_version", "newer"),
+        ('site = "S"', 'site = "T"', 27, "areas[0].site", "not a [[sites]] id"),
+        (
+            "max_power_kw = 7.4",
+            'max_power_kw = 7.4\narea = "B"',
+            21,
+            "chargers[1].area",
+            "not an area",
+        ),
     ],
 )
 def test_bad_field_names_file_line_and_field(
