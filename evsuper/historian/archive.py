@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy.exc
 from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, select, update
 from sqlalchemy.engine import make_url
 
@@ -65,6 +66,8 @@ QUEUE_LIMIT = 100_000  # jobs in memory; beyond, rows wait in the spool file
 RETRY_DELAY_S = 1.0
 STATE_PUBLISH_PERIOD_S = 1.0
 AGGREGATE_PERIOD_S = 60.0
+# the database answered but refuses the row itself: retrying cannot help
+REFUSED = (sqlalchemy.exc.DataError, sqlalchemy.exc.IntegrityError)
 TAG_CLOCK_S = 1.0  # how often unchanged historised tags are checked against their interval
 RETENTION_PERIOD_S = 3600.0
 RETENTION_FIRST_S = 120.0
@@ -132,6 +135,9 @@ class Archive:
         self._last_published = 0.0
         self.rows_written = 0
         self._spool = Spool(spool_file) if spool_file is not None else None
+        # rows the database refuses, kept for a human (never replayed)
+        self._rejected = Spool(spool_file.with_name("rejected.jsonl")) if spool_file else None
+        self.rows_rejected = 0
         self.retention_days = dict(retention_days or {})
         self._recorder: Recorder[tuple[str, int, str, str | None]] = Recorder(recording)
         self._tag_recorder: Recorder[TagPath] = Recorder(tags)
@@ -151,7 +157,7 @@ class Archive:
         self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self._migrate)
         if self._spool is not None and self._spool.pending:
-            replayed = await asyncio.to_thread(self._spool.replay, self.engine.begin)
+            replayed = await asyncio.to_thread(self._spool.replay, self._write_rows)
             log.info("archive: %d rows spooled during an outage written", replayed)
         self._thread.start()
         self._unsubscribe = self.bus.subscribe_events(self._on_event)
@@ -540,9 +546,9 @@ class Archive:
                 pending = [job for job in pending if job is not _STOP]
             try:
                 if self._spooled and self._queue.qsize() < QUEUE_LIMIT // 2:
-                    replayed = self._spool.replay(self.engine.begin)  # type: ignore[union-attr]
+                    replayed = self._spool.replay(self._write_rows)  # type: ignore[union-attr]
                     log.info("archive: %d spooled rows written", replayed)
-                self._write(pending)
+                self._write_or_reject(pending)
             except Exception as exc:
                 if self._state is not ArchiveState.ERROR:
                     log.exception("archive write failed; retrying every %.0f s", RETRY_DELAY_S)
@@ -596,6 +602,43 @@ class Archive:
             log.error("archive spool %s cannot be written: %s", self._spool.file, exc)
             return jobs
         return []
+
+    def _write_rows(self, rows: list[tuple[Table, dict[str, Any]]]) -> None:
+        self._write_or_reject([_Job(table=table, row=row) for table, row in rows])
+
+    def _write_or_reject(self, jobs: list[_Job]) -> None:
+        """``_write``; when the database refuses some row (a value it cannot store: a NUL
+        in a text, a string too long), the batch is halved until the refused jobs are
+        alone: their rows go to the rejected file, their callers get the error, the others
+        are written. Errors of an unreachable database propagate."""
+        try:
+            self._write(jobs)
+        except REFUSED as exc:
+            if len(jobs) > 1:
+                middle = len(jobs) // 2
+                self._write_or_reject(jobs[:middle])
+                self._write_or_reject(jobs[middle:])
+            else:
+                self._reject(jobs[0], exc)
+
+    def _reject(self, job: _Job, exc: Exception) -> None:
+        self.rows_rejected += 1
+        if job.future is not None:
+            job.future.set_exception(exc)
+            return
+        if job.table is None or job.row is None:
+            return
+        kept = self._rejected.file if self._rejected is not None else "nowhere"
+        log.error(
+            "archive refused a %s row (kept in %s): %s; row: %.300r",
+            job.table.name,
+            kept,
+            exc,
+            job.row,
+        )
+        if self._rejected is not None:
+            with contextlib.suppress(OSError):
+                self._rejected.append([(job.table, job.row)])
 
     def _write(self, jobs: list[_Job]) -> None:
         """One database transaction: consecutive rows of a table go as one executemany."""

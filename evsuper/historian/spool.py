@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -50,17 +49,16 @@ class Spool:
         self.rows += len(lines)
         return len(lines)
 
-    def replay(self, begin: Callable[[], AbstractContextManager[Connection]]) -> int:
-        """Write every spooled row, chunk by chunk, each chunk in a database transaction
-        of its own (``begin()``); returns how many. Raises what the database raises."""
+    def replay(self, write: Callable[[list[Row]], None]) -> int:
+        """Write every spooled row, chunk by chunk, each chunk with ``write`` (a database
+        transaction of its own); returns how many. Raises what ``write`` raises."""
         if not self.pending:
             return 0
         written = 0
         with self.file.open("rb") as source:
             while chunk := _read_chunk(source, CHUNK_ROWS):
                 try:
-                    with begin() as connection:
-                        insert_rows(connection, chunk)
+                    write(chunk)
                 except Exception:
                     self._keep(chunk, source)
                     raise

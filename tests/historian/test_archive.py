@@ -18,6 +18,7 @@ from support import wait_until
 
 from evsuper.core.bus import TagBus
 from evsuper.core.domain import (
+    Anomaly,
     ArchiveState,
     ConnectorStatus,
     ConnectorStatusChanged,
@@ -236,4 +237,30 @@ async def test_an_overloaded_writer_spools_to_disk_and_loses_nothing(
         assert not spool.exists()
     finally:
         database_slow.set()
+        await archive.stop()
+
+
+async def test_rows_the_database_refuses_are_set_aside_and_the_rest_written(
+    archive_url: str, tmp_path: Path
+) -> None:
+    bus = TagBus()
+    archive = Archive(archive_url, bus, tmp_path / "spool.jsonl")
+    await archive.start()
+    try:
+        refused = {3: None}  # NOT NULL: refused by every database
+        if archive_url.startswith("postgresql"):
+            refused[7] = "vendor text with a NUL\x00"  # PostgreSQL text cannot hold one
+        for i in range(10):
+            bus.emit(Anomaly("CP-1", "odd", refused.get(i, f"detail {i}")))  # type: ignore[arg-type]
+        await archive.run_durable(lambda _: None)
+        bus.emit(Anomaly("CP-1", "odd", "after"))
+        await archive.run_durable(lambda _: None)
+        with archive.engine.connect() as connection:
+            details = connection.execute(select(schema.anomalies.c.detail)).scalars().all()
+        kept = [f"detail {i}" for i in range(10) if i not in refused]
+        assert sorted(details) == sorted([*kept, "after"])
+        lines = (tmp_path / "rejected.jsonl").read_text().splitlines()
+        assert len(lines) == len(refused) == archive.rows_rejected
+        assert all('"table": "anomalies"' in line for line in lines)
+    finally:
         await archive.stop()
