@@ -24,6 +24,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 from sqlalchemy import func, select
 
 from evsuper.core.bus import TagBus
@@ -40,12 +41,13 @@ MEASURANDS = (
 )
 
 
-async def run(url: str, seconds: float, connectors: int) -> None:
+async def run(url: str, seconds: float, connectors: int, spool: Path) -> None:
     bus = TagBus()
-    archive = Archive(url, bus)
+    archive = Archive(url, bus, spool)
     await archive.start()
     offered = 0
-    peak_backlog = 0
+    peak_backlog = peak_rss = 0
+    process = psutil.Process()
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
         now = datetime.now(UTC)
@@ -54,9 +56,12 @@ async def run(url: str, seconds: float, connectors: int) -> None:
             bus.emit(MeterValuesReceived(f"CP-{c // 2:04d}", c % 2 + 1, None, readings))
         offered += connectors * len(MEASURANDS)
         peak_backlog = max(peak_backlog, archive.backlog)
+        peak_rss = max(peak_rss, process.memory_info().rss)
         await asyncio.sleep(0)  # let the loop breathe, as a real engine would
     produced = time.perf_counter() - start
     await archive.run_durable(lambda connection: None)
+    while archive.backlog:  # the spooled rows are written a slice per writer round
+        await archive.run_durable(lambda connection: None)
     committed = time.perf_counter() - start
     with archive.engine.connect() as connection:
         rows = connection.execute(select(func.count()).select_from(schema.meter_samples)).scalar()
@@ -64,7 +69,8 @@ async def run(url: str, seconds: float, connectors: int) -> None:
     print(
         f"  offered {offered / produced:,.0f} samples/s for {produced:.1f} s; "
         f"written {offered / committed:,.0f} samples/s (all committed after {committed:.1f} s); "
-        f"peak backlog {peak_backlog:,} events; rows {rows:,} of {offered:,}"
+        f"peak backlog {peak_backlog:,} rows (memory + spool file); "
+        f"peak RSS {peak_rss / 2**20:,.0f} MiB; rows {rows:,} of {offered:,}"
     )
 
 
@@ -75,13 +81,15 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="evsuper-historian-"))
     print(f"SQLite ({args.connectors} connectors x 4 readings per round):")
-    asyncio.run(run(f"sqlite:///{folder / 'archive.sqlite'}", args.seconds, args.connectors))
+    sqlite = f"sqlite:///{folder / 'archive.sqlite'}"
+    asyncio.run(run(sqlite, args.seconds, args.connectors, folder / "sqlite-spool.jsonl"))
     from databases import PostgresServer  # tests/databases.py: pgserver from the test extra
 
     server = PostgresServer(folder / "postgres")
     try:
         print("PostgreSQL:")
-        asyncio.run(run(server.database(), args.seconds, args.connectors))
+        spool = folder / "postgres-spool.jsonl"
+        asyncio.run(run(server.database(), args.seconds, args.connectors, spool))
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)

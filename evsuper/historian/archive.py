@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 
 BATCH_MAX = 5000  # jobs per database transaction
 QUEUE_LIMIT = 100_000  # jobs in memory; beyond, rows wait in the spool file
+REPLAY_SLICE = 20_000  # spooled rows written per writer round
 RETRY_DELAY_S = 1.0
 STATE_PUBLISH_PERIOD_S = 1.0
 AGGREGATE_PERIOD_S = 60.0
@@ -546,8 +547,11 @@ class Archive:
                 pending = [job for job in pending if job is not _STOP]
             try:
                 if self._spooled and self._queue.qsize() < QUEUE_LIMIT // 2:
-                    replayed = self._spool.replay(self._write_rows)  # type: ignore[union-attr]
-                    log.info("archive: %d spooled rows written", replayed)
+                    # a slice per round: the queue is looked at between slices
+                    spool: Spool = self._spool  # type: ignore[assignment]
+                    replayed = spool.replay(self._write_rows, limit=REPLAY_SLICE)
+                    if not spool.pending:
+                        log.info("archive: the spooled rows are written (%d last)", replayed)
                 self._write_or_reject(pending)
             except Exception as exc:
                 if self._state is not ArchiveState.ERROR:

@@ -1,10 +1,11 @@
-"""The archive's spool: rows that could not be written while the database was unreachable,
-kept in a local file (JSON lines) until it is back, then written in their order.
+"""The archive's spool: rows that could not be written yet (the database unreachable, or
+slower than the site), kept in a local file (JSON lines) and later written in their order.
 
-One file per archive. Appending is flushed and fsynced, so a crash during an outage keeps
-what was spooled; the next start writes it. Replay commits chunk by chunk and a failure
-halfway keeps only the rows not yet committed; a crash between a commit and the file's
-update would write that chunk twice (the window is one commit).
+One file per archive. Appending is flushed and fsynced, so a crash keeps what was
+spooled; the next start writes it. Replay commits chunk by chunk and records, after each
+commit, how far it got (``<file>.done``: a byte offset, fsynced), so a failure or a crash
+halfway writes only what is left; a crash between a commit and that record would write
+that chunk twice (the window is one commit). Once everything is written both files go.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ Row = tuple[Table, dict[str, Any]]
 class Spool:
     def __init__(self, file: Path) -> None:
         self.file = file
+        self._done_file = file.with_name(file.name + ".done")
+        self._done = _read_offset(self._done_file)
         # counted once at start (what a crash or an overload left), then kept in memory
-        self.rows = _count_lines(file) if file.exists() else 0
+        self.rows = _count_lines(file, self._done) if file.exists() else 0
 
     @property
     def pending(self) -> bool:
@@ -49,38 +52,52 @@ class Spool:
         self.rows += len(lines)
         return len(lines)
 
-    def replay(self, write: Callable[[list[Row]], None]) -> int:
-        """Write every spooled row, chunk by chunk, each chunk with ``write`` (a database
-        transaction of its own); returns how many. Raises what ``write`` raises."""
+    def replay(self, write: Callable[[list[Row]], None], limit: int | None = None) -> int:
+        """Write the spooled rows in order, a chunk at a time, each chunk with ``write`` (a
+        database transaction of its own), at most ``limit`` rows (None: all); returns how
+        many. Raises what ``write`` raises, what was written before staying written."""
         if not self.pending:
             return 0
         written = 0
         with self.file.open("rb") as source:
-            while chunk := _read_chunk(source, CHUNK_ROWS):
-                try:
-                    write(chunk)
-                except Exception:
-                    self._keep(chunk, source)
-                    raise
+            source.seek(self._done)
+            while limit is None or written < limit:
+                size = CHUNK_ROWS if limit is None else min(CHUNK_ROWS, limit - written)
+                chunk = _read_chunk(source, size)
+                if not chunk:
+                    break
+                write(chunk)
                 written += len(chunk)
                 self.rows -= len(chunk)
-        self.file.unlink()
-        self.rows = 0
+                self._done = source.tell()
+                _write_offset(self._done_file, self._done)
+            finished = not source.read(1)
+        if finished:
+            self.file.unlink()
+            self._done_file.unlink(missing_ok=True)
+            self._done = self.rows = 0
         return written
 
-    def _keep(self, unwritten: list[Row], source: IO[bytes]) -> None:
-        """Rewrite the file with ``unwritten`` and what follows it in ``source``."""
-        rest = self.file.with_suffix(".rest")
-        with rest.open("wb") as out:
-            out.writelines(_line(table, row).encode("utf-8") for table, row in unwritten)
-            out.write(source.read())
-            out.flush()
-            os.fsync(out.fileno())
-        rest.replace(self.file)
+
+def _read_offset(file: Path) -> int:
+    try:
+        return int(file.read_text(encoding="ascii"))
+    except (FileNotFoundError, ValueError):
+        return 0
 
 
-def _count_lines(file: Path) -> int:
+def _write_offset(file: Path, offset: int) -> None:
+    temporary = file.with_name(file.name + ".tmp")
+    with temporary.open("w", encoding="ascii") as out:
+        out.write(str(offset))
+        out.flush()
+        os.fsync(out.fileno())
+    temporary.replace(file)
+
+
+def _count_lines(file: Path, offset: int) -> int:
     with file.open("rb") as source:
+        source.seek(offset)
         return sum(1 for line in source if line.strip())
 
 
