@@ -110,10 +110,12 @@ def test_fault_acknowledge_recover_and_suppression(
     comm = window.alarms.record("comm-lost:CP-001")  # the bollard may be back already
     assert comm is not None and comm.state.unacknowledged
 
-    transitions = [
-        (e.key, e.transition)
-        for e in reversed(query_journal(engine.archive.engine, JournalFilter(charger_id="CP-001")))
-    ]
+    def journal() -> list[tuple[str, Transition]]:
+        entries = query_journal(engine.archive.engine, JournalFilter(charger_id="CP-001"))
+        return [(e.key, e.transition) for e in reversed(entries)]
+
+    qtbot.waitUntil(lambda: len(journal()) >= 4, timeout=5000)  # committed within a second
+    transitions = journal()
     assert transitions[:4] == [
         (key, Transition.ACTIVATED),
         (key, Transition.ACKNOWLEDGED),
