@@ -1,9 +1,11 @@
-"""Command line: ``evsuper run | serve | new | call | charger-password | users | report``."""
+"""Command line: ``evsuper run | serve | new | add-bollards | import-library | check | call |
+charger-password | users | report | history``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import signal
@@ -12,7 +14,7 @@ import tomllib
 from pathlib import Path
 
 from evsuper.project.loader import ProjectError, load_project
-from evsuper.project.model import AuthorizationMode, Project, UnknownChargerPolicy
+from evsuper.project.model import Project
 
 DEFAULT_PROJECT = Path("projects/demo")
 
@@ -50,6 +52,17 @@ def _parser() -> argparse.ArgumentParser:
         "--viewer",
         action="store_true",
         help="open on the site without a login, as viewer (control-room wall screen)",
+    )
+    run.add_argument(
+        "--new",
+        type=Path,
+        metavar="NEW_DIR",
+        help="create a project in NEW_DIR with the project wizard, then open it",
+    )
+    run.add_argument(
+        "--add-bollards",
+        action="store_true",
+        help="add bollards to PROJECT_DIR with the project wizard before opening it",
     )
     run.set_defaults(handler=_run)
 
@@ -89,31 +102,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     call_.set_defaults(handler=_call)
 
-    new = sub.add_parser("new", help="write a minimal project for N OCPP 1.6J bollards")
-    new.add_argument("project", type=Path, metavar="PROJECT_DIR", help="folder to create")
-    new.add_argument("--bollards", type=int, required=True, metavar="N", help="number of bollards")
-    new.add_argument(
-        "--connectors", type=int, default=2, metavar="K", help="connectors per bollard"
-    )
-    new.add_argument(
-        "--id-pattern", default="CP-{:03d}", help="charge point id pattern (default: CP-{:03d})"
-    )
-    new.add_argument(
-        "--unknown-chargers",
-        choices=[p.value for p in UnknownChargerPolicy],
-        default=UnknownChargerPolicy.REJECT.value,
-        help="what to do with a charger not in the project (default: reject)",
-    )
-    new.add_argument(
-        "--authorization",
-        choices=[m.value for m in AuthorizationMode],
-        default=AuthorizationMode.BADGES.value,
-        help="badges: only the project's idTags; open: any idTag (default: badges)",
-    )
-    new.add_argument("--name", help="site name (default: the folder name)")
-    new.add_argument("--ocpp-port", type=int, default=9000, help="OCPP listen port (default: 9000)")
-    new.set_defaults(handler=_new)
-
     password = sub.add_parser(
         "charger-password",
         help="set a charger's HTTP Basic auth password (security profiles 1, 2); prompts for it",
@@ -134,6 +122,14 @@ def _parser() -> argparse.ArgumentParser:
     from evsuper.reports import cli as reports_cli
 
     reports_cli.add_parser(sub)
+
+    from evsuper.project import history_cli
+
+    history_cli.add_parser(sub)
+
+    from evsuper.project import generator_cli
+
+    generator_cli.add_parser(sub)
     return parser
 
 
@@ -154,6 +150,13 @@ def _run(args: argparse.Namespace) -> int:
     if problem is not None:
         print(problem, file=sys.stderr)
         return 2
+    if args.new is not None or args.add_bollards:
+        from evsuper.hmi.dialogs.project_wizard import run_wizard
+
+        folder = args.new if args.new is not None else args.project
+        args.project = run_wizard(folder, adding=args.new is None)
+        if args.project is None:
+            return 1  # cancelled
     project = load_project(args.project)
     from evsuper.hmi.app import run_hmi
 
@@ -188,27 +191,6 @@ async def serve(project: Project, host: str | None, port: int | None, simulator:
         await engine.stop()
 
 
-def _new(args: argparse.Namespace) -> int:
-    from evsuper.project.new import write_new_project
-
-    try:
-        project = write_new_project(
-            args.project,
-            bollards=args.bollards,
-            connectors=args.connectors,
-            id_pattern=args.id_pattern,
-            unknown_chargers=UnknownChargerPolicy(args.unknown_chargers),
-            authorization=AuthorizationMode(args.authorization),
-            name=args.name,
-            port=args.ocpp_port,
-        )
-    except (FileExistsError, ValueError, IndexError, KeyError) as exc:
-        print(f"evsuper new: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {project.file} ({len(project.chargers)} bollards)")
-    return 0
-
-
 def _charger_password(args: argparse.Namespace) -> int:
     from evsuper.drivers.ocpp.security import hash_password, password_problem
     from evsuper.project.registry import set_password_hash
@@ -225,7 +207,9 @@ def _charger_password(args: argparse.Namespace) -> int:
         print(f"evsuper charger-password: {problem}", file=sys.stderr)
         return 2
     try:
-        set_password_hash(args.project, args.charger_id, hash_password(password))
+        set_password_hash(
+            args.project, args.charger_id, hash_password(password), author=getpass.getuser()
+        )
     except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) else exc
         print(f"evsuper charger-password: {message}", file=sys.stderr)

@@ -26,6 +26,7 @@ from evsuper.charging.profiles import (
     ChargingSchedule,
 )
 from evsuper.core.timeutil import utcnow
+from evsuper.project.layout import LAYOUT_FILE, Layout
 from evsuper.users.audit import AuditEntry, AuditKind
 from evsuper.users.permissions import NOBODY, Actor, Permission
 
@@ -315,6 +316,44 @@ class AcceptCharger(Command):
     """Register a charger that booted while unknown (policy ``pending``)."""
 
     permission = Permission.EDIT_PROJECT
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestoreProjectVersion(Command):
+    """Bring back the project files of history version ``version`` (a new version); the
+    running engine keeps its project: the restored one applies at the next start."""
+
+    permission = Permission.EDIT_PROJECT
+    charger_id: str = ""
+    version: int
+
+    @property
+    def target(self) -> str:
+        return "project"
+
+    def confirmation(self) -> str | None:
+        return (
+            f"Restore the project files of version {self.version}? The current files stay "
+            "in the history; the restored project applies at the next start of evsuper."
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SaveLayout(Command):
+    """Save the ground-plan layout (positions, labels, sizes, shown values) as
+    ``layout.toml``, a new version of the project history."""
+
+    permission = Permission.EDIT_PROJECT
+    charger_id: str = ""
+    layout: Layout
+    summary: str = "ground plan layout"
+
+    @property
+    def target(self) -> str:
+        return LAYOUT_FILE
+
+    def parameters(self) -> dict[str, Any]:
+        return {"objects": len(self.layout.objects), "summary": self.summary}
 
 
 @dataclass(frozen=True, kw_only=True)

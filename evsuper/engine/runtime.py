@@ -25,7 +25,10 @@ from evsuper.drivers.simulator.site import SimulatedSite
 from evsuper.engine.commands import CommandRouter
 from evsuper.engine.control import ControlServer
 from evsuper.engine.files import FileServer
+from evsuper.engine.layout_target import LayoutTarget
+from evsuper.engine.project_history import ProjectHistoryTarget
 from evsuper.historian.archive import Archive
+from evsuper.project.history import ProjectHistory
 from evsuper.project.model import Project
 from evsuper.reports.schedule import DailyReportService
 from evsuper.users.store import Authenticator, UserStore, create_initial_users
@@ -68,6 +71,8 @@ class Engine:
         self.reports = DailyReportService.for_project(project, self.archive.engine, self.bus)
         self.router.add_target(self.alarms)
         self.router.add_target(self.central)
+        self.router.add_target(ProjectHistoryTarget(ProjectHistory(project.directory)))
+        self.router.add_target(LayoutTarget(project))
         self.control = ControlServer(self.router, project.directory)
         self.files = FileServer(project.directory, self.central.host, project.ocpp.file_port)
         simulate = project.simulator.enabled if run_simulator is None else run_simulator

@@ -9,8 +9,9 @@ Powers are kW, energies kWh, durations seconds, times aware UTC.
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +21,7 @@ from evsuper.core.domain import ConnectorStatus
 from evsuper.historian import schema
 from evsuper.historian.samples import display_value
 from evsuper.historian.sql import epoch_seconds
+from evsuper.project.model import Place
 
 POWER = "Power.Active.Import"
 # A connector in these states is not available to drivers (besides being offline).
@@ -90,12 +92,17 @@ def sessions(engine: Engine, since: datetime, until: datetime) -> list[Session]:
         ]
 
 
-def totals(completed: Iterable[Session], key: str) -> list[EnergyTotal]:
-    """Completed sessions summed per ``key`` ("charger_id" or "id_tag"), sorted by key."""
+def totals(
+    completed: Iterable[Session], key: str | Callable[[Session], str | None]
+) -> list[EnergyTotal]:
+    """Completed sessions summed per ``key`` ("charger_id", "id_tag", or a function giving
+    a session's key, None to leave it out), sorted by key."""
+    key_of = key if callable(key) else operator.attrgetter(key)
     groups: dict[str, list[Session]] = defaultdict(list)
     for session in completed:
-        if session.stop is not None:
-            groups[getattr(session, key)].append(session)
+        name = key_of(session)
+        if session.stop is not None and name is not None:
+            groups[name].append(session)
     return [
         EnergyTotal(
             key=name,
@@ -250,19 +257,45 @@ class Dashboard:
     badges_month: list[EnergyTotal]
     curve_today: list[tuple[datetime, float]]
     curve_yesterday: list[tuple[datetime, float]]  # shifted by one day, to overlay today
+    places: list[PlaceEnergy]  # the project's sites and areas
+    groups_month: list[EnergyTotal]  # per badge group (parent idTag)
 
 
-def dashboard(engine: Engine, connectors: Mapping[str, int], now: datetime) -> Dashboard:
-    """The dashboard's figures; ``connectors``: charger id → connector count (the project's).
-    Days, weeks and months start at midnight in ``now``'s time zone."""
+@dataclass(frozen=True, slots=True)
+class PlaceEnergy:
+    """Energy of the completed sessions of a site's or an area's chargers."""
+
+    place: Place
+    today_kwh: float
+    week_kwh: float
+    month_kwh: float
+
+
+def dashboard(
+    engine: Engine,
+    connectors: Mapping[str, int],
+    now: datetime,
+    places: Sequence[Place] = (),
+    badge_groups: Mapping[str, str] | None = None,
+) -> Dashboard:
+    """The dashboard's figures; ``connectors``: charger id → connector count (the project's);
+    ``badge_groups``: idTag → its group (parent idTag). Days, weeks and months start at
+    midnight in ``now``'s time zone."""
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     week = today - timedelta(days=today.weekday())
     month = today.replace(day=1)
     month_sessions = sessions(engine, min(month, week), now)
     completed = [s for s in month_sessions if s.stop is not None]
 
-    def energy_since(start: datetime) -> float:
-        return sum(s.energy_kwh or 0.0 for s in completed if s.stop and s.stop >= start)
+    def energy_since(start: datetime, chargers: Collection[str] | None = None) -> float:
+        return sum(
+            s.energy_kwh or 0.0
+            for s in completed
+            if s.stop and s.stop >= start and (chargers is None or s.charger_id in chargers)
+        )
+
+    groups = badge_groups or {}
+    in_month = [s for s in completed if s.stop and s.stop >= month]
 
     today_sessions = [s for s in month_sessions if (s.stop or now) >= today]
     today_done = [s for s in today_sessions if s.stop is not None]
@@ -289,7 +322,17 @@ def dashboard(engine: Engine, connectors: Mapping[str, int], now: datetime) -> D
             )
             for charger_id in connectors
         ],
-        badges_month=totals((s for s in completed if s.stop and s.stop >= month), "id_tag"),
+        badges_month=totals(in_month, "id_tag"),
+        groups_month=totals(in_month, lambda s: groups.get(s.id_tag)),
+        places=[
+            PlaceEnergy(
+                place,
+                energy_since(today, set(place.chargers)),
+                energy_since(week, set(place.chargers)),
+                energy_since(month, set(place.chargers)),
+            )
+            for place in places
+        ],
         curve_today=load_curve(engine, today, now),
         curve_yesterday=[
             (ts + timedelta(days=1), kw) for ts, kw in load_curve(engine, yesterday, today)

@@ -86,12 +86,13 @@ HEADERS: dict[TransactionColumn, str] = {
 
 @dataclass(frozen=True, slots=True)
 class TransactionFilter:
-    """Which sessions: started in [since, until), one charger, one badge, one stop
-    reason, one tariff (all exact), and ``text`` found in charger, badge or stop reason
-    (any case)."""
+    """Which sessions: started in [since, until), of one of ``chargers`` (a site's or an
+    area's; empty: any), one charger, one badge, one stop reason, one tariff (all exact),
+    and ``text`` found in charger, badge or stop reason (any case)."""
 
     since: datetime | None = None
     until: datetime | None = None
+    chargers: tuple[str, ...] = ()
     charger_id: str = ""
     id_tag: str = ""
     stop_reason: str = ""
@@ -240,6 +241,8 @@ def _where(where: TransactionFilter) -> ColumnElement[bool]:
         clauses.append(_t.c.start_ts >= where.since)
     if where.until is not None:
         clauses.append(_t.c.start_ts < where.until)
+    if where.chargers:
+        clauses.append(_t.c.charger_id.in_(where.chargers))
     if where.charger_id:
         clauses.append(_t.c.charger_id == where.charger_id)
     if where.id_tag:

@@ -23,6 +23,7 @@ from evsuper.hmi.main_window import ArchiveReaders, MainWindow
 from evsuper.hmi.session import Session
 from evsuper.hmi.theme import apply_theme
 from evsuper.hmi.views.trends import TrendLoader
+from evsuper.project.history import ProjectHistory
 from evsuper.project.model import Project
 from evsuper.reports.make import write_report
 from evsuper.users.audit import query_audit
@@ -70,11 +71,16 @@ def run_hmi(project: Project, *, start_as_viewer: bool | None = None) -> int:
                 series=functools.partial(series, engine.archive.engine),
             ),
             dashboard=lambda: dashboard(
-                engine.archive.engine, connectors, datetime.now().astimezone()
+                engine.archive.engine,
+                connectors,
+                datetime.now().astimezone(),
+                project.places(),
+                {b.id_tag: b.parent_id_tag for b in project.badges if b.parent_id_tag},
             ),
             reports=lambda request, path: write_report(
                 path, engine.archive.engine, project, request
             ),
+            history=ProjectHistory(project.directory),
         ),
     )
     bridge.tagsChanged.connect(window.apply_tags)

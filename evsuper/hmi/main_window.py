@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QStackedWidget,
     QToolBar,
     QWidget,
 )
@@ -37,6 +39,7 @@ from evsuper.hmi.models.alarms import AlarmListModel
 from evsuper.hmi.models.overview import OverviewModel, SiteSummary
 from evsuper.hmi.models.pending import PendingChargersModel
 from evsuper.hmi.models.system import SystemStatus
+from evsuper.hmi.navigation import History, Location
 from evsuper.hmi.session import Confirm, Session
 from evsuper.hmi.theme import Emphasis, archive_emphasis, set_emphasis
 from evsuper.hmi.views.alarm_history import AlarmHistoryView, JournalLoader
@@ -44,7 +47,10 @@ from evsuper.hmi.views.alarm_kpi import AlarmKpiView
 from evsuper.hmi.views.alarm_list import AlarmListWindow
 from evsuper.hmi.views.energy_dashboard import DashboardLoader, EnergyDashboardView
 from evsuper.hmi.views.event_log import AuditLoader, EventLogView
-from evsuper.hmi.views.overview import OverviewView
+from evsuper.hmi.views.ground_plan import GroundPlanView
+from evsuper.hmi.views.hypervision import HypervisionView
+from evsuper.hmi.views.overview import OverviewPanel
+from evsuper.hmi.views.project_history import HistorySource, ProjectHistoryView
 from evsuper.hmi.views.reports import ReportsView, ReportWriter
 from evsuper.hmi.views.transactions import TransactionHistoryView, TransactionSource
 from evsuper.hmi.views.trends import TrendLoader, TrendView
@@ -81,7 +87,11 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.session = session if session is not None else Session(None, parent=self)
         send = self.session.command_sender(send, confirm or self._ask)
+        self._send = send
         self._readers = archive
+        self._project = project
+        self.ground_plan: GroundPlanView | None = None
+        self.project_history: ProjectHistoryView | None = None
         self.event_log: EventLogView | None = None
         self.alarm_history: AlarmHistoryView | None = None
         self.alarm_kpis: AlarmKpiView | None = None
@@ -90,6 +100,7 @@ class MainWindow(QMainWindow):
         self.reports: ReportsView | None = None
         self._badge_names = {b.id_tag: b.name for b in project.badges}
         self._historised_tags = bool(project.archive.tags)
+        self._places = project.places()
         self.trends: TrendView | None = None
         self._add_session_bar()
         self.model = OverviewModel(project)
@@ -106,8 +117,23 @@ class MainWindow(QMainWindow):
         self.alarm_list.chargerRequested.connect(self.show_faceplate)
         self.alarm_banner.openRequested.connect(self.show_alarms)
 
-        self.overview = OverviewView(self.model)
-        self.setCentralWidget(self.overview)
+        self.overview_panel = OverviewPanel(self.model)
+        self.overview = self.overview_panel.view
+        # several sites: the hypervision above the sites' overviews (ISA-101 level 1)
+        self.hypervision: HypervisionView | None = None
+        self.pages = QStackedWidget()
+        self.pages.setObjectName("pages")
+        if len(project.sites) > 1:
+            self.hypervision = HypervisionView(self.model, self.alarms)
+            self.hypervision.siteSelected.connect(lambda site: self.navigate(Location(site)))
+            self.pages.addWidget(self.hypervision)
+        self.pages.addWidget(self.overview_panel)
+        self.setCentralWidget(self.pages)
+        self.history = History(Location())
+        self._navigating = False
+        self._add_navigation_bar()
+        self.overview_panel.site.currentIndexChanged.connect(self._overview_moved)
+        self.overview_panel.area.currentIndexChanged.connect(self._overview_moved)
 
         self.faceplate = Faceplate(self.model, send, [b.id_tag for b in project.badges], read=read)
         scroll = QScrollArea()
@@ -213,6 +239,15 @@ class MainWindow(QMainWindow):
             self._readers is not None and self._readers.reports is not None
         )
         self.reports_button.clicked.connect(self.show_reports)
+        self.project_history_button = self._archive_button(
+            "Project history",
+            "projectHistoryButton",
+            "Every saved version of the project: who, when, what changed; restore one",
+        )
+        self.project_history_button.setEnabled(
+            self._readers is not None and self._readers.history is not None
+        )
+        self.project_history_button.clicked.connect(self.show_project_history)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.user_label = QLabel()
@@ -227,6 +262,11 @@ class MainWindow(QMainWindow):
         self.alarms_button.setObjectName("alarmsButton")
         self.alarms_button.setToolTip("The alarm list: acknowledge, shelve, go to the charger")
         self.alarms_button.clicked.connect(self.show_alarms)
+        self.ground_plan_button = QPushButton("Ground plan")
+        self.ground_plan_button.setObjectName("groundPlanButton")
+        self.ground_plan_button.setToolTip("The site plan, every bollard live; edit the layout")
+        self.ground_plan_button.clicked.connect(self.show_ground_plan)
+        bar.addWidget(self.ground_plan_button)
         bar.addWidget(self.alarms_button)
         bar.addWidget(self.alarm_history_button)
         bar.addWidget(self.alarm_kpis_button)
@@ -235,6 +275,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.energy_button)
         bar.addWidget(self.reports_button)
         bar.addWidget(self.event_log_button)
+        bar.addWidget(self.project_history_button)
         bar.addWidget(spacer)
         bar.addWidget(self.user_label)
         bar.addWidget(self.login_button)
@@ -260,6 +301,16 @@ class MainWindow(QMainWindow):
         self.alarm_list.show()
         self.alarm_list.raise_()
         self.alarm_list.activateWindow()
+
+    def show_ground_plan(self) -> GroundPlanView:
+        if self.ground_plan is None:
+            self.ground_plan = GroundPlanView(self._project, self.model, self._send, self)
+            self.ground_plan.chargerSelected.connect(self.show_faceplate)
+            self.ground_plan.set_actor(self.session.actor)
+        self.ground_plan.show()
+        self.ground_plan.raise_()
+        self.ground_plan.activateWindow()
+        return self.ground_plan
 
     def show_login(self) -> LoginDialog:
         """The login dialog; a project without any user first gets its administrator."""
@@ -297,7 +348,9 @@ class MainWindow(QMainWindow):
     def show_transactions(self) -> None:
         if self._readers is not None and self._readers.transactions is not None:
             if self.transactions is None:
-                self.transactions = TransactionHistoryView(self._readers.transactions, self)
+                self.transactions = TransactionHistoryView(
+                    self._readers.transactions, self, self._places
+                )
             _reopen(self.transactions)
 
     def show_energy(self) -> None:
@@ -316,6 +369,17 @@ class MainWindow(QMainWindow):
             self.reports.show()
             self.reports.raise_()
             self.reports.activateWindow()
+
+    def show_project_history(self) -> None:
+        if self._readers is not None and self._readers.history is not None:
+            if self.project_history is None:
+                self.project_history = ProjectHistoryView(self._readers.history, self._send, self)
+                self.project_history.set_actor(self.session.actor)
+            elif self.project_history.isVisible():
+                self.project_history.query()
+            self.project_history.show()
+            self.project_history.raise_()
+            self.project_history.activateWindow()
 
     def show_trends(self, charger_id: str | None = None) -> TrendView | None:
         """The trend window; with ``charger_id``: its connectors' power and SoC, last hour."""
@@ -345,6 +409,10 @@ class MainWindow(QMainWindow):
         self.faceplate.set_actor(actor)
         self.pending_dialog.set_actor(actor)
         self.alarm_list.set_actor(actor)
+        if self.project_history is not None:
+            self.project_history.set_actor(actor)
+        if self.ground_plan is not None:
+            self.ground_plan.set_actor(actor)
 
     def _ask(self, question: str) -> bool:
         answer = QMessageBox.question(
@@ -372,11 +440,101 @@ class MainWindow(QMainWindow):
             self.trends.apply_tags(changes)
 
     def show_faceplate(self, charger_id: str) -> None:
+        state = self.model.state(charger_id)
+        if state is not None and not self._navigating:
+            here = self.history.current
+            # stays in the area (or site) shown when the bollard is in it
+            area = here.area if here.area == state.area else ""
+            site = here.site if here.site == state.site or area else ""
+            self._visit(Location(site, area, charger_id))
         self.faceplate.show_charger(charger_id)
         self.faceplate_dock.show()
-        row = self.model.row_of(charger_id)
-        if row is not None and self.overview.currentIndex().row() != row:
-            self.overview.select_charger(row)
+        self.overview.select_charger(charger_id)
+
+    # ---- navigation (evsuper/hmi/navigation.py)
+
+    def _add_navigation_bar(self) -> None:
+        bar = QToolBar("Navigation", self)
+        bar.setObjectName("navigationBar")
+        bar.setMovable(False)
+        self.back_action = bar.addAction("◀ Back", self.go_back)
+        self.back_action.setShortcut(QKeySequence("Alt+Left"))
+        self.back_action.setToolTip("Back to the previous display (Alt+Left)")
+        self.forward_action = bar.addAction("Forward ▶", self.go_forward)
+        self.forward_action.setShortcut(QKeySequence("Alt+Right"))
+        self.forward_action.setToolTip("Forward again (Alt+Right)")
+        self.up_action = bar.addAction("▲ Up", self.go_up)
+        self.up_action.setShortcut(QKeySequence("Alt+Up"))
+        self.up_action.setToolTip("One level up: bollard → area → site → all sites (Alt+Up)")
+        self.home_action = bar.addAction(
+            "All sites" if self.hypervision is not None else "Whole site",
+            lambda: self.navigate(Location()),
+        )
+        self.home_action.setShortcut(QKeySequence("Alt+Home"))
+        self.home_action.setToolTip("The top display (Alt+Home)")
+        self.breadcrumb = QLabel()
+        self.breadcrumb.setObjectName("breadcrumb")
+        bar.addSeparator()
+        bar.addWidget(self.breadcrumb)
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self._show_location()
+
+    def navigate(self, place: Location) -> None:
+        """Show ``place`` and remember it (back / forward)."""
+        self._visit(place)
+        self._apply(place)
+
+    def go_back(self) -> None:
+        self._apply(self.history.back())
+
+    def go_forward(self) -> None:
+        self._apply(self.history.forward())
+
+    def go_up(self) -> None:
+        self.navigate(self.history.current.up())
+
+    def _visit(self, place: Location) -> None:
+        self.history.visit(place)
+        self._show_location()
+
+    def _apply(self, place: Location) -> None:
+        self._navigating = True
+        try:
+            top = self.hypervision if not place.site else None
+            self.pages.setCurrentWidget(top if top is not None else self.overview_panel)
+            if self.hypervision is not None and place.site:
+                self.overview_panel.select_site(place.site)
+            self.overview_panel.select_area(place.area)
+            if place.charger:
+                self.show_faceplate(place.charger)
+            else:
+                self.faceplate_dock.hide()
+        finally:
+            self._navigating = False
+        self._show_location()
+
+    def _overview_moved(self) -> None:
+        """The operator picked a site or an area in the overview's selectors."""
+        if not self._navigating:
+            panel = self.overview_panel
+            site = panel.selected_site() if self.hypervision is not None else ""
+            self._visit(Location(site, panel.selected_area()))
+
+    def _show_location(self) -> None:
+        here = self.history.current
+        project = self.model.project
+        parts = ["All sites" if self.hypervision is not None else project.name]
+        if here.site and (site := project.site(here.site)) is not None:
+            parts.append(site.name or site.id)
+        if here.area and (area := project.area(here.area)) is not None:
+            parts.append(area.name or area.id)
+        if here.charger:
+            parts.append(here.charger)
+        self.breadcrumb.setText("  \N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK}  ".join(parts))
+        self.back_action.setEnabled(self.history.can_go_back)
+        self.forward_action.setEnabled(self.history.can_go_forward)
+        self.up_action.setEnabled(here != Location())
 
     def show_pending(self) -> None:
         self.pending_dialog.show()
@@ -419,6 +577,7 @@ class ArchiveReaders:
     trends: TrendLoader | None = None
     dashboard: DashboardLoader | None = None
     reports: ReportWriter | None = None
+    history: HistorySource | None = None  # the project history (not the archive's)
 
 
 def _reopen(

@@ -46,6 +46,8 @@ class Palette:
     COMM_FAILURE = QColor("#f29bf2")  # magenta: lost communication, not an alarm
     NO_DATA_TILE = QColor("#d0d2d4")
     TREND_ACCENT = QColor("#2d4f7a")  # a trend's first pen: dark slate blue, no alarm hue
+    DIFF_ADDED = QColor("#f3f4f5")  # a line added, in a project diff: lighter than a tile
+    DIFF_REMOVED = QColor("#c9cbce")  # a line removed: darker; both greys, never alarm hues
 
 
 FONT_FAMILIES = ["Segoe UI", "Noto Sans", "DejaVu Sans", "Sans Serif"]
@@ -275,8 +277,11 @@ QStatusBar {{ background: {panel}; border-top: 1px solid {border}; }}
 QToolBar {{ background: {panel}; border: none; border-bottom: 1px solid {border}; spacing: 6px; }}
 QWidget#eventLog, QWidget#alarmHistory, QWidget#alarmKpi,
 QWidget#transactionHistory, QWidget#trends,
-QWidget#energyDashboard, QWidget#reports {{ background: {background}; }}
+QWidget#energyDashboard, QWidget#reports,
+QWidget#projectHistory {{ background: {background}; }}
 QScrollArea#reportPreview, QWidget#reportCanvas {{ background: {bar_track}; }}
+QScrollArea#hypervisionSites, QWidget#hypervisionBody {{ background: {background}; border: none; }}
+QLabel#breadcrumb {{ font-weight: bold; padding-left: 4px; }}
 QScrollArea#reportPreview {{ border: 1px solid {border}; }}
 QLabel#reportPageImage {{ border: 1px solid {border}; }}
 QToolBar#alarmBar {{ padding: 0; spacing: 0; }}
@@ -287,6 +292,15 @@ QToolButton[role="filterToggle"] {{
 QToolButton[role="filterToggle"]:checked {{
     background: {tile}; color: {text}; border: 1px solid {text};
 }}
+QToolButton[role="stateCount"] {{
+    background: {panel}; color: {text}; border: 1px solid {separator}; border-radius: 2px;
+    padding: 2px 8px;
+}}
+QToolButton[role="stateCount"]:hover {{ background: {hover}; }}
+QToolButton[role="stateCount"]:checked {{ background: {tile}; border: 2px solid {text}; }}
+QToolButton[role="stateCount"][emphasis="notable"] {{ font-weight: bold; }}
+QToolButton[role="stateCount"][emphasis="alarm"] {{ color: {alarm}; font-weight: bold; }}
+QWidget#overviewFilterBar {{ background: {panel}; border-bottom: 1px solid {border}; }}
 QFrame#alarmBanner {{ background: {panel}; }}
 QFrame#alarmBannerSeparator {{ color: {separator}; }}
 QLabel#alarmBannerMessage:disabled {{ color: {secondary}; }}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import tomllib
 import types
@@ -10,7 +11,7 @@ from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from pathlib import Path
-from typing import Any, NoReturn, get_args, get_origin, get_type_hints
+from typing import Any, NoReturn, TypeVar, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import extract_parameters
@@ -46,6 +47,7 @@ from evsuper.project.model import (
 from evsuper.users.store import NAME_PATTERN
 
 FieldPath = tuple[str | int, ...]
+_T = TypeVar("_T")
 
 
 class ProjectError(Exception):
@@ -105,17 +107,20 @@ def load_project(directory: str | Path) -> Project:
     return parse_project(text, file)
 
 
-def parse_project(text: str, file: Path) -> Project:
+def parse_project(text: str, file: Path, problems: list[ProjectError] | None = None) -> Project:
+    """The project ``text`` of ``file`` describes. Without ``problems`` the first error is
+    raised; with it, independent problems are appended to it and reading goes on (a
+    structural error that makes going on meaningless is still raised)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = int(m.group(1)) if (m := re.search(r"line (\d+)", str(exc))) else 0
         raise ProjectError(file, line, "", f"not valid TOML: {exc}") from None
-    reader = _Reader(text, file)
+    reader = _Reader(text, file, problems)
 
     for key in data:
         if key not in _TOP_LEVEL:
-            reader.fail(
+            reader.problem(
                 (key,), f"unknown setting (expected one of {', '.join(sorted(_TOP_LEVEL))})"
             )
     version = data.get("format_version")
@@ -127,10 +132,10 @@ def parse_project(text: str, file: Path) -> Project:
             f"format {version} is newer than this evsuper understands ({FORMAT_VERSION})",
         )
     if version < FORMAT_VERSION:  # not from a file load_project could upgrade
-        return parse_project(upgrade_text(text, version)[0], file)
+        return parse_project(upgrade_text(text, version)[0], file, problems)
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
-        reader.fail(("name",), "missing or empty site name")
+        reader.problem(("name",), "missing or empty site name")
 
     sections = {key: reader.build(cls, data.get(key, {}), (key,)) for key, cls in _SECTIONS.items()}
     lists: dict[str, tuple[Any, ...]] = {}
@@ -148,21 +153,21 @@ def parse_project(text: str, file: Path) -> Project:
     seen: set[str] = set()
     for i, charger in enumerate(chargers):
         if charger.area not in area_ids:
-            reader.fail(
+            reader.problem(
                 ("chargers", i, "area"),
                 f"{charger.area!r} is not an area (one of {', '.join(area_ids)})",
             )
         if not _CHARGER_ID.match(charger.id):
-            reader.fail(("chargers", i, "id"), f"{charger.id!r} is not a valid charge point id")
+            reader.problem(("chargers", i, "id"), f"{charger.id!r} is not a valid charge point id")
         if charger.id in seen:
-            reader.fail(("chargers", i, "id"), f"duplicate charger id {charger.id!r}")
+            reader.problem(("chargers", i, "id"), f"duplicate charger id {charger.id!r}")
         seen.add(charger.id)
         if not 1 <= charger.connectors <= 16:
-            reader.fail(("chargers", i, "connectors"), "must be between 1 and 16")
+            reader.problem(("chargers", i, "connectors"), "must be between 1 and 16")
         if charger.max_power_kw <= 0:
-            reader.fail(("chargers", i, "max_power_kw"), "must be positive")
+            reader.problem(("chargers", i, "max_power_kw"), "must be positive")
         if charger.password_hash is not None and not _is_argon2_hash(charger.password_hash):
-            reader.fail(
+            reader.problem(
                 ("chargers", i, "password_hash"),
                 "not an argon2 hash; set it with: evsuper charger-password PROJECT_DIR "
                 f"{charger.id}",
@@ -172,59 +177,59 @@ def parse_project(text: str, file: Path) -> Project:
     for i, badge in enumerate(badges):
         for key, value in (("id_tag", badge.id_tag), ("parent_id_tag", badge.parent_id_tag)):
             if value is not None and not 0 < len(value) <= ID_TAG_MAX_LENGTH:
-                reader.fail(("badges", i, key), f"must be 1 to {ID_TAG_MAX_LENGTH} characters")
+                reader.problem(("badges", i, key), f"must be 1 to {ID_TAG_MAX_LENGTH} characters")
         if badge.id_tag in id_tags:
-            reader.fail(("badges", i, "id_tag"), f"duplicate badge {badge.id_tag!r}")
+            reader.problem(("badges", i, "id_tag"), f"duplicate badge {badge.id_tag!r}")
         id_tags.add(badge.id_tag)
     initial_users: tuple[InitialUser, ...] = lists["initial_users"]
     names: set[str] = set()
     for i, user in enumerate(initial_users):
         if not NAME_PATTERN.fullmatch(user.name):
-            reader.fail(("initial_users", i, "name"), "1 to 32 letters, digits, '.', '_' or '-'")
+            reader.problem(("initial_users", i, "name"), "1 to 32 letters, digits, '.', '_' or '-'")
         if user.name in names:
-            reader.fail(("initial_users", i, "name"), f"duplicate user {user.name!r}")
+            reader.problem(("initial_users", i, "name"), f"duplicate user {user.name!r}")
         names.add(user.name)
         if not _is_argon2_hash(user.password_hash):
-            reader.fail(
+            reader.problem(
                 ("initial_users", i, "password_hash"),
                 "not an argon2 hash; make one with: evsuper users hash",
             )
     hmi: HmiSettings = sections["hmi"]
     if hmi.idle_logout_min < 0:
-        reader.fail(("hmi", "idle_logout_min"), "must be 0 (never) or more minutes")
+        reader.problem(("hmi", "idle_logout_min"), "must be 0 (never) or more minutes")
     archive: ArchiveSettings = sections["archive"]
     for table, days in archive.retention_days.items():
         if table not in PRUNABLE:
-            reader.fail(
+            reader.problem(
                 ("archive", "retention_days", table),
                 f"not a table that may be pruned (one of {', '.join(sorted(PRUNABLE))})",
             )
         if days < 1:
-            reader.fail(("archive", "retention_days", table), "must be at least 1 day")
+            reader.problem(("archive", "retention_days", table), "must be at least 1 day")
     for rules in ("recording", "tags"):
         for i, rule in enumerate(getattr(archive, rules)):
             where: FieldPath = ("archive", rules, i)
             if not rule.match.strip():
-                reader.fail((*where, "match"), 'a name or a glob such as "Power.*"')
+                reader.problem((*where, "match"), 'a name or a glob such as "Power.*"')
             if rule.deadband < 0:
-                reader.fail((*where, "deadband"), "must be 0 or more")
+                reader.problem((*where, "deadband"), "must be 0 or more")
             if rule.max_interval_s <= 0:
-                reader.fail((*where, "max_interval_s"), "must be positive")
+                reader.problem((*where, "max_interval_s"), "must be positive")
     ocpp: OcppSettings = sections["ocpp"]
     for port_field in ("port", "file_port"):
         if not 0 <= getattr(ocpp, port_field) <= 65535:
-            reader.fail(("ocpp", port_field), "must be a TCP port (0-65535)")
+            reader.problem(("ocpp", port_field), "must be a TCP port (0-65535)")
     if ocpp.heartbeat_interval_s <= 0:
-        reader.fail(("ocpp", "heartbeat_interval_s"), "must be positive")
+        reader.problem(("ocpp", "heartbeat_interval_s"), "must be positive")
     if ocpp.offline_after_heartbeats < 1:
-        reader.fail(("ocpp", "offline_after_heartbeats"), "must be at least 1")
+        reader.problem(("ocpp", "offline_after_heartbeats"), "must be at least 1")
     if ocpp.local_list_version < 1:
-        reader.fail(("ocpp", "local_list_version"), "must be at least 1 (0 means no list)")
+        reader.problem(("ocpp", "local_list_version"), "must be at least 1 (0 means no list)")
     profile = ocpp.security_profile
     if profile.basic_auth:
         for i, charger in enumerate(chargers):
             if charger.password_hash is None:
-                reader.fail(
+                reader.problem(
                     ("chargers", i, "password_hash"),
                     f"required by security_profile = {profile.value}; set it with: evsuper "
                     f"charger-password PROJECT_DIR {charger.id}",
@@ -235,7 +240,7 @@ def parse_project(text: str, file: Path) -> Project:
             required.append("tls_client_ca")
         for key in required:
             if getattr(ocpp, key) is None:
-                reader.fail(("ocpp", key), f"required by security_profile = {profile.value}")
+                reader.problem(("ocpp", key), f"required by security_profile = {profile.value}")
     simulator: SimulatorSettings = sections["simulator"]
     for section, key, value, is_dir in (
         ("ocpp", "tls_certificate", ocpp.tls_certificate, False),
@@ -247,7 +252,7 @@ def parse_project(text: str, file: Path) -> Project:
         target = file.parent / value if value is not None else None
         if target is not None and not (target.is_dir() if is_dir else target.is_file()):
             kind = "folder" if is_dir else "file"
-            reader.fail((section, key), f"no such {kind}: {target}")
+            reader.problem((section, key), f"no such {kind}: {target}")
     notifications: NotificationSettings = sections["notifications"]
     _check_notifications(reader, notifications, file.parent)
     reports: ReportSettings = sections["reports"]
@@ -255,7 +260,7 @@ def parse_project(text: str, file: Path) -> Project:
 
     return Project(
         directory=file.parent,
-        name=name.strip(),
+        name=name.strip() if isinstance(name, str) else "",
         ocpp=ocpp,
         archive=archive,
         simulator=simulator,
@@ -288,19 +293,19 @@ def _checked_sites_and_areas(
     site_ids: set[str] = set()
     for i, site in enumerate(sites):
         if not _CHARGER_ID.match(site.id):
-            reader.fail(("sites", i, "id"), "1 to 48 letters, digits, '.', '_', ':' or '-'")
+            reader.problem(("sites", i, "id"), "1 to 48 letters, digits, '.', '_', ':' or '-'")
         if site.id in site_ids:
-            reader.fail(("sites", i, "id"), f"duplicate site {site.id!r}")
+            reader.problem(("sites", i, "id"), f"duplicate site {site.id!r}")
         site_ids.add(site.id)
     area_ids: set[str] = set()
     for i, area in enumerate(areas):
         if not _CHARGER_ID.match(area.id):
-            reader.fail(("areas", i, "id"), "1 to 48 letters, digits, '.', '_', ':' or '-'")
+            reader.problem(("areas", i, "id"), "1 to 48 letters, digits, '.', '_', ':' or '-'")
         if area.id in area_ids:
-            reader.fail(("areas", i, "id"), f"duplicate area {area.id!r}")
+            reader.problem(("areas", i, "id"), f"duplicate area {area.id!r}")
         area_ids.add(area.id)
         if area.site not in site_ids:
-            reader.fail(("areas", i, "site"), f"{area.site!r} is not a [[sites]] id")
+            reader.problem(("areas", i, "site"), f"{area.site!r} is not a [[sites]] id")
     return sites, areas
 
 
@@ -310,18 +315,18 @@ def _checked_alarms(alarms: tuple[AlarmSetting, ...], reader: _Reader) -> tuple[
     seen: set[str] = set()
     for i, alarm in enumerate(alarms):
         if alarm.id in seen:
-            reader.fail(("alarms", i, "id"), f"duplicate alarm {alarm.id!r}")
+            reader.problem(("alarms", i, "id"), f"duplicate alarm {alarm.id!r}")
         seen.add(alarm.id)
         if alarm.id in known:
             continue
         for name in _NEW_ALARM_FIELDS:
             if getattr(alarm, name) is None:
-                reader.fail(
+                reader.problem(
                     ("alarms", i, "id"),
                     f"a new alarm needs {name!r} ({alarm.id!r} is no default alarm)",
                 )
         if alarm.condition in _LIMIT_CONDITIONS and (alarm.tag is None or alarm.limit is None):
-            reader.fail(("alarms", i, "condition"), "a limit alarm needs 'tag' and 'limit'")
+            reader.problem(("alarms", i, "condition"), "a limit alarm needs 'tag' and 'limit'")
     return alarms
 
 
@@ -341,37 +346,38 @@ def _checked_tariffs(
     for i, tariff in enumerate(tariffs):
         where: FieldPath = ("tariffs", i)
         if not 0 < len(tariff.name.strip()) <= _TARIFF_NAME_MAX:
-            reader.fail((*where, "name"), f"1 to {_TARIFF_NAME_MAX} characters")
+            reader.problem((*where, "name"), f"1 to {_TARIFF_NAME_MAX} characters")
         if tariff.name in names:
-            reader.fail((*where, "name"), f"duplicate tariff {tariff.name!r}")
+            reader.problem((*where, "name"), f"duplicate tariff {tariff.name!r}")
         names.add(tariff.name)
         if not _CURRENCY.fullmatch(tariff.currency):
-            reader.fail((*where, "currency"), 'an ISO 4217 code in capitals, e.g. "EUR"')
+            reader.problem((*where, "currency"), 'an ISO 4217 code in capitals, e.g. "EUR"')
         for key in ("session_fee", "energy_price_per_kwh", "time_price_per_hour"):
             if getattr(tariff, key) < 0:
-                reader.fail((*where, key), "must be 0 or more")
+                reader.problem((*where, key), "must be 0 or more")
         hours: list[tuple[time, time]] = []
         for j, period in enumerate(tariff.periods):
             try:
                 start, end = parse_time_range(period.hours)
             except ValueError as exc:
-                reader.fail((*where, "periods", j, "hours"), str(exc))
+                reader.problem((*where, "periods", j, "hours"), str(exc))
+                continue
             if any(_overlap((start, end), other) for other in hours):
-                reader.fail((*where, "periods", j, "hours"), "overlaps another period")
+                reader.problem((*where, "periods", j, "hours"), "overlaps another period")
             hours.append((start, end))
             if period.energy_price_per_kwh < 0:
-                reader.fail((*where, "periods", j, "energy_price_per_kwh"), "must be 0 or more")
+                reader.problem((*where, "periods", j, "energy_price_per_kwh"), "must be 0 or more")
         for j, group in enumerate(tariff.groups):
             if group not in parents:
-                reader.fail((*where, "groups", j), f"no badge has parent_id_tag {group!r}")
+                reader.problem((*where, "groups", j), f"no badge has parent_id_tag {group!r}")
             if group in grouped:
-                reader.fail((*where, "groups", j), f"group {group!r} is in another tariff")
+                reader.problem((*where, "groups", j), f"group {group!r} is in another tariff")
             grouped.add(group)
         defaults += tariff.default
         if defaults > 1:
-            reader.fail((*where, "default"), "only one tariff may be the default")
+            reader.problem((*where, "default"), "only one tariff may be the default")
         if not tariff.groups and not tariff.default:
-            reader.fail((*where, "groups"), "a tariff needs groups, or default = true")
+            reader.problem((*where, "groups"), "a tariff needs groups, or default = true")
     return tariffs
 
 
@@ -385,25 +391,51 @@ def _overlap(a: tuple[time, time], b: tuple[time, time]) -> bool:
     return bool(minutes(a) & minutes(b))
 
 
+def parse_dataclass(cls: type[_T], table: Any, text: str, file: Path) -> _T:
+    """Dataclass ``cls`` from a TOML table of ``text`` (read from ``file``), its names and
+    types checked like a project's; ProjectError at the first problem."""
+    built: _T = _Reader(text, file).build(cls, table, ())
+    return built
+
+
+def field_line(text: str, path: FieldPath) -> int:
+    """1-based line of ``text`` where ``path`` (e.g. ``("sites", 0, "plan")``) is set."""
+    return _Reader(text, Path()).locate(path)
+
+
 class _Reader:
-    def __init__(self, text: str, file: Path) -> None:
+    def __init__(self, text: str, file: Path, problems: list[ProjectError] | None = None) -> None:
         self.lines = text.splitlines()
         self.file = file
+        self.problems = problems
 
     def fail(self, path: FieldPath, message: str) -> NoReturn:
+        """A problem that makes reading on meaningless: always raised."""
         raise ProjectError(self.file, self.locate(path), _dotted(path), message)
+
+    def problem(self, path: FieldPath, message: str) -> None:
+        """An independent problem: raised, or collected when the reader collects."""
+        self.report(ProjectError(self.file, self.locate(path), _dotted(path), message))
+
+    def report(self, error: ProjectError) -> None:
+        if self.problems is None:
+            raise error
+        self.problems.append(error)
 
     def build(self, cls: type, table: Any, path: FieldPath) -> Any:
         """Build dataclass ``cls`` from a TOML table, checking names and types."""
         if not isinstance(table, dict):
             self.fail(path, "must be a table")
-        hints = get_type_hints(cls)
-        fields = {f.name: f for f in dataclasses.fields(cls)}
+        hints, fields = _shape(cls)
         values: dict[str, Any] = {}
         for key, raw in table.items():
             if key not in fields:
-                self.fail((*path, key), f"unknown setting (expected one of {', '.join(fields)})")
-            values[key] = self.convert(hints[key], raw, (*path, key))
+                self.problem((*path, key), f"unknown setting (expected one of {', '.join(fields)})")
+                continue
+            try:
+                values[key] = self.convert(hints[key], raw, (*path, key))
+            except ProjectError as error:  # the default stands in for the bad value
+                self.report(error)
         for name, f in fields.items():
             no_default = (
                 f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
@@ -503,6 +535,12 @@ class _Reader:
         return 1
 
 
+@functools.cache
+def _shape(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
+    """The type hints and fields of dataclass ``cls`` (read once: get_type_hints is slow)."""
+    return get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls)}
+
+
 def _check_notifications(reader: _Reader, settings: NotificationSettings, folder: Path) -> None:
     """What the types alone cannot say about ``[notifications]``."""
     base: FieldPath = ("notifications",)
@@ -510,94 +548,95 @@ def _check_notifications(reader: _Reader, settings: NotificationSettings, folder
         try:
             ZoneInfo(settings.timezone)
         except (ValueError, ZoneInfoNotFoundError):
-            reader.fail((*base, "timezone"), f"unknown time zone {settings.timezone!r}")
+            reader.problem((*base, "timezone"), f"unknown time zone {settings.timezone!r}")
     names: set[str] = set()
     for i, recipient in enumerate(settings.recipients):
         where: FieldPath = (*base, "recipients", i)
         if not recipient.name.strip():
-            reader.fail((*where, "name"), "must not be empty")
+            reader.problem((*where, "name"), "must not be empty")
         if recipient.name in names:
-            reader.fail((*where, "name"), f"duplicate recipient {recipient.name!r}")
+            reader.problem((*where, "name"), f"duplicate recipient {recipient.name!r}")
         names.add(recipient.name)
         if recipient.email and not _EMAIL.fullmatch(recipient.email):
-            reader.fail((*where, "email"), f"{recipient.email!r} is not an e-mail address")
+            reader.problem((*where, "email"), f"{recipient.email!r} is not an e-mail address")
         if recipient.phone and not _PHONE.fullmatch(recipient.phone):
-            reader.fail((*where, "phone"), f"{recipient.phone!r} is not a phone number")
+            reader.problem((*where, "phone"), f"{recipient.phone!r} is not a phone number")
         if not recipient.email and not recipient.phone:
-            reader.fail((*where, "name"), "a recipient needs an email or a phone (or both)")
+            reader.problem((*where, "name"), "a recipient needs an email or a phone (or both)")
     rule_names: set[str] = set()
     used: set[NotificationChannel] = set()
     for i, rule in enumerate(settings.rules):
         where = (*base, "rules", i)
         if rule.name in rule_names:
-            reader.fail((*where, "name"), f"duplicate rule {rule.name!r}")
+            reader.problem((*where, "name"), f"duplicate rule {rule.name!r}")
         rule_names.add(rule.name)
         if not rule.recipients:
-            reader.fail((*where, "recipients"), "a rule needs at least one recipient")
+            reader.problem((*where, "recipients"), "a rule needs at least one recipient")
         if not rule.channels:
-            reader.fail((*where, "channels"), 'at least one of "email", "sms"')
+            reader.problem((*where, "channels"), 'at least one of "email", "sms"')
         if not rule.on:
-            reader.fail((*where, "on"), 'at least one transition, e.g. "activated"')
+            reader.problem((*where, "on"), 'at least one transition, e.g. "activated"')
         used.update(rule.channels)
         for key, listed in (("recipients", rule.recipients), ("escalate_to", rule.escalate_to)):
             for j, name in enumerate(listed):
                 target = settings.recipient(name)
                 if target is None:
                     known = ", ".join(sorted(names)) or "none defined"
-                    reader.fail((*where, key, j), f"unknown recipient {name!r} (known: {known})")
+                    reader.problem((*where, key, j), f"unknown recipient {name!r} (known: {known})")
+                    continue
                 reachable = (NotificationChannel.EMAIL in rule.channels and target.email) or (
                     NotificationChannel.SMS in rule.channels and target.phone
                 )
                 if not reachable:
                     channels = ", ".join(rule.channels)
-                    reader.fail((*where, key, j), f"{name!r} has no address for {channels}")
+                    reader.problem((*where, key, j), f"{name!r} has no address for {channels}")
         for j, pattern in enumerate(rule.chargers):
             if not pattern.strip():
-                reader.fail((*where, "chargers", j), "empty pattern")
+                reader.problem((*where, "chargers", j), "empty pattern")
         if rule.quiet_hours:
             try:
                 parse_time_range(rule.quiet_hours)
             except ValueError as exc:
-                reader.fail((*where, "quiet_hours"), str(exc))
+                reader.problem((*where, "quiet_hours"), str(exc))
         if rule.escalate_after_min < 0:
-            reader.fail((*where, "escalate_after_min"), "must be 0 (no escalation) or more")
+            reader.problem((*where, "escalate_after_min"), "must be 0 (no escalation) or more")
         if rule.escalate_to and rule.escalate_after_min <= 0:
-            reader.fail((*where, "escalate_after_min"), "required (> 0) with escalate_to")
+            reader.problem((*where, "escalate_after_min"), "required (> 0) with escalate_to")
         if rule.escalate_after_min > 0 and not rule.escalate_to:
-            reader.fail((*where, "escalate_to"), "required with escalate_after_min")
+            reader.problem((*where, "escalate_to"), "required with escalate_after_min")
     smtp, sms = settings.smtp, settings.sms
     if not 0 <= smtp.port <= 65535:
-        reader.fail((*base, "smtp", "port"), "must be a TCP port (0: the usual one)")
+        reader.problem((*base, "smtp", "port"), "must be a TCP port (0: the usual one)")
     for section, key, value in (
         ("smtp", "timeout_s", smtp.timeout_s),
         ("sms", "timeout_s", sms.timeout_s),
     ):
         if value <= 0:
-            reader.fail((*base, section, key), "must be positive")
+            reader.problem((*base, section, key), "must be positive")
     for section, key, env in (
         ("smtp", "password_env", smtp.password_env),
         ("sms", "token_env", sms.token_env),
     ):
         if env and not _ENV_NAME.fullmatch(env):
-            reader.fail(
+            reader.problem(
                 (*base, section, key),
                 f"{env!r} is not an environment variable name (the NAME of the variable "
                 "holding the secret: the secret itself never goes into project.toml)",
             )
     if smtp.username and not smtp.password_env:
-        reader.fail(
+        reader.problem(
             (*base, "smtp", "password_env"),
             "required with username: the NAME of the environment variable holding the password",
         )
     if smtp.ca_file is not None and not (folder / smtp.ca_file).is_file():
-        reader.fail((*base, "smtp", "ca_file"), f"no such file: {folder / smtp.ca_file}")
+        reader.problem((*base, "smtp", "ca_file"), f"no such file: {folder / smtp.ca_file}")
     if NotificationChannel.EMAIL in used:
         if not smtp.host:
-            reader.fail((*base, "smtp", "host"), "required: a rule sends e-mail")
+            reader.problem((*base, "smtp", "host"), "required: a rule sends e-mail")
         if not _EMAIL.fullmatch(smtp.sender):
-            reader.fail((*base, "smtp", "sender"), "required: the From address of the e-mails")
+            reader.problem((*base, "smtp", "sender"), "required: the From address of the e-mails")
     if NotificationChannel.SMS in used and not sms.url_template.startswith(("http://", "https://")):
-        reader.fail((*base, "sms", "url_template"), "required: the http(s) URL of the gateway")
+        reader.problem((*base, "sms", "url_template"), "required: the http(s) URL of the gateway")
     templates: list[tuple[FieldPath, str]] = [
         (("url_template",), sms.url_template),
         (("body_template",), sms.body_template),
@@ -607,20 +646,20 @@ def _check_notifications(reader: _Reader, settings: NotificationSettings, folder
         try:
             template.format(to="", text="", token="")
         except (KeyError, IndexError, ValueError) as exc:
-            reader.fail(
+            reader.problem(
                 (*base, "sms", *place),
                 f"bad placeholder {exc} (known: {{to}}, {{text}}, {{token}}; "
                 "write {{ and }} for braces)",
             )
     if any(delay < 0 for delay in settings.retry_delays_s):
-        reader.fail((*base, "retry_delays_s"), "delays must be 0 or more seconds")
+        reader.problem((*base, "retry_delays_s"), "delays must be 0 or more seconds")
     for key, number in (
         ("max_concurrent_sends", settings.max_concurrent_sends),
         ("queue_limit", settings.queue_limit),
         ("escalation_check_s", settings.escalation_check_s),
     ):
         if number <= 0:
-            reader.fail((*base, key), "must be positive")
+            reader.problem((*base, key), "must be positive")
 
 
 def _check_reports(
@@ -630,17 +669,17 @@ def _check_reports(
     try:
         parse_time_of_day(settings.daily_at)
     except ValueError as exc:
-        reader.fail(("reports", "daily_at"), str(exc))
+        reader.problem(("reports", "daily_at"), str(exc))
     if not settings.folder.strip():
-        reader.fail(("reports", "folder"), "must not be empty")
+        reader.problem(("reports", "folder"), "must not be empty")
     for i, address in enumerate(settings.email_to):
         if not _EMAIL.fullmatch(address):
-            reader.fail(("reports", "email_to", i), f"{address!r} is not an e-mail address")
+            reader.problem(("reports", "email_to", i), f"{address!r} is not an e-mail address")
     smtp = notifications.smtp
     if settings.email_to and not smtp.host:
-        reader.fail(("notifications", "smtp", "host"), "required: [reports] email_to is set")
+        reader.problem(("notifications", "smtp", "host"), "required: [reports] email_to is set")
     if settings.email_to and not _EMAIL.fullmatch(smtp.sender):
-        reader.fail(
+        reader.problem(
             ("notifications", "smtp", "sender"), "required: the From address of the reports"
         )
 

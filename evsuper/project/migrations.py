@@ -2,21 +2,23 @@
 
 Each migration takes the document of one version to the next (comments and layout kept:
 tomlkit) and says what it changed. ``upgrade_file`` runs them all, keeps the original as
-``.evsuper/backups/project.v<N>.<time>.toml``, writes the upgraded file and a note of the
-changes next to the backup. A project folder that cannot be written is upgraded in memory
+``.evsuper/backups/project.v<N>.<time>.toml`` with a note of the changes next to it, and
+saves the upgraded file as a version of the project history (the original is the version
+before it). A project folder that cannot be written is upgraded in memory
 only (logged).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import tomlkit
 from tomlkit import TOMLDocument
+
+from evsuper.project.history import save_project_files
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +75,8 @@ def upgrade_file(file: Path, text: str, version: int) -> str:
         backups.mkdir(parents=True, exist_ok=True)
         backup.write_text(text, encoding="utf-8")
         backup.with_suffix(".notes.txt").write_text("\n".join(notes) + "\n", encoding="utf-8")
-        temporary = file.with_suffix(".toml.upgrading")
-        with temporary.open("w", encoding="utf-8") as out:
-            out.write(upgraded)
-            out.flush()
-            os.fsync(out.fileno())
-        temporary.replace(file)
+        summary = f"upgraded from format {version}: " + "; ".join(notes)
+        save_project_files(file.parent, {file.name: upgraded}, "evsuper", summary)
     except OSError as exc:
         log.warning("%s upgraded in memory only (%s): %s", file, exc, "; ".join(notes))
         return upgraded

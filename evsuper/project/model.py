@@ -76,12 +76,22 @@ class OcppSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Place:
+    """A site (``site`` empty) or an area of site ``site``, and its chargers."""
+
+    name: str
+    chargers: tuple[str, ...]
+    site: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class SiteConfig:
     """``[[sites]]``: one supervised site (a project may hold several)."""
 
     id: str
     name: str = ""
     plan: str = ""  # ground-plan image (PNG or SVG), relative to the project folder
+    limit_kw: float | None = None  # the site's connection limit; shown against its power
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,6 +429,17 @@ class Project:
     def site_of(self, charger: ChargerConfig) -> SiteConfig | None:
         area = self.area(charger.area)
         return self.site(area.site) if area is not None else None
+
+    def places(self) -> list[Place]:
+        """Each site, then each of its areas, with the ids of the chargers they hold."""
+        places: list[Place] = []
+        for site in self.sites:
+            areas = [a for a in self.areas if a.site == site.id]
+            in_area = {a.id: tuple(c.id for c in self.chargers if c.area == a.id) for a in areas}
+            site_chargers = tuple(c for a in areas for c in in_area[a.id])
+            places.append(Place(site.name or site.id, site_chargers))
+            places += [Place(a.name or a.id, in_area[a.id], site.id) for a in areas]
+        return places
 
     def archive_url(self) -> str:
         """The archive URL with a relative SQLite path resolved against the project folder."""

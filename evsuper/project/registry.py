@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import tomllib
 from pathlib import Path
 
+from evsuper.project.history import SYSTEM_AUTHOR, save_project_files
 from evsuper.project.model import ChargerConfig
 
 
-def append_charger(directory: Path, charger: ChargerConfig) -> None:
-    """Append a ``[[chargers]]`` entry to ``project.toml`` without rewriting the rest."""
+def append_charger(directory: Path, charger: ChargerConfig, author: str = SYSTEM_AUTHOR) -> None:
+    """Append a ``[[chargers]]`` entry to ``project.toml`` without rewriting the rest
+    (a version of the project history by ``author``)."""
     file = directory / "project.toml"
     text = file.read_text(encoding="utf-8")
     block = (
@@ -21,11 +21,15 @@ def append_charger(directory: Path, charger: ChargerConfig) -> None:
         f"connectors = {charger.connectors}\n"
         f"max_power_kw = {charger.max_power_kw}\n"
     )
-    file.write_text(text.rstrip("\n") + "\n" + block, encoding="utf-8")
+    text = text.rstrip("\n") + "\n" + block
+    save_project_files(directory, {file.name: text}, author, f"charger {charger.id} registered")
 
 
-def set_password_hash(directory: Path, charger_id: str, password_hash: str) -> None:
-    """Set ``password_hash`` of one ``[[chargers]]`` entry; every other byte stays as it was.
+def set_password_hash(
+    directory: Path, charger_id: str, password_hash: str, author: str = SYSTEM_AUTHOR
+) -> None:
+    """Set ``password_hash`` of one ``[[chargers]]`` entry; every other byte stays as it was
+    (a version of the project history by ``author``).
 
     The line is replaced if present, else added after the entry's ``id = ...`` line.
     """
@@ -43,11 +47,8 @@ def set_password_hash(directory: Path, charger_id: str, password_hash: str) -> N
         if not lines[id_line].endswith("\n"):
             lines[id_line] += ending
         lines.insert(id_line + 1, entry)
-    temporary = file.with_name(file.name + ".tmp")
-    with temporary.open("w", encoding="utf-8", newline="") as f:
-        f.write("".join(lines))
-    shutil.copymode(file, temporary)
-    os.replace(temporary, file)
+    summary = f"password of charger {charger_id} set"
+    save_project_files(directory, {file.name: "".join(lines)}, author, summary)
 
 
 def _charger_entry(lines: list[str], charger_id: str) -> tuple[int | None, int | None]:

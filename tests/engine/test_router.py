@@ -132,7 +132,10 @@ def one_of_each_command() -> list[cmd.Command]:
 async def test_every_command_kind_is_audited_with_its_parameters(engine: Engine) -> None:
     commands = one_of_each_command()
     kinds = {type(c) for c in commands}
-    charger_commands = set(cmd.Command.__subclasses__()) - {cmd.AlarmCommand}
+    # RestoreProjectVersion: tests/engine/test_restore_project_version.py
+    # SaveLayout: tests/engine/test_save_layout.py
+    not_charger = {cmd.AlarmCommand, cmd.RestoreProjectVersion, cmd.SaveLayout}
+    charger_commands = set(cmd.Command.__subclasses__()) - not_charger
     assert kinds == charger_commands and len(commands) == len(kinds)
     results = [await engine.router.execute(as_admin(c)) for c in commands]
     entries = await audit_trail(engine, user=ADMIN.user)

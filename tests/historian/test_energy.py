@@ -11,6 +11,7 @@ from sqlalchemy import Engine, insert
 from evsuper.historian import energy, schema
 from evsuper.historian.archive import create_archive_engine
 from evsuper.historian.migrate import upgrade_to_head
+from evsuper.project.model import Place
 
 DAY = datetime(2026, 11, 21, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -155,3 +156,24 @@ def test_the_dashboard_of_a_day(archive: Engine) -> None:
     assert [(t.key, t.energy_kwh) for t in board.badges_month] == [("A", 13.0), ("B", 5.0)]
     assert [kw for _, kw in board.curve_today] == pytest.approx([18.0] * 4)
     assert board.curve_yesterday == []
+
+
+def test_the_dashboard_per_site_area_and_badge_group(archive: Engine) -> None:
+    places = [
+        Place("Depot", ("CP-1", "CP-2")),
+        Place("Bay 1", ("CP-1",), site="DEPOT"),
+        Place("Bay 2", ("CP-2",), site="DEPOT"),
+    ]
+    board = energy.dashboard(
+        archive,
+        {"CP-1": 2, "CP-2": 1},
+        DAY + 24 * H - timedelta(seconds=1),
+        places,
+        {"A": "FLEET"},  # B is in no group
+    )
+    assert [(p.place.name, p.today_kwh, p.month_kwh) for p in board.places] == [
+        ("Depot", 18.0, 18.0),
+        ("Bay 1", 15.0, 15.0),
+        ("Bay 2", 3.0, 3.0),
+    ]
+    assert [(t.key, t.sessions, t.energy_kwh) for t in board.groups_month] == [("FLEET", 2, 13.0)]

@@ -164,6 +164,9 @@ def test_count_and_filters(archive: Engine) -> None:
         (TransactionFilter(charger_id="CP-02", text="remote"), {3, 8}),
         (TransactionFilter(charger_id="CP-02", id_tag="B-01", stop_reason="Remote"), {3}),
         (TransactionFilter(charger_id="CP-99"), set()),
+        (TransactionFilter(chargers=("CP-01", "CP-03")), {1, 2, 5, 6, 7, 10}),  # a site
+        (TransactionFilter(chargers=("CP-01", "CP-03"), id_tag="B-02"), {2, 5}),
+        (TransactionFilter(chargers=("CP-04",), id_tag="B-01"), set()),
     ]
     for where, expected in cases:
         assert set(_all(archive, where, TransactionSort())) == expected, where

@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor, QImage
 from evsuper.alarms.model import SUMMARY_TAG, AlarmState, AlarmSummary, ChargerAlarm, Priority
 from evsuper.core.tags import Sample, charger_tag
 from evsuper.engine.commands import AcknowledgeAlarms
+from evsuper.hmi.library.bound import charge_point_view
 from evsuper.hmi.main_window import MainWindow
 from evsuper.hmi.models.overview import OverviewModel, alarm_text
 from evsuper.hmi.theme import priority_style
@@ -31,7 +32,8 @@ def test_overview_model_keeps_the_charger_alarm(qapp, project: Project, batch) -
     model.apply({charger_tag("CP-001", "alarm"): Sample(standing)})
     state = model.state("CP-001")
     assert state is not None and state.alarm == standing
-    assert "2 (highest: High, unacknowledged)" in model.data(model.index(0), 3)  # tooltip
+    tooltip = charge_point_view(state).description()  # the tile's tooltip
+    assert "alarms 2 (highest: High, unacknowledged)" in tooltip
     model.apply({charger_tag("CP-001", "alarm"): Sample("nonsense")})
     assert state.alarm == standing  # a wrong type is logged, not stored
     model.apply({charger_tag("CP-001", "alarm"): Sample(None)})
@@ -55,9 +57,9 @@ def window(qtbot, themed_app, project: Project, sender: Sender) -> MainWindow:
 
 
 def tile_image(window: MainWindow, charger_id: str) -> QImage:
-    row = window.model.row_of(charger_id)
+    row = window.overview_panel.rows.row_of(charger_id)
     assert row is not None
-    rect = window.overview.visualRect(window.model.index(row))
+    rect = window.overview.visualRect(window.overview.model().index(row, 0))
     return window.overview.viewport().grab(rect).toImage()
 
 

@@ -16,6 +16,7 @@ from evsuper.historian import energy, schema
 from evsuper.historian.archive import create_archive_engine
 from evsuper.historian.migrate import upgrade_to_head
 from evsuper.hmi.views.energy_dashboard import EnergyDashboardView
+from evsuper.project.model import Place
 
 
 @pytest.fixture
@@ -65,3 +66,30 @@ def test_the_dashboard_shows_the_archive(qtbot: Any, themed_app: Any, archive: E
     assert [view.bollards.item(r, 0).text() for r in range(2)] == ["CP-2", "CP-1"]
     badges = {view.badges.item(r, 0).text(): view.badges.item(r, 1).text() for r in range(2)}
     assert badges == {"A": "Fleet van", "B": "Visitor"}
+
+
+def test_sites_areas_and_badge_groups_show_when_there_are_several(
+    qtbot: Any, themed_app: Any, archive: Engine
+) -> None:
+    places = [
+        Place("Depot", ("CP-1", "CP-2")),
+        Place("Bay 1", ("CP-1",), site="DEPOT"),
+        Place("Bay 2", ("CP-2",), site="DEPOT"),
+    ]
+    now = utcnow().astimezone()
+    load = functools.partial(
+        energy.dashboard, archive, {"CP-1": 1, "CP-2": 1}, now, places, {"B": "VISITORS"}
+    )
+    view = EnergyDashboardView(load)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(lambda: view.board is not None and not view.loading, timeout=5000)
+    assert view.places.isVisibleTo(view) and view.groups.isVisibleTo(view)
+    rows = [(view.places.item(r, 0).text(), view.places.item(r, 1).text()) for r in range(3)]
+    assert rows == [("Depot", "22.30"), ("    Bay 1", "9.00"), ("    Bay 2", "13.30")]
+    assert [view.groups.item(0, c).text() for c in range(3)] == ["VISITORS", "1", "12.50"]
+    single = EnergyDashboardView(functools.partial(energy.dashboard, archive, {"CP-1": 1}, now))
+    qtbot.addWidget(single)
+    single.show()
+    qtbot.waitUntil(lambda: single.board is not None and not single.loading, timeout=5000)
+    assert not single.places.isVisibleTo(single) and not single.groups.isVisibleTo(single)

@@ -72,7 +72,7 @@ def test_overview_follows_a_real_simulated_charger(qtbot: Any, live: MainWindow)
 
     # The operator opens CP-002's faceplate and starts a session on connector 1.
     view = window.overview
-    rect = view.visualRect(window.model.index(1))
+    rect = view.visualRect(view.model().index(1, 0))
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(window.faceplate_dock.isVisible)
     start = window.faceplate.findChild(QPushButton, "start_C1")
@@ -333,5 +333,5 @@ def test_operator_accepts_a_pending_charger(qtbot: Any, themed_app: Any, make_pr
         assert window.pending.count == 0 and dialog.empty.isVisible()
         assert window.model.summary.total == 2
         qtbot.waitUntil(lambda: window.model.summary.online == 2, timeout=15000)
-        assert window.overview.visualRect(window.model.index(1)).isValid()
+        assert window.overview.visualRect(window.overview.model().index(1, 0)).isValid()
     assert load_project(project.directory).charger("NEWCOMER") is not None

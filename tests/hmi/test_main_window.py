@@ -118,7 +118,7 @@ def test_clicking_a_tile_opens_its_faceplate(qtbot, window: MainWindow, batch) -
     window.apply_tags(varied_site(batch))
     assert not window.faceplate_dock.isVisible()
     view = window.overview
-    rect = view.visualRect(window.model.index(4))
+    rect = view.visualRect(view.model().index(4, 0))
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(window.faceplate_dock.isVisible)
     assert window.faceplate.charger_id == "CP-005"
@@ -130,7 +130,7 @@ def test_clicking_a_tile_opens_its_faceplate(qtbot, window: MainWindow, batch) -
 
 def test_tiles_reflow_with_the_width(qtbot, window: MainWindow) -> None:
     view = window.overview
-    first, second = window.model.index(0), window.model.index(1)
+    first, second = view.model().index(0, 0), view.model().index(1, 0)
     assert view.visualRect(second).top() == view.visualRect(first).top()
 
     window.resize(320, 900)

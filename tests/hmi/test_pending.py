@@ -262,7 +262,7 @@ def test_a_charger_added_at_run_time_gets_a_tile_and_a_faceplate(
 ) -> None:
     window.apply_tags(booted("NEWCOMER") | accepted("NEWCOMER"))
     view = window.overview
-    index = window.model.index(12)
+    index = view.model().index(12, 0)
     rect = view.visualRect(index)
     assert rect.isValid()
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
@@ -276,8 +276,8 @@ def test_a_charger_added_at_run_time_gets_a_tile_and_a_faceplate(
     batch.connector("NEWCOMER", 3, status=ConnectorStatus.AVAILABLE)
     window.apply_tags(batch.samples)
     assert window.faceplate.findChild(QPushButton, "start_C3") is not None
-    qtbot.waitUntil(lambda: view.visualRect(window.model.index(0)).height() > height)
-    assert view.visualRect(index).height() == view.visualRect(window.model.index(0)).height()
+    qtbot.waitUntil(lambda: view.visualRect(view.model().index(0, 0)).height() > height)
+    assert view.visualRect(index).height() == view.visualRect(view.model().index(0, 0)).height()
 
     # Another charger with fewer connectors: the faceplate shows only its own.
     window.show_faceplate("CP-001")

@@ -35,7 +35,7 @@ from evsuper.historian.transactions import (
 from evsuper.hmi.main_window import ArchiveReaders, MainWindow
 from evsuper.hmi.models.transactions import NOT_LOADED, PAGE_SIZE
 from evsuper.hmi.views.transactions import TransactionHistoryView
-from evsuper.project.model import Project
+from evsuper.project.model import Place, Project
 from evsuper.users.audit import query_audit
 
 SESSIONS = 650  # a little over three pages
@@ -153,6 +153,29 @@ def test_sorting_any_header_requeries_in_sql(qtbot: Any, themed_app: Any, archiv
         assert view.status.text() == "Loading…"
     assert view.model.current_sort.column is TransactionColumn.SOC_STOP
     assert "sorted by Stop SoC (%)" in view.status.text()
+
+
+def test_a_site_or_an_area_selects_its_chargers_sessions(
+    qtbot: Any, themed_app: Any, archive: Engine
+) -> None:
+    places = [
+        Place("North site", ("CP-001", "CP-002")),
+        Place("Level 0", ("CP-001",), site="NORTH"),
+        Place("Level 1", ("CP-002",), site="NORTH"),
+        Place("South site", ("CP-003",)),
+    ]
+    view = TransactionHistoryView(TransactionReader(archive), places=places)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(lambda: not view.loading, timeout=20_000)
+    assert [view.place.itemText(i) for i in range(5)] == [
+        "All sites", "North site", "    Level 0", "    Level 1", "South site",
+    ]  # fmt: skip
+    for index, chargers in ((1, {1, 2}), (3, {2}), (4, {3})):
+        with qtbot.waitSignal(view.model.loaded, timeout=10_000):
+            view.place.setCurrentIndex(index)
+        expected = sum(1 for i in range(1, SESSIONS + 1) if i % CHARGERS in chargers)
+        assert view.model.count == expected
 
 
 def test_filters_requery(qtbot: Any, themed_app: Any, archive: Engine) -> None:

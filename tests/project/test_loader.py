@@ -77,8 +77,9 @@ def test_valid_project_loads_with_defaults(tmp_path: Path) -> None:
 
 def test_demo_project_loads() -> None:
     project = load_project(ROOT / "projects" / "demo")
-    assert len(project.chargers) == 12
-    assert all(c.connectors == 2 for c in project.chargers)
+    assert len(project.chargers) == 16
+    assert [s.id for s in project.sites] == ["DEMO", "DEPOT"]
+    assert {c.connectors for c in project.chargers if c.area != "BAYS"} == {2}
     assert project.simulator.enabled
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from evsuper.project.history import ProjectHistory
 from evsuper.project.loader import load_project
 from evsuper.project.migrations import MIGRATIONS, upgrade_text
 from evsuper.project.model import FORMAT_VERSION
@@ -40,6 +41,9 @@ def test_an_earlier_format_loads_upgraded_with_a_backup_and_a_note(
     notes = backup.with_suffix(".notes.txt").read_text()
     assert "format 1 → 2: added site 'SITE'" in notes
     assert "set area = 'AREA' on 2 [[chargers]] entries" in notes
+    initial, upgrade = ProjectHistory(folder).versions()
+    assert ProjectHistory(folder).snapshot(initial.number)["project.toml"] == original.encode()
+    assert upgrade.summary.startswith(f"upgraded from format {version}: format 1 → 2")
     assert load_project(folder) == project  # once upgraded, loaded as it is
     assert len(list((folder / ".evsuper" / "backups").iterdir())) == 2
 

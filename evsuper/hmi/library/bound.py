@@ -29,6 +29,7 @@ from evsuper.hmi.library.charger import (
 from evsuper.hmi.library.equipment import Breaker, DeviceView
 from evsuper.hmi.library.widget import LibraryObject
 from evsuper.hmi.models.overview import ChargerState, OverviewModel
+from evsuper.project.model import ChargerKind
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,11 @@ def charge_point_view(
     form: type[ChargePointView] = BollardView,
     *,
     connector_id: int | None = None,
-    current: Current = Current.AC,
+    current: Current | None = None,
     out_of_service: bool = False,
 ) -> ChargePointView:
-    """The view of a charger (or of one connector: ``connector_id``) from its live state."""
+    """The view of a charger (or of one connector: ``connector_id``) from its live state;
+    its name is the project's label (else the id), AC / DC the project's kind unless given."""
     connectors = tuple(
         ConnectorPoint(
             c.connector_id,
@@ -57,7 +59,9 @@ def charge_point_view(
         for c in state.connectors
         if connector_id is None or c.connector_id == connector_id
     )
-    name = state.charger_id if connector_id is None else f"{state.charger_id} · {connector_id}"
+    name = state.name if connector_id is None else f"{state.name} · {connector_id}"
+    if current is None:
+        current = Current.DC if state.kind is ChargerKind.DC else Current.AC
     return form(name, connectors, current, state.comm, state.status, out_of_service, state.alarm)
 
 
@@ -71,7 +75,7 @@ class BoundChargePoint(LibraryObject[ChargePointView]):
         form: type[ChargePointView] = BollardView,
         *,
         connector_id: int | None = None,
-        current: Current = Current.AC,
+        current: Current | None = None,
         size: ObjectSize = ObjectSize.TILE,
         parent: QWidget | None = None,
     ) -> None:
@@ -99,7 +103,10 @@ class BoundChargePoint(LibraryObject[ChargePointView]):
         if state is None:  # not (yet) a row: never seen
             number = self._connector_id or 1
             return self._form(
-                self._charger_id, (ConnectorPoint(number),), self._current, CommState.UNKNOWN
+                self._charger_id,
+                (ConnectorPoint(number),),
+                self._current or Current.AC,
+                CommState.UNKNOWN,
             )
         return charge_point_view(
             state,

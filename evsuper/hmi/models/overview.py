@@ -25,7 +25,7 @@ from PySide6.QtCore import (
 from evsuper.alarms.model import ChargerAlarm
 from evsuper.core.domain import CommState, ConnectorStatus, RegistrationStatus
 from evsuper.core.tags import ChargerTag, ConnectorTag, Sample, TagPath, split_tag
-from evsuper.project.model import ChargerConfig, Project
+from evsuper.project.model import ChargerConfig, ChargerKind, Project
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,10 @@ class ChargerState:
     charger_id: str
     max_power_kw: float  # per connector, from the project
     connectors: list[ConnectorState]
+    label: str = ""  # from the project: shown instead of the id when set
+    kind: ChargerKind = ChargerKind.AC
+    area: str = ""  # the project's area id ("" when the project has none)
+    site: str = ""  # the project's site id of that area
     comm: CommState = CommState.UNKNOWN
     registration: RegistrationStatus | None = None
     vendor: str | None = None
@@ -82,6 +86,10 @@ class ChargerState:
     last_connect: datetime | None = None
     remote: str | None = None  # address:port of the last connection
     alarm: ChargerAlarm | None = None  # its most urgent standing alarm (evsuper.alarms)
+
+    @property
+    def name(self) -> str:
+        return self.label or self.charger_id
 
     @property
     def online(self) -> bool:
@@ -186,17 +194,12 @@ class OverviewModel(QAbstractListModel):
     summaryChanged = Signal(object)  # SiteSummary
     maxConnectorsChanged = Signal(int)
     unlistedChanged = Signal()  # a charger that is not a row changed, or became a row
+    rowsChanged = Signal()  # once per batch that changed or added rows, after their signals
 
     def __init__(self, project: Project) -> None:
         super().__init__()
-        self._states = [
-            ChargerState(
-                c.id,
-                c.max_power_kw,
-                [ConnectorState(n) for n in range(1, c.connectors + 1)],
-            )
-            for c in project.chargers
-        ]
+        self._project = project
+        self._states = [self._new_state(c) for c in project.chargers]
         self._rows = {state.charger_id: row for row, state in enumerate(self._states)}
         self._project_list_version = project.ocpp.local_list_version
         self._configured = frozenset(self._rows)  # connector counts fixed by the project
@@ -217,14 +220,13 @@ class OverviewModel(QAbstractListModel):
             return state
         if role == Qt.ItemDataRole.DisplayRole:
             return state.charger_id
-        if role == Qt.ItemDataRole.ToolTipRole:
-            tip = f"{state.charger_id}: {state.comm.value}, {len(state.connectors)} connectors"
-            if state.alarm is not None:
-                tip += f"\n{alarm_text(state.alarm)}"
-            return tip
         return None
 
     # ---- state
+
+    @property
+    def project(self) -> Project:
+        return self._project
 
     @property
     def summary(self) -> SiteSummary:
@@ -287,6 +289,7 @@ class OverviewModel(QAbstractListModel):
         if unlisted:
             self.unlistedChanged.emit()
         if changed_rows or accepted:
+            self.rowsChanged.emit()
             self._update_max_connectors()
             summary = self._compute_summary()
             if summary != self._summary:
@@ -303,12 +306,24 @@ class OverviewModel(QAbstractListModel):
         fields = _CHARGER_FIELDS if connector_id is None else _CONNECTOR_FIELDS
         if "/" in charger_id or name not in fields:  # engine tags (_system/…), foreign names
             return None
-        # What the engine registers an accepted charger with; connectors follow its tags.
-        config = ChargerConfig(charger_id)
-        state = self._unlisted[charger_id] = ChargerState(
-            charger_id, config.max_power_kw, [ConnectorState(1)]
-        )
+        # What the engine registers an accepted charger with (in the first area, as the
+        # loader places it); connectors follow its tags.
+        area = self._project.areas[0].id if self._project.areas else ""
+        config = ChargerConfig(charger_id, area=area, connectors=1)
+        state = self._unlisted[charger_id] = self._new_state(config)
         return state
+
+    def _new_state(self, config: ChargerConfig) -> ChargerState:
+        site = self._project.site_of(config)
+        return ChargerState(
+            config.id,
+            config.max_power_kw,
+            [ConnectorState(n) for n in range(1, config.connectors + 1)],
+            label=config.label,
+            kind=config.kind,
+            area=config.area,
+            site=site.id if site is not None else "",
+        )
 
     def _append_rows(self, states: list[ChargerState]) -> None:
         first = len(self._states)

@@ -47,7 +47,7 @@ class EnergyDashboardView(QWidget):
         super().__init__(parent, Qt.WindowType.Window)
         self.setObjectName("energyDashboard")
         self.setWindowTitle("Energy — evsuper")
-        self.resize(1200, 780)
+        self.resize(1200, 860)
         self._load = load
         self._badge_names = dict(badge_names or {})
         self._worker = Worker("evsuper-energy", self)
@@ -98,15 +98,30 @@ class EnergyDashboardView(QWidget):
             "energyBollards", ("Bollard", "kWh today", "Sessions", "Utilisation", "Availability")
         )
         self.badges = _table("energyBadges", ("Badge", "Name", "Sessions", "kWh"))
-        tables = QHBoxLayout()
-        for caption, table in (
-            ("Bollards today", self.bollards),
-            ("Badges this month", self.badges),
+        self.places = _table(
+            "energyPlaces", ("Site / area", "Today (kWh)", "This week (kWh)", "This month (kWh)")
+        )
+        self.places.setSortingEnabled(False)  # sites above their areas
+        self.groups = _table("energyGroups", ("Badge group", "Sessions", "kWh"))
+        self._boxes: dict[QTableWidget, QWidget] = {}
+        rows = []
+        for pair in (
+            (("Sites and areas", self.places), ("Badge groups this month", self.groups)),
+            (("Bollards today", self.bollards), ("Badges this month", self.badges)),
         ):
-            box = QVBoxLayout()
-            box.addWidget(role_label("section", caption))
-            box.addWidget(table, 1)
-            tables.addLayout(box, 1)
+            row = QHBoxLayout()
+            for caption, table in pair:
+                box = QWidget()
+                stack = QVBoxLayout(box)
+                stack.setContentsMargins(0, 0, 0, 0)
+                stack.addWidget(role_label("section", caption))
+                stack.addWidget(table, 1)
+                row.addWidget(box, 1)
+                self._boxes[table] = box
+            rows.append(row)
+        for table in (self.places, self.groups):  # shown when there is more than one
+            self._boxes[table].hide()
+            table.setMaximumHeight(160)
 
         self.status = role_label("caption")
         layout = QVBoxLayout(self)
@@ -116,7 +131,8 @@ class EnergyDashboardView(QWidget):
         layout.addLayout(cards)
         layout.addWidget(role_label("section", "Load curve: today against yesterday"))
         layout.addWidget(self.chart, 1)
-        layout.addLayout(tables, 1)
+        layout.addLayout(rows[0])
+        layout.addLayout(rows[1], 1)
         layout.addWidget(self.status)
 
         self._timer = QTimer(self)
@@ -187,6 +203,27 @@ class EnergyDashboardView(QWidget):
                 for t in board.badges_month
             ],
         )
+        _fill(
+            self.places,
+            [
+                (
+                    f"    {p.place.name}" if p.place.site else p.place.name,
+                    (f"{p.today_kwh:.2f}", p.today_kwh),
+                    (f"{p.week_kwh:.2f}", p.week_kwh),
+                    (f"{p.month_kwh:.2f}", p.month_kwh),
+                )
+                for p in board.places
+            ],
+        )
+        _fill(
+            self.groups,
+            [
+                (t.key, (str(t.sessions), t.sessions), (f"{t.energy_kwh:.2f}", t.energy_kwh))
+                for t in board.groups_month
+            ],
+        )
+        self._boxes[self.places].setVisible(len(board.places) > 1)
+        self._boxes[self.groups].setVisible(bool(board.groups_month))
         self.status.setText("")
         set_emphasis(self.status, Emphasis.NORMAL)
 
@@ -241,6 +278,7 @@ class _NumberItem(QTableWidgetItem):
 
 
 def _fill(table: QTableWidget, rows: list[tuple[Cell, ...]], notable: Collection[int] = ()) -> None:
+    sorting = table.isSortingEnabled()  # kept in the given order while filled
     table.setSortingEnabled(False)
     table.setRowCount(len(rows))
     for r, row in enumerate(rows):
@@ -251,4 +289,4 @@ def _fill(table: QTableWidget, rows: list[tuple[Cell, ...]], notable: Collection
                 bold.setBold(True)
                 item.setFont(bold)
             table.setItem(r, c, item)
-    table.setSortingEnabled(True)
+    table.setSortingEnabled(sorting)

@@ -10,7 +10,7 @@ power and SoC curve below the table. Export writes every session the filters sel
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
@@ -49,9 +49,11 @@ from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
 from evsuper.hmi.widgets.export import ExportControl, ExportTable
 from evsuper.hmi.widgets.period_picker import PeriodPicker, filter_grid
 from evsuper.hmi.worker import Worker
+from evsuper.project.model import Place
 from evsuper.reports.tables import Row
 
 ANY_REASON = "Any stop reason"
+ALL_PLACES = "All sites"
 # OCPP 1.6 StopTransaction reasons (a charger may send others; the text filter finds them)
 STOP_REASONS = (
     "EmergencyStop",
@@ -171,7 +173,13 @@ def _pen(color: object, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine
 
 
 class TransactionHistoryView(QWidget):
-    def __init__(self, load: TransactionSource, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        load: TransactionSource,
+        parent: QWidget | None = None,
+        places: Sequence[Place] = (),
+    ) -> None:
+        """``places``: the project's sites and areas, offered as a filter when more than one."""
         super().__init__(parent, Qt.WindowType.Window)
         self.setObjectName("transactionHistory")
         self.setWindowTitle("Transaction history — evsuper")
@@ -186,6 +194,12 @@ class TransactionHistoryView(QWidget):
             self.periods.since,
             self.periods.until,
         )
+        self.place = QComboBox()
+        self.place.setObjectName("transactionHistoryPlace")
+        self.place.addItem(ALL_PLACES, ())
+        for place in places:
+            indent = "    " if place.site else ""
+            self.place.addItem(f"{indent}{place.name}", place.chargers)
         self.charger = QLineEdit()
         self.charger.setObjectName("transactionHistoryCharger")
         self.charger.setPlaceholderText("any charger")
@@ -208,9 +222,12 @@ class TransactionHistoryView(QWidget):
         self.status = role_label("value")
         self.status.setObjectName("transactionHistoryStatus")
 
+        shown_filters = [("Period (start)", self.period)]
+        if len(places) > 1:
+            shown_filters.append(("Site / area", self.place))
         filters = filter_grid(
             (
-                ("Period (start)", self.period),
+                *shown_filters,
                 ("Charger", self.charger),
                 ("Badge", self.badge),
                 ("Stop reason", self.reason),
@@ -286,6 +303,7 @@ class TransactionHistoryView(QWidget):
         for field in (self.charger, self.badge, self.text):
             field.returnPressed.connect(self.query)
         self.reason.currentIndexChanged.connect(self.query)
+        self.place.currentIndexChanged.connect(self.query)
         self.periods.changed.connect(self.query)
         self.query()
 
@@ -296,6 +314,7 @@ class TransactionHistoryView(QWidget):
         return TransactionFilter(
             since=since,
             until=until,
+            chargers=tuple(self.place.currentData() or ()),
             charger_id=self.charger.text().strip(),
             id_tag=self.badge.text().strip(),
             stop_reason=str(self.reason.currentData() or ""),
