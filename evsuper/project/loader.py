@@ -290,23 +290,24 @@ def _checked_sites_and_areas(
         reader.fail(("sites",), "a project needs at least one [[sites]] entry")
     if not areas:
         reader.fail(("areas",), "a project needs at least one [[areas]] entry")
-    site_ids: set[str] = set()
-    for i, site in enumerate(sites):
-        if not _CHARGER_ID.match(site.id):
-            reader.problem(("sites", i, "id"), "1 to 48 letters, digits, '.', '_', ':' or '-'")
-        if site.id in site_ids:
-            reader.problem(("sites", i, "id"), f"duplicate site {site.id!r}")
-        site_ids.add(site.id)
-    area_ids: set[str] = set()
+    site_ids = _unique_ids("sites", [site.id for site in sites], reader)
+    _unique_ids("areas", [area.id for area in areas], reader)
     for i, area in enumerate(areas):
-        if not _CHARGER_ID.match(area.id):
-            reader.problem(("areas", i, "id"), "1 to 48 letters, digits, '.', '_', ':' or '-'")
-        if area.id in area_ids:
-            reader.problem(("areas", i, "id"), f"duplicate area {area.id!r}")
-        area_ids.add(area.id)
         if area.site not in site_ids:
             reader.problem(("areas", i, "site"), f"{area.site!r} is not a [[sites]] id")
     return sites, areas
+
+
+def _unique_ids(key: str, ids: list[str], reader: _Reader) -> set[str]:
+    """The ids of the ``[[key]]`` entries, each checked well formed and unique."""
+    seen: set[str] = set()
+    for i, id_ in enumerate(ids):
+        if not _CHARGER_ID.match(id_):
+            reader.problem((key, i, "id"), "1 to 48 letters, digits, '.', '_', ':' or '-'")
+        if id_ in seen:
+            reader.problem((key, i, "id"), f"duplicate {key[:-1]} {id_!r}")
+        seen.add(id_)
+    return seen
 
 
 def _checked_alarms(alarms: tuple[AlarmSetting, ...], reader: _Reader) -> tuple[AlarmSetting, ...]:
