@@ -1,0 +1,399 @@
+"""Dynamic power allocation over a site's electrical tree: a pure function, no I/O.
+
+`allocate` gives every connector of a `Site` a setpoint in A per phase (and W), a state and
+the reason it is limited. Every node limit becomes linear constraints on the sessions'
+currents: one per phase for a limit in A (a session loads the site phases its vehicle uses)
+and one over all phases for a limit in kW. Fairness is in A per phase, the unit of the
+IEC 61851 pilot signal and of OCPP profiles in A.
+
+1. Admission: in the objective's order, a session is admitted if its minimum current still
+   fits every limit above it with the minimums of those admitted before; otherwise it is
+   paused (never a setpoint between 0 and the minimum).
+2. Sharing: progressive filling (water-filling) raises the admitted sessions' currents
+   together from their minimum; a session stops when a limit on its path fills or it
+   reaches its own maximum (connector, vehicle, demand). Fair share fills everyone at once;
+   priority fills class by class (higher first, the lower ones held at their minimum);
+   deadline first raises, earliest departure first, each session to the current that
+   delivers its energy need by its departure, then fills everyone with what is left.
+Ties are broken by connector id, so the result does not depend on the input order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from evsuper.charging.topology import Group, Phase, Site, amps_to_watts, watts_to_amps
+
+DEMAND_MARGIN_A = 1.0  # a vehicle drawing this far below its offer is taken to want no more
+_TIGHT = 1e-7  # relative slack under which a limit counts as full
+
+
+class Objective(StrEnum):
+    FAIR = "fair"
+    PRIORITY = "priority"
+    DEADLINE = "deadline"
+
+
+class State(StrEnum):
+    CHARGING = "charging"
+    PAUSED = "paused"  # requested, but its minimum does not fit
+    NOT_REQUESTED = "not requested"
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """An active session on a connector; currents are per phase."""
+
+    connector_id: str
+    priority: int = 0  # higher classes are served first (priority objective)
+    measured_a: float | None = None  # what the vehicle draws now
+    offered_a: float | None = None  # the setpoint in force when it was measured
+    max_a: float | None = None  # the vehicle's own maximum, when declared
+    phases: int | None = None  # phases the vehicle uses; None: all of the connector's
+    energy_need_kwh: float | None = None
+    departure: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.phases not in (None, 1, 2, 3):
+            raise ValueError(f"session on {self.connector_id}: phases {self.phases} is not 1-3")
+
+    def demand_a(self) -> float | None:
+        """What the vehicle takes: its measured current when well below its offer, else None."""
+        if self.measured_a is None or self.offered_a is None:
+            return None
+        if self.measured_a < self.offered_a - DEMAND_MARGIN_A:
+            return self.measured_a + DEMAND_MARGIN_A
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Setpoint:
+    connector_id: str
+    state: State
+    current_a: float  # on each loaded phase
+    phases: tuple[Phase, ...]  # the site phases it loads
+    power_w: float
+    reason: str  # "limited by feeder F2 on L1", "paused: below 6 A minimum, ..."
+    binding: str | None  # the node whose limit binds it, if any
+
+    @property
+    def phase_currents(self) -> tuple[float, float, float]:
+        """Current on site phases L1, L2, L3."""
+        a = self.current_a
+        return (
+            a if Phase.L1 in self.phases else 0.0,
+            a if Phase.L2 in self.phases else 0.0,
+            a if Phase.L3 in self.phases else 0.0,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    setpoints: Mapping[str, Setpoint]  # by connector id, every connector of the site
+
+
+@dataclass(slots=True)
+class _Constraint:
+    node: str
+    name: str  # "the site limit", "feeder F2"
+    depth: int
+    phase: Phase | None  # None: the kW limit over all phases
+    cap: float  # A, or W for a kW limit
+    members: list[tuple[int, float]]  # (session index, A -> constraint unit)
+    tol: float = field(init=False)  # slack under which it counts as full
+
+    def __post_init__(self) -> None:
+        self.tol = _TIGHT * max(1.0, self.cap)
+
+    def describe(self) -> str:
+        return f"{self.name} on {self.phase.name}" if self.phase else f"{self.name} (kW)"
+
+
+@dataclass(slots=True)
+class _Problem:
+    sessions: list[Session]
+    phases: list[tuple[Phase, ...]]
+    lo: list[float]
+    hi: list[float]
+    hi_reason: list[str]
+    constraints: list[_Constraint]
+    of: list[list[tuple[int, float]]]  # per session: (constraint index, coefficient), deepest first
+
+
+def allocate(
+    site: Site,
+    sessions: Iterable[Session],
+    objective: Objective = Objective.FAIR,
+    now: datetime | None = None,
+) -> Allocation:
+    """Setpoints for every connector of `site` (`now` is needed for departures)."""
+    p = _problem(site, sessions)
+    x = [0.0] * len(p.sessions)
+    order = sorted(range(len(x)), key=lambda s: _rank(p.sessions[s], objective))
+    admitted, paused = _admit(p, order, x)
+    if objective is Objective.PRIORITY:
+        for level in sorted({p.sessions[s].priority for s in admitted}, reverse=True):
+            _fill(p, x, [s for s in admitted if p.sessions[s].priority == level])
+    elif objective is Objective.DEADLINE:
+        _serve_deadlines(p, x, [s for s in order if s in admitted], now, site.voltage_v)
+        _fill(p, x, sorted(admitted))
+    else:
+        _fill(p, x, sorted(admitted))
+    return Allocation(_setpoints(site, p, x, paused))
+
+
+def _problem(site: Site, sessions: Iterable[Session]) -> _Problem:
+    by_connector: dict[str, Session] = {}
+    for session in sessions:
+        if session.connector_id not in site.connectors:
+            raise ValueError(f"session on unknown connector {session.connector_id!r}")
+        if session.connector_id in by_connector:
+            raise ValueError(f"two sessions on connector {session.connector_id!r}")
+        by_connector[session.connector_id] = session
+    ordered = [by_connector[c] for c in sorted(by_connector)]
+    connectors = [site.connectors[s.connector_id] for s in ordered]
+    phases = [c.site_phases(s.phases) for c, s in zip(connectors, ordered, strict=True)]
+    lo = [c.min_a for c in connectors]
+    hi: list[float] = []
+    hi_reason: list[str] = []
+    for session, c, ph in zip(ordered, connectors, phases, strict=True):
+        value, reason = c.max_a, "limited by its own maximum"
+        if c.max_kw is not None:
+            dc = watts_to_amps(c.max_kw * 1000, len(ph), site.voltage_v)
+            value, reason = min((value, reason), (dc, "limited by its maximum power"))
+        if session.max_a is not None and session.max_a < value:
+            value, reason = session.max_a, "limited by the vehicle's maximum"
+        demand = session.demand_a()
+        if demand is not None and demand < value:
+            value, reason = demand, "limited by what the vehicle takes"
+        hi.append(max(value, c.min_a))
+        hi_reason.append(reason)
+    constraints = _constraints(site, ordered, phases, hi)
+    of: list[list[tuple[int, float]]] = [[] for _ in ordered]
+    for k, constraint in enumerate(constraints):
+        for s, coefficient in constraint.members:
+            of[s].append((k, coefficient))
+    return _Problem(ordered, phases, lo, hi, hi_reason, constraints, of)
+
+
+def _constraints(
+    site: Site,
+    sessions: Sequence[Session],
+    phases: Sequence[tuple[Phase, ...]],
+    hi: Sequence[float],
+) -> list[_Constraint]:
+    """The linear constraints of every node limit, deepest nodes first.
+
+    A limit that holds even with every session under it at its own maximum cannot bind,
+    and is left out.
+    """
+    watts_per_a = [amps_to_watts(1.0, len(ph), site.voltage_v) for ph in phases]
+    under: dict[str, list[int]] = {}
+    for s, session in enumerate(sessions):
+        for ancestor in site.paths[session.connector_id]:
+            under.setdefault(ancestor, []).append(s)
+    constraints = []
+    for node_id in sorted(under, key=lambda n: -len(site.paths[n])):
+        node = site.nodes[node_id]
+        name = f"{node.label} {node_id}" if isinstance(node, Group) else "the site limit"
+        depth = len(site.paths[node_id])
+        rows: list[tuple[Phase | None, float, list[tuple[int, float]]]] = []
+        if node.limit.amps is not None:
+            for phase in Phase:
+                on_phase = [(s, 1.0) for s in under[node_id] if phase in phases[s]]
+                rows.append((phase, node.limit.amps, on_phase))
+        if node.limit.kw is not None:
+            per_a = [(s, watts_per_a[s]) for s in under[node_id]]
+            rows.append((None, node.limit.kw * 1000, per_a))
+        constraints += [
+            _Constraint(node_id, name, depth, phase, cap, members)
+            for phase, cap, members in rows
+            if sum([a * hi[s] for s, a in members]) > cap
+        ]
+    return constraints
+
+
+def _rank(session: Session, objective: Objective) -> tuple[float, float, str]:
+    """Admission order: priority class, then departure (deadline objective), then id."""
+    priority = -session.priority if objective is Objective.PRIORITY else 0
+    departure = math.inf
+    if objective is Objective.DEADLINE and session.departure is not None:
+        departure = session.departure.timestamp()
+    return priority, departure, session.connector_id
+
+
+def _loads(p: _Problem, x: Sequence[float]) -> list[float]:
+    return [sum([a * x[s] for s, a in c.members]) for c in p.constraints]
+
+
+def _admit(p: _Problem, order: Sequence[int], x: list[float]) -> tuple[set[int], dict[int, int]]:
+    """Admitted sessions (x set to their minimum) and the paused ones with the full limit."""
+    load = [0.0] * len(p.constraints)
+    admitted: set[int] = set()
+    paused: dict[int, int] = {}
+    room = [c.cap + c.tol for c in p.constraints]
+    for s in order:
+        lo = p.lo[s]
+        full = next((k for k, a in p.of[s] if load[k] + a * lo > room[k]), None)
+        if full is not None:
+            paused[s] = full
+            continue
+        admitted.add(s)
+        x[s] = p.lo[s]
+        for k, a in p.of[s]:
+            load[k] += a * p.lo[s]
+    return admitted, paused
+
+
+def _level(room: float, items: Sequence[tuple[float, float, float]]) -> float:
+    """The level t at which sum(a * clamp(t, lo, hi)) over `items` reaches `room` (inf: never)."""
+    if sum(a * hi for a, _, hi in items) <= room:
+        return math.inf
+    value = sum(a * lo for a, lo, _ in items)
+    if value >= room:
+        return -math.inf
+    events = [(lo, a) for a, lo, _ in items] + [(hi, -a) for a, _, hi in items]
+    events.sort()
+    slope, previous = 0.0, events[0][0]
+    for at, change in events:
+        reached = value + slope * (at - previous)
+        if reached >= room:
+            return previous + (room - value) / slope
+        value, previous = reached, at
+        slope += change
+    return math.inf
+
+
+def _fill(p: _Problem, x: list[float], active: Sequence[int]) -> None:
+    """Progressive filling: raise the `active` sessions together from where they are.
+
+    Each active session follows clamp(t, x_s, hi_s) as the level t rises; when a limit
+    fills, its active sessions freeze at that level. A lazy heap finds the next limit to
+    fill: a limit's level only rises when some of its sessions freeze, so an entry computed
+    before the last freeze is a lower bound, recomputed when it comes out first.
+    """
+    hi = p.hi
+    moving = [False] * len(x)
+    for s in active:
+        moving[s] = True
+    floor = list(x)
+    frozen = [False] * len(x)
+    live: dict[int, list[tuple[int, float]]] = {}  # per limit: its moving sessions
+    base: dict[int, float] = {}  # per limit: the load of the sessions that do not move
+    heap: list[tuple[float, int, int]] = []
+    for k, c in enumerate(p.constraints):
+        mine = [(s, a) for s, a in c.members if moving[s]]
+        if not mine:
+            continue
+        base[k] = 0.0
+        if len(mine) < len(c.members):  # (with all of them moving, it can fill: _constraints)
+            base[k] = sum([a * x[s] for s, a in c.members if not moving[s]])
+            if sum([a * hi[s] for s, a in mine]) <= c.cap - base[k]:
+                continue  # never fills
+        room = c.cap - base[k]
+        live[k] = mine
+        # a cheap lower bound of its level, made exact when it first comes out: the load
+        # sum(a * clamp(t, x_s, hi_s)) is at most both sum(a) * max(t, max x_s) and
+        # sum(a) * t + sum(a * x_s)
+        weight = sum([a for _, a in mine])
+        even = room / weight
+        if even < max([x[s] for s, _ in mine]):
+            even = (room - sum([a * x[s] for s, a in mine])) / weight
+        heap.append((even, k, -1))
+
+    def level(k: int) -> float:
+        room = p.constraints[k].cap - base[k]
+        items = []
+        for s, a in live[k]:
+            if frozen[s]:
+                room -= a * x[s]
+            else:
+                items.append((a, floor[s], hi[s]))
+        return _level(room, items) if items else math.inf
+
+    freezes, moving_left = 0, len(active)
+    heapq.heapify(heap)
+    while heap and moving_left:
+        t, k, stamp = heapq.heappop(heap)
+        if stamp != freezes:
+            heapq.heappush(heap, (level(k), k, freezes))
+            continue
+        if t == math.inf:
+            break
+        freezes += 1
+        for s, _ in live.pop(k):
+            if not frozen[s]:
+                frozen[s] = True
+                moving_left -= 1
+                x[s] = min(max(t, floor[s]), hi[s])
+    for s in active:
+        if not frozen[s]:
+            x[s] = hi[s]
+
+
+def _serve_deadlines(
+    p: _Problem, x: list[float], order: Sequence[int], now: datetime | None, voltage_v: float
+) -> None:
+    """Earliest departure first, raise each session towards the current meeting its need."""
+    load = _loads(p, x)
+    for s in order:
+        session = p.sessions[s]
+        if session.departure is None or session.energy_need_kwh is None:
+            continue
+        if now is None:
+            raise ValueError("the deadline objective needs `now` for sessions with a departure")
+        hours = (session.departure - now).total_seconds() / 3600
+        need_w = session.energy_need_kwh * 1000 / hours if hours > 0 else math.inf
+        target = min(watts_to_amps(need_w, len(p.phases[s]), voltage_v), p.hi[s])
+        if target <= x[s]:
+            continue
+        room = min(((p.constraints[k].cap - load[k]) / a for k, a in p.of[s]), default=math.inf)
+        raised = max(x[s], min(target, x[s] + max(room, 0.0)))
+        for k, a in p.of[s]:
+            load[k] += a * (raised - x[s])
+        x[s] = raised
+
+
+def _setpoints(
+    site: Site, p: _Problem, x: Sequence[float], paused: Mapping[int, int]
+) -> dict[str, Setpoint]:
+    full = [load >= c.cap - c.tol for c, load in zip(p.constraints, _loads(p, x), strict=True)]
+    limited = [f"limited by {c.describe()}" for c in p.constraints]
+    result: dict[str, Setpoint] = {}
+    for s, session in enumerate(p.sessions):
+        phases = p.phases[s]
+        if s in paused:
+            c = p.constraints[paused[s]]
+            reason = f"paused: below {p.lo[s]:g} A minimum, {limited[paused[s]]}"
+            result[session.connector_id] = Setpoint(
+                session.connector_id, State.PAUSED, 0.0, phases, 0.0, reason, c.node
+            )
+            continue
+        binding: str | None = None
+        reason = p.hi_reason[s]
+        if x[s] < p.hi[s] - _TIGHT * p.hi[s]:
+            # the deepest full limit on its path (work conservation: there is one)
+            k = next((k for k, _ in p.of[s] if full[k]), p.of[s][0][0])
+            binding = p.constraints[k].node
+            reason = limited[k]
+        power = amps_to_watts(x[s], len(phases), site.voltage_v)
+        result[session.connector_id] = Setpoint(
+            session.connector_id, State.CHARGING, x[s], phases, power, reason, binding
+        )
+    for connector_id, connector in site.connectors.items():
+        if connector_id not in result:
+            result[connector_id] = Setpoint(
+                connector_id,
+                State.NOT_REQUESTED,
+                0.0,
+                connector.site_phases(),
+                0.0,
+                "not requested",
+                None,
+            )
+    return dict(sorted(result.items()))
