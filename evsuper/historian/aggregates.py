@@ -3,8 +3,9 @@
 Each aggregate row is one pen (charger, connector, measurand, phase) over one minute or
 one hour: sample count, sum, minimum, maximum, first and last value, in the pen's display
 unit (kW, kWh, %: see ``units.DISPLAY_UNITS``). The archive's writer folds new raw
-samples in every minute, a chunk at a time, reading ``meter_samples`` by id after the
-watermark kept in ``aggregate_progress``: late rows (a charger's queued meter values, rows
+samples in every minute, a chunk at a time, grouped by the database (one INSERT of the
+buckets per chunk), reading ``meter_samples`` by id after the watermark kept in
+``aggregate_progress``: late rows (a charger's queued meter values, rows
 spooled during an outage) are folded into their own bucket when they arrive, each once.
 A bucket that receives rows in several passes is merged in SQL (upsert).
 """
@@ -12,16 +13,25 @@ A bucket that receives rows in several passes is merged in SQL (upsert).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, case, select
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    Table,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 
 from evsuper.historian import schema
-from evsuper.historian.sql import upsert
-from evsuper.historian.units import to_display
+from evsuper.historian.sql import epoch_seconds, timestamp_of_epoch, upsert
+from evsuper.historian.units import display_unit_of_row, display_value
 
-CHUNK_ROWS = 20_000  # raw samples folded per writer job
+CHUNK_ROWS = 5_000  # raw samples folded per writer job
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,95 +45,72 @@ HOURS = Level(schema.meter_hours, 3600)
 LEVELS = (MINUTES, HOURS)  # finest first
 
 _KEY = ["charger_id", "connector_id", "measurand", "phase", "ts"]
-
-
-@dataclass(slots=True)
-class _Bucket:
-    unit: str
-    samples: int
-    total: float
-    low: float
-    high: float
-    first_ts: datetime
-    first_value: float
-    last_ts: datetime
-    last_value: float
-
-    def add(self, ts: datetime, value: float) -> None:
-        self.samples += 1
-        self.total += value
-        self.low = min(self.low, value)
-        self.high = max(self.high, value)
-        if ts < self.first_ts:
-            self.first_ts, self.first_value = ts, value
-        if ts >= self.last_ts:
-            self.last_ts, self.last_value = ts, value
+# in the order of the SELECT that fills them (_buckets)
+_COLUMNS = ["ts", "charger_id", "connector_id", "measurand", "phase", "unit", "samples", "total",
+            "low", "high", "first_ts", "first_value", "last_ts", "last_value"]  # fmt: skip
 
 
 def aggregate_chunk(connection: Connection) -> int:
     """Fold the next CHUNK_ROWS raw samples into every level; how many were read (0: all
-    caught up)."""
+    caught up). The grouping runs in the database: no Python loop over the samples holds
+    the interpreter while the engine answers chargers."""
     marks = {level: _watermark(connection, level) for level in LEVELS}
     m = schema.meter_samples
-    rows = connection.execute(
+    first = min(marks.values())
+    chunk = select(m.c.id).where(m.c.id > first).order_by(m.c.id).limit(CHUNK_ROWS).subquery()
+    read, last = connection.execute(select(func.count(), func.max(chunk.c.id))).one()
+    if not read:
+        return 0
+    for level in LEVELS:
+        if marks[level] < last:
+            buckets = _buckets(level, marks[level], last)
+            upsert(connection, level.table, (_COLUMNS, buckets), _KEY, _merge)
+            _set_watermark(connection, level, last)
+    return int(read)
+
+
+def _buckets(level: Level, after: int, last: int) -> Select[Any]:
+    """The buckets of the samples with ids in (after, last], each with its first and last
+    value (a window numbers each bucket's samples both ways)."""
+    m = schema.meter_samples
+    phase = func.coalesce(m.c.phase, literal(""))
+    bucket = epoch_seconds(m.c.ts) // literal_column(str(level.seconds), Integer)
+    pen = [m.c.charger_id, m.c.connector_id, m.c.measurand, phase, bucket]
+    samples = (
         select(
-            m.c.id,
-            m.c.ts,
             m.c.charger_id,
             m.c.connector_id,
             m.c.measurand,
-            m.c.phase,
-            m.c.unit,
-            m.c.value,
+            phase.label("phase"),
+            bucket.label("bucket"),
+            display_unit_of_row().label("unit"),
+            m.c.ts,
+            display_value().label("value"),
+            func.row_number().over(partition_by=pen, order_by=[m.c.ts, m.c.id]).label("nth"),
+            func.row_number()
+            .over(partition_by=pen, order_by=[m.c.ts.desc(), m.c.id.desc()])
+            .label("nth_last"),
         )
-        .where(m.c.id > min(marks.values()))
-        .order_by(m.c.id)
-        .limit(CHUNK_ROWS)
-    ).all()
-    if not rows:
-        return 0
-    for level in LEVELS:
-        buckets: dict[tuple[Any, ...], _Bucket] = {}
-        for id_, ts, charger_id, connector_id, measurand, phase, unit, value in rows:
-            if id_ <= marks[level]:
-                continue
-            value, unit = to_display(value, unit)
-            start = _bucket_start(ts, level.seconds)
-            key = (charger_id, connector_id, measurand, phase or "", start)
-            bucket = buckets.get(key)
-            if bucket is None:
-                buckets[key] = _Bucket(unit, 1, value, value, value, ts, value, ts, value)
-            else:
-                bucket.add(ts, value)
-        if buckets:
-            upsert(connection, level.table, [_row(k, b) for k, b in buckets.items()], _KEY, _merge)
-        _set_watermark(connection, level, rows[-1].id)
-    return len(rows)
-
-
-def _bucket_start(ts: datetime, seconds: int) -> datetime:
-    epoch = int(ts.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
-
-
-def _row(key: tuple[Any, ...], bucket: _Bucket) -> dict[str, Any]:
-    charger_id, connector_id, measurand, phase, start = key
-    return {
-        "ts": start,
-        "charger_id": charger_id,
-        "connector_id": connector_id,
-        "measurand": measurand,
-        "phase": phase,
-        "unit": bucket.unit,
-        "samples": bucket.samples,
-        "total": bucket.total,
-        "low": bucket.low,
-        "high": bucket.high,
-        "first_ts": bucket.first_ts,
-        "first_value": bucket.first_value,
-        "last_ts": bucket.last_ts,
-        "last_value": bucket.last_value,
-    }
+        .where(m.c.id > after, m.c.id <= last)
+        .subquery()
+    )
+    s = samples.c
+    return select(
+        timestamp_of_epoch(s.bucket * level.seconds).label("ts"),
+        s.charger_id,
+        s.connector_id,
+        s.measurand,
+        s.phase,
+        func.max(s.unit).label("unit"),
+        func.count().label("samples"),
+        func.sum(s.value).label("total"),
+        func.min(s.value).label("low"),
+        func.max(s.value).label("high"),
+        func.min(s.ts).label("first_ts"),
+        func.max(case((s.nth == 1, s.value))).label("first_value"),
+        func.max(s.ts).label("last_ts"),
+        func.max(case((s.nth_last == 1, s.value))).label("last_value"),
+    ).group_by(s.charger_id, s.connector_id, s.measurand, s.phase, s.bucket)
 
 
 def _merge(table: Table, new: Any) -> dict[str, Any]:

@@ -1,10 +1,9 @@
 """The archive: domain events in, batched writes on a writer thread, durable transaction ids.
 
 Inserts coming from events (status changes, meter samples, ...) are queued and written in
-batches, one database transaction per batch, at most one a second. Calls that must be
-durable before the charger is answered (``start_transaction``, ``stop_transaction``) travel
-through the same queue, in order, are committed at once with what is queued before them,
-and their futures resolve only after that commit.
+batches, one database transaction per batch. Calls that must be durable before the
+charger is answered (``start_transaction``, ``stop_transaction``) travel through the same
+queue, in order, and their futures resolve only after the batch holding them committed.
 """
 
 from __future__ import annotations
@@ -63,7 +62,6 @@ from evsuper.users.audit import AuditEntry, audit_row
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 5000  # jobs per database transaction
-COMMIT_PERIOD_S = 1.0  # plain rows are committed at most this often
 QUEUE_LIMIT = 100_000  # jobs in memory; beyond, rows wait in the spool file
 REPLAY_SLICE = 20_000  # spooled rows written per writer round
 RETRY_DELAY_S = 1.0
@@ -532,17 +530,14 @@ class Archive:
     def _writer(self) -> None:
         pending: list[_Job] = []
         stopping = False
-        last_commit = 0.0
         while True:
             if not pending:
                 wait = RETRY_DELAY_S if self._spooled else None  # spooled: retry them
                 with contextlib.suppress(queue.Empty):
                     pending.append(self._queue.get(timeout=wait))
-            # plain rows wait for the next second's commit; a caller waiting does not
-            commit_at = last_commit + COMMIT_PERIOD_S
-            while len(pending) < BATCH_MAX and not (pending and _urgent(pending[-1])):
+            while len(pending) < BATCH_MAX:
                 try:
-                    pending.append(self._queue.get(timeout=max(0.0, commit_at - time.monotonic())))
+                    pending.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
             if self._queue.qsize() > QUEUE_LIMIT:
@@ -567,7 +562,6 @@ class Archive:
                     return
                 time.sleep(RETRY_DELAY_S)
                 continue
-            last_commit = time.monotonic()
             for job in pending:
                 if job.future is not None and not job.future.done():
                     job.future.set_result(job.row)
@@ -692,12 +686,6 @@ class Archive:
 
         with contextlib.suppress(RuntimeError):  # the loop closed while we were writing
             loop.call_soon_threadsafe(publish)
-
-
-def _urgent(job: _Job) -> bool:
-    """A caller waits on it (or the archive stops): committed without waiting for the
-    next second."""
-    return job.future is not None or job is _STOP
 
 
 def _upsert_charger(connection: Connection, booted: ChargerBooted) -> None:

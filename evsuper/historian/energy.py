@@ -19,8 +19,8 @@ from sqlalchemy import Engine, and_, func, literal_column, select
 
 from evsuper.core.domain import ConnectorStatus
 from evsuper.historian import schema
-from evsuper.historian.samples import display_value
 from evsuper.historian.sql import epoch_seconds
+from evsuper.historian.units import display_value
 from evsuper.project.model import Place
 
 POWER = "Power.Active.Import"

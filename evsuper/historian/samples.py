@@ -25,7 +25,6 @@ from sqlalchemy import (
     Engine,
     Integer,
     Select,
-    case,
     func,
     literal_column,
     select,
@@ -36,7 +35,7 @@ from evsuper.historian import schema
 from evsuper.historian.aggregates import LEVELS, Level
 from evsuper.historian.sql import epoch_seconds
 from evsuper.historian.tag_samples import historised_tags
-from evsuper.historian.units import DISPLAY_UNITS, display_unit
+from evsuper.historian.units import display_unit, display_value
 
 POWER = "Power.Active.Import"
 ENERGY_REGISTER = "Energy.Active.Import.Register"
@@ -102,16 +101,6 @@ class Series:
     @property
     def downsampled(self) -> bool:
         return self.bucket_s > 0
-
-
-def display_value() -> ColumnElement[float]:
-    """``value`` in its display unit, computed by the database."""
-    m = schema.meter_samples
-    factors = {unit: factor for unit, (_, factor) in DISPLAY_UNITS.items() if factor != 1.0}
-    return case(
-        *((m.c.unit == unit, m.c.value * factor) for unit, factor in factors.items()),
-        else_=m.c.value,
-    )
 
 
 def _pen_filter(pen: Pen, since: datetime, until: datetime) -> list[ColumnElement[bool]]:

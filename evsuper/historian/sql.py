@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, Float, Table
+from sqlalchemy import BigInteger, ColumnElement, Connection, DateTime, Float, Select, Table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
@@ -65,15 +65,19 @@ def _epoch_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> s
     return f"CAST(strftime('%s', {compiler.process(ts, **kw)}) AS INTEGER)"
 
 
+Merge = Callable[[Table, Any], dict[str, ColumnElement[Any]]]
+
+
 def upsert(
     connection: Connection,
     table: Table,
-    rows: list[dict[str, Any]],
+    rows: list[dict[str, Any]] | tuple[list[str], Select[Any]],
     key: list[str],
-    merge: Callable[[Table, Any], dict[str, ColumnElement[Any]]],
+    merge: Merge,
 ) -> None:
-    """Insert ``rows``; a row whose ``key`` columns exist already updates it instead, with
-    the SET clause ``merge(table, excluded)`` (SQLite and PostgreSQL: ON CONFLICT)."""
+    """Insert ``rows`` (dictionaries, or the columns a SELECT fills); a row whose ``key``
+    columns exist already updates it instead, with the SET clause ``merge(table,
+    excluded)`` (SQLite and PostgreSQL: ON CONFLICT)."""
     dialect = connection.dialect.name
     if dialect == "sqlite":
         statement: Any = sqlite_insert(table)
@@ -81,7 +85,33 @@ def upsert(
         statement = postgresql_insert(table)
     else:
         raise NotImplementedError(f"no upsert for {dialect} (SQLite and PostgreSQL only)")
+    if isinstance(rows, tuple):
+        statement = statement.from_select(*rows)
     statement = statement.on_conflict_do_update(
         index_elements=key, set_=merge(table, statement.excluded)
     )
-    connection.execute(statement, rows)
+    if isinstance(rows, tuple):
+        connection.execute(statement)
+    else:
+        connection.execute(statement, rows)
+
+
+class timestamp_of_epoch(FunctionElement[Any]):
+    """The timestamp of whole seconds since 1970-01-01 UTC, stored as the archive stores
+    timestamps (SQLite: the text SQLAlchemy writes, microseconds included)."""
+
+    type = DateTime(timezone=True)
+    inherit_cache = True
+    name = "timestamp_of_epoch"
+
+
+@compiles(timestamp_of_epoch)
+def _timestamp_default(element: timestamp_of_epoch, compiler: SQLCompiler, **kw: Any) -> str:
+    (seconds,) = list(element.clauses)
+    return f"to_timestamp({compiler.process(seconds, **kw)})"
+
+
+@compiles(timestamp_of_epoch, "sqlite")
+def _timestamp_sqlite(element: timestamp_of_epoch, compiler: SQLCompiler, **kw: Any) -> str:
+    (seconds,) = list(element.clauses)
+    return f"strftime('%Y-%m-%d %H:%M:%S.000000', {compiler.process(seconds, **kw)}, 'unixepoch')"
