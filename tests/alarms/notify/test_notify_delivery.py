@@ -587,19 +587,13 @@ async def test_a_slow_smtp_server_never_blocks_alarm_changed_or_the_loop(
     plain_smtp.mailbox.gate = asyncio.Event()  # the server holds every DATA
     config = settings(smtp_port=plain_smtp.port, max_concurrent_sends=2)
     notifier = await started(notifiers, Notifier(config, TagBus(), clock=Clock()))
-    started_at = time.perf_counter()
-    for n in range(100):
+    for n in range(100):  # synchronous calls: they only queue
         notifier.alarm_changed(alarm(n), Transition.ACTIVATED)
-    assert time.perf_counter() - started_at < 0.5  # 100 calls, no I/O among them
-    # both senders are stuck inside the server's DATA, which this very loop serves:
+    assert notifier.backlog == 100
+    # both senders are stuck inside the server's DATA, which this very loop serves: had
+    # a send blocked the loop, the server could not have reached that point
     await wait_until(lambda: plain_smtp.mailbox.waiting == 2)
     assert notifier.backlog == 100
-    lags = []
-    for _ in range(20):  # the loop keeps its pace meanwhile
-        before = time.perf_counter()
-        await asyncio.sleep(0.005)
-        lags.append(time.perf_counter() - before - 0.005)
-    assert max(lags) < 0.2, lags
     plain_smtp.mailbox.gate.set()
     await wait_until(lambda: len(plain_smtp.mailbox.messages) == 100, within=30)
     await wait_until(lambda: notifier.backlog == 0)
