@@ -17,6 +17,7 @@ from evsuper.historian.energy import dashboard
 from evsuper.historian.samples import available_pens, series
 from evsuper.historian.transactions import TransactionReader
 from evsuper.hmi.bridge import EngineBridge
+from evsuper.hmi.collector import GuiThreadCollector
 from evsuper.hmi.compat import BROKEN_BINDING_TEXT, binding_leaks_none
 from evsuper.hmi.dialogs.startup import show_startup_error
 from evsuper.hmi.main_window import ArchiveReaders, MainWindow
@@ -40,6 +41,7 @@ def run_hmi(project: Project, *, start_as_viewer: bool | None = None) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("evsuper")
     apply_theme(app)
+    GuiThreadCollector(app)  # no garbage collection in the engine and worker threads
     _quit_on_signals(app)
     if binding_leaks_none():
         log.error("unusable Qt binding: %s", BROKEN_BINDING_TEXT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -18,6 +19,7 @@ from evsuper.core.domain import CommState, ConnectorStatus, RegistrationStatus
 from evsuper.core.tags import Sample, TagPath, charger_tag, connector_tag
 from evsuper.historian.archive import create_archive_engine
 from evsuper.historian.migrate import upgrade_to_head
+from evsuper.hmi.collector import GuiThreadCollector
 from evsuper.hmi.compat import BROKEN_BINDING_TEXT, binding_leaks_none
 from evsuper.hmi.session import Session
 from evsuper.hmi.theme import apply_theme
@@ -38,6 +40,17 @@ def binding_ok(qapp: QApplication) -> bool:
 def _usable_binding(binding_ok: bool) -> None:
     if not binding_ok:
         pytest.fail(BROKEN_BINDING_TEXT, pytrace=False)
+
+
+@pytest.fixture(scope="package", autouse=True)
+def gui_thread_collector(qapp: QApplication) -> Iterator[None]:
+    """As in the HMI: cyclic garbage (Qt objects in it) is collected on the GUI thread only,
+    never in a worker or engine thread."""
+    collector = GuiThreadCollector(qapp)
+    yield
+    collector.deleteLater()
+    QApplication.processEvents()
+    gc.enable()
 
 
 @pytest.fixture
