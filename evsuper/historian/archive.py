@@ -39,6 +39,7 @@ from evsuper.core.domain import (
     ChargerRestored,
     ConnectorStatusChanged,
     MaintenanceStatus,
+    MeterReading,
     MeterValuesReceived,
     Reservation,
     ReservationState,
@@ -433,10 +434,7 @@ class Archive:
         match ev:
             case MeterValuesReceived():
                 for r in ev.readings:
-                    pen = (ev.charger_id, ev.connector_id, r.measurand, r.phase)
-                    value, _ = to_display(r.value, r.unit)
-                    always = r.context in ALWAYS_STORED_CONTEXTS
-                    if not self._recorder.keep(pen, r.measurand, r.ts, value, always=always):
+                    if not self._records(ev, r):
                         continue
                     self._put(
                         schema.meter_samples,
@@ -483,6 +481,15 @@ class Archive:
                     kind=ev.kind,
                     detail=ev.detail,
                 )
+
+    def _records(self, ev: MeterValuesReceived, r: MeterReading) -> bool:
+        """Whether the recording rules keep this reading (no rule for it: kept, at no cost)."""
+        if self._recorder.rule(r.measurand) is None:
+            return True
+        pen = (ev.charger_id, ev.connector_id, r.measurand, r.phase)
+        value, _ = to_display(r.value, r.unit)
+        always = r.context in ALWAYS_STORED_CONTEXTS
+        return self._recorder.keep(pen, r.measurand, r.ts, value, always=always)
 
     def _on_tag(self, path: TagPath, sample: Sample) -> None:
         if self._tag_recorder.rule(path) is None:

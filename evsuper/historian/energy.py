@@ -327,11 +327,9 @@ def dashboard(
         places=[
             PlaceEnergy(
                 place,
-                energy_since(today, set(place.chargers)),
-                energy_since(week, set(place.chargers)),
-                energy_since(month, set(place.chargers)),
+                *(energy_since(start, chargers) for start in (today, week, month)),
             )
-            for place in places
+            for place, chargers in ((p, set(p.chargers)) for p in places)
         ],
         curve_today=load_curve(engine, today, now),
         curve_yesterday=[

@@ -57,6 +57,8 @@ def run_hmi(project: Project, *, start_as_viewer: bool | None = None) -> int:
 
     engine = engine_thread.engine
     connectors = {c.id: c.connectors for c in project.chargers}
+    places = project.places()
+    groups = {b.id_tag: b.parent_id_tag for b in project.badges if b.parent_id_tag}
     bridge = EngineBridge(engine_thread)
     session = Session(engine.authenticator, idle_logout_s=project.hmi.idle_logout_min * 60)
     window = MainWindow(
@@ -73,11 +75,7 @@ def run_hmi(project: Project, *, start_as_viewer: bool | None = None) -> int:
                 series=functools.partial(series, engine.archive.engine),
             ),
             dashboard=lambda: dashboard(
-                engine.archive.engine,
-                connectors,
-                datetime.now().astimezone(),
-                project.places(),
-                {b.id_tag: b.parent_id_tag for b in project.badges if b.parent_id_tag},
+                engine.archive.engine, connectors, datetime.now().astimezone(), places, groups
             ),
             reports=lambda request, path: write_report(
                 path, engine.archive.engine, project, request
