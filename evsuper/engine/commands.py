@@ -25,6 +25,7 @@ from evsuper.charging.profiles import (
     ChargingRateUnit,
     ChargingSchedule,
 )
+from evsuper.charging.status import ChargingMode
 from evsuper.core.timeutil import utcnow
 from evsuper.project.layout import LAYOUT_FILE, Layout
 from evsuper.users.audit import AuditEntry, AuditKind
@@ -354,6 +355,85 @@ class SaveLayout(Command):
 
     def parameters(self) -> dict[str, Any]:
         return {"objects": len(self.layout.objects), "summary": self.summary}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetChargingMode(Command):
+    """Switch a site between automatic allocation and manual limits per connector."""
+
+    permission = Permission.SMART_CHARGING
+    charger_id: str = ""
+    site_id: str
+    mode: ChargingMode
+
+    @property
+    def target(self) -> str:
+        return f"site {self.site_id}"
+
+    def confirmation(self) -> str | None:
+        if self.mode is ChargingMode.MANUAL:
+            return (
+                f"Switch site {self.site_id} to manual power limits? The allocator stops "
+                "sharing power; the site limit still holds."
+            )
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetManualLimit(Command):
+    """The operator's limit for one connector in manual mode (None: its maximum)."""
+
+    permission = Permission.SMART_CHARGING
+    connector_id: int
+    limit_a: float | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetSiteLimit(Command):
+    """Override a site's connection limit in kW until cleared (None: back to the project's
+    static, scheduled or tag-driven limit)."""
+
+    permission = Permission.SMART_CHARGING
+    charger_id: str = ""
+    site_id: str
+    limit_kw: float | None
+
+    @property
+    def target(self) -> str:
+        return f"site {self.site_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WriteTag(Command):
+    """Write a value to a driver tag (a Modbus register, an OPC UA node, ...)."""
+
+    permission = Permission.CONTROL_CHARGING
+    charger_id: str = ""
+    tag: str
+    value: Any
+
+    @property
+    def target(self) -> str:
+        return self.tag
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetDeviceEnabled(Command):
+    """Stop or resume the communication with one driver device."""
+
+    permission = Permission.EDIT_PROJECT
+    charger_id: str = ""
+    device: str
+    enabled: bool
+
+    @property
+    def target(self) -> str:
+        return f"device {self.device}"
+
+    def confirmation(self) -> str | None:
+        if not self.enabled:
+            return f"Stop communicating with {self.device}? Its values go not-connected."
+        return None
 
 
 @dataclass(frozen=True, kw_only=True)

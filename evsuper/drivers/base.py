@@ -1,0 +1,120 @@
+"""What every tag driver (Modbus, OPC UA, simulated sources, third-party plugins) offers.
+
+A driver owns the devices of one address scheme (``modbus://``, ``opc.tcp://``, ``sim://``),
+publishes their points on the tag bus and writes setpoints. The engine builds one per
+scheme present in the project through the registry (``evsuper.drivers.registry``) and
+talks to it only through this protocol; docs/drivers.md explains how to write one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+from evsuper.core.tags import Sample, TagPath
+
+Publish = Callable[[TagPath, Sample], None]
+
+
+class LinkState(StrEnum):
+    STOPPED = "stopped"
+    DISABLED = "disabled"  # switched off by an operator
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    WAITING = "waiting"  # connection lost or refused, retrying after a back-off
+
+
+@dataclass(slots=True)
+class DeviceStatus:
+    """Communication state and counters of one device since it started."""
+
+    state: LinkState = LinkState.STOPPED
+    requests: int = 0  # reads / notifications handled
+    errors: int = 0
+    last_error: str = ""
+    connected_since: datetime | None = None
+    connects: int = 0  # successful connections
+    next_retry_s: float = 0.0  # current back-off
+
+
+class WriteStatus(StrEnum):
+    OK = "ok"  # written and read back equal
+    MISMATCH = "read-back-mismatch"
+    REJECTED = "rejected"  # the device refused it (Modbus exception, OPC UA bad status)
+    COMM_FAILURE = "comm-failure"
+    NOT_WRITABLE = "not-writable"
+    UNKNOWN_TAG = "unknown-tag"
+    INVALID_VALUE = "invalid-value"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    tag: TagPath
+    status: WriteStatus
+    requested: Any
+    read_back: Any = None
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is WriteStatus.OK
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSettings:
+    """One ``[[devices]]`` entry of the project: a name, an address whose scheme chooses
+    the driver, and the rest of the table, which only that driver reads."""
+
+    name: str
+    address: str  # modbus://host:port/unit, opc.tcp://host:port/path, sim://...
+    enabled: bool = True
+    options: Mapping[str, Any] = field(default_factory=dict)
+    source: str = ""  # "project.toml:42", for messages
+
+    @property
+    def scheme(self) -> str:
+        return self.address.partition("://")[0].lower()
+
+
+class DriverConfigError(ValueError):
+    """A device's settings that its driver cannot use; the message names the device, the
+    field and, when known, the file and line (``DeviceSettings.source``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DriverContext:
+    publish: Publish  # TagBus.publish
+    project_dir: Path  # profiles, certificates and keys are relative to it
+
+
+class Driver(Protocol):
+    """The devices of one scheme, behind the bus."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None:
+        """Stop every device; their points are published ``NOT_CONNECTED``."""
+
+    def tags(self) -> Sequence[TagPath]:
+        """Every tag the driver publishes."""
+
+    def owns(self, tag: TagPath) -> bool: ...
+
+    def writable(self, tag: TagPath) -> bool: ...
+
+    async def write(self, tag: TagPath, value: Any) -> WriteResult: ...
+
+    def status(self) -> dict[str, DeviceStatus]:
+        """Per device name."""
+
+    async def set_enabled(self, device: str, enabled: bool) -> None:
+        """Stop polling / subscribing a device (its points go ``NOT_CONNECTED``) or start
+        it again."""
+
+
+DriverFactory = Callable[[Sequence[DeviceSettings], DriverContext], Driver]
+"""Builds a driver for the devices of its scheme; raises ``DriverConfigError``."""
