@@ -17,12 +17,14 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPushButton,
     QScrollArea,
     QSizePolicy,
     QStackedWidget,
     QToolBar,
+    QToolButton,
     QWidget,
 )
 
@@ -248,6 +250,21 @@ class MainWindow(QMainWindow):
             self._readers is not None and self._readers.history is not None
         )
         self.project_history_button.clicked.connect(self.show_project_history)
+        # views grouped by subject: each view adds its own entry to one of these menus
+        self.charging_menu = QMenu("Smart charging", self)
+        self.charging_button = self._menu_button(
+            "Smart charging",
+            "chargingButton",
+            self.charging_menu,
+            "Power management, charging profiles and planning",
+        )
+        self.system_menu = QMenu("System", self)
+        self.system_button = self._menu_button(
+            "System",
+            "systemButton",
+            self.system_menu,
+            "Drivers, devices and every tag with its quality",
+        )
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.user_label = QLabel()
@@ -325,6 +342,15 @@ class MainWindow(QMainWindow):
         button.setObjectName(name)
         button.setToolTip(tip)
         button.setEnabled(self._readers is not None)
+        return button
+
+    def _menu_button(self, text: str, name: str, menu: QMenu, tip: str) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setObjectName(name)
+        button.setToolTip(tip)
+        button.setMenu(menu)
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         return button
 
     def show_event_log(self) -> None:
@@ -476,6 +502,11 @@ class MainWindow(QMainWindow):
         self.breadcrumb.setObjectName("breadcrumb")
         bar.addSeparator()
         bar.addWidget(self.breadcrumb)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+        bar.addWidget(self.charging_button)
+        bar.addWidget(self.system_button)
         self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self._show_location()
