@@ -9,12 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ocpp.charge_point import (
-    camel_to_snake_case,
-    remove_nones,
-    serialize_as_dict,
-    snake_to_camel_case,
-)
+from ocpp.charge_point import remove_nones, serialize_as_dict
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
 from ocpp.v16.enums import AvailabilityType, MessageTrigger, ResetType
@@ -22,6 +17,7 @@ from ocpp.v16.enums import AvailabilityType, MessageTrigger, ResetType
 from evsuper.charging.profiles import ChargingSchedule
 from evsuper.core.domain import MeterReading
 from evsuper.core.timeutil import from_wire, to_wire
+from evsuper.drivers.ocpp.keycase import camel_to_snake_case, snake_to_camel_case
 from evsuper.engine import commands as cmd
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
