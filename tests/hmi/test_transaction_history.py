@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import functools
 import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -377,11 +376,10 @@ def test_a_million_sessions_open_and_sort_without_waiting(
         base = (utcnow() - timedelta(days=365)).strftime("%Y-%m-%d %H:%M:%S")
         connection.execute(text(FILL), {"count": MILLION, "base": base})
     try:
-        started = time.perf_counter()
         view = TransactionHistoryView(TransactionReader(engine))
         qtbot.addWidget(view)
-        # building the window does not wait on the database
-        assert time.perf_counter() - started < 2.0 and view.loading
+        # building the window does not wait on the database: the count is still to come
+        assert view.loading and view.model.rowCount() == 0
         with qtbot.waitSignal(view.model.loaded, timeout=30_000):
             view.period.setCurrentIndex(view.period.findText("All time"))
         view.show()

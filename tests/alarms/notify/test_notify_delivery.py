@@ -10,7 +10,6 @@ import logging
 import socket
 import ssl
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -610,9 +609,9 @@ async def test_stop_abandons_what_cannot_finish_in_time_and_logs_it(
         notifier.alarm_changed(alarm(n), Transition.ACTIVATED)
     await wait_until(lambda: plain_smtp.mailbox.waiting == 1)
     caplog.set_level(logging.WARNING, logger="evsuper.alarms.notify")
-    started_at = time.perf_counter()
-    await notifier.stop()
-    assert time.perf_counter() - started_at < 2
+    # stop returns while the send it abandons is still held inside the server's DATA
+    await asyncio.wait_for(notifier.stop(), timeout=30)  # a hang guard, not a timing
+    assert plain_smtp.mailbox.waiting == 1
     abandoned = [r.getMessage() for r in caplog.records if "abandoned at stop" in r.getMessage()]
     assert len(abandoned) == 3
     assert sum("(sending)" in m for m in abandoned) == 1
