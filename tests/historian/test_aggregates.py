@@ -4,7 +4,6 @@ each raw sample once (late ones too), and read by long trends instead of the raw
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,14 +16,6 @@ from evsuper.historian.archive import Archive
 from evsuper.historian.samples import POWER, Pen, series
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)
-
-
-@pytest.fixture
-async def archive(archive_url: str) -> AsyncIterator[Archive]:
-    archive = Archive(archive_url, TagBus())
-    await archive.start()
-    yield archive
-    await archive.stop()
 
 
 def sample(ts: datetime, value: float, unit: str = "W", phase: str | None = None) -> dict[str, Any]:

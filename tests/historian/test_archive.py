@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -29,14 +28,6 @@ from evsuper.historian import archive as archive_module
 from evsuper.historian import schema
 from evsuper.historian.archive import Archive
 from evsuper.historian.migrate import current_revision, head_revision
-
-
-@pytest.fixture
-async def archive(archive_url: str) -> AsyncIterator[Archive]:
-    archive = Archive(archive_url, TagBus())
-    await archive.start()
-    yield archive
-    await archive.stop()
 
 
 async def test_migrations_build_exactly_the_model(archive: Archive) -> None:
