@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PROJECT ?= projects/demo
 
-.PHONY: run serve test lint bench clean
+.PHONY: run serve test lint bench demo clean
 
 run: $(VENV)/.installed-hmi
 	$(BIN)/evsuper run $(PROJECT)
@@ -23,6 +23,10 @@ test: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check evsuper tests bench
 	$(BIN)/mypy
+
+# Regenerate projects/demo from its spec (projects/specs/demo.toml; docs/templates.md).
+demo: $(VENV)/.installed-hmi
+	$(BIN)/evsuper new projects/demo --spec projects/specs/demo.toml --replace
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/ocpp_load.py --chargers 200 --duration 30

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib
 import json
 import logging
 import signal
@@ -17,10 +18,14 @@ from evsuper.project.loader import ProjectError, load_project
 from evsuper.project.model import Project
 
 DEFAULT_PROJECT = Path("projects/demo")
+# Commands whose modules are slow to import (the archive, PDF): loaded only when named (or
+# for help), so that `evsuper new` and the like start fast.
+_HEAVY = {"users": "evsuper.users.cli", "report": "evsuper.reports.cli"}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = _parser(next((a for a in argv if not a.startswith("-")), None))
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
     try:
@@ -32,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line; ``command``: the one asked for (None: unknown, load them all)."""
     parser = argparse.ArgumentParser(
         prog="evsuper", description="Supervision of EV charging sites (OCPP central system + HMI)."
     )
@@ -115,13 +121,11 @@ def _parser() -> argparse.ArgumentParser:
     password.add_argument("charger_id", metavar="CHARGER_ID", help="charge point id")
     password.set_defaults(handler=_charger_password)
 
-    from evsuper.users import cli as users_cli
-
-    users_cli.add_parser(sub)
-
-    from evsuper.reports import cli as reports_cli
-
-    reports_cli.add_parser(sub)
+    for name, module in _HEAVY.items():
+        if command in (None, name):
+            importlib.import_module(module).add_parser(sub)
+        else:  # a stand-in: the parser knows the name, the module stays unloaded
+            sub.add_parser(name)
 
     from evsuper.project import history_cli
 

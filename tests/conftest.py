@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import TEST_SIMULATOR
 
 from evsuper.project.model import (
     AuthorizationMode,
@@ -22,10 +23,6 @@ pytest_plugins = ["databases"]
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-# Fast, deterministic simulated bollards: sessions start only when asked to.
-TEST_SIMULATOR = SimulatorSettings(
-    enabled=True, autonomous=False, seed=7, meter_interval_s=0.2, time_scale=60.0
-)
 
 ProjectFactory = Callable[..., Project]
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from evsuper.engine.commands import Command, CommandResult, CommandRouter
+from evsuper.project.model import SimulatorSettings
 from evsuper.users.permissions import Actor, Origin, Role
 
 C = TypeVar("C", bound=Command)
@@ -34,3 +35,9 @@ def as_admin(command: C) -> C:
 
 async def execute_as_admin(router: CommandRouter, command: Command) -> CommandResult:
     return await router.execute(as_admin(command))
+
+
+# Fast, deterministic simulated bollards: sessions start only when asked to.
+TEST_SIMULATOR = SimulatorSettings(
+    enabled=True, autonomous=False, seed=7, meter_interval_s=0.2, time_scale=60.0
+)

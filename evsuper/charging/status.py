@@ -40,7 +40,9 @@ class ConnectorAllocation:
     charger_id: str
     connector_id: int
     parent: str  # the node it hangs from
-    state: str  # allocator Setpoint.state: charging | paused | not requested | offline | manual
+    # allocator Setpoint.state: charging | paused | not requested, or offline | manual |
+    # uncontrolled (it refused its limit: counted at its maximum)
+    state: str
     current_a: float  # setpoint per loaded phase
     power_kw: float  # setpoint as power
     measured_kw: float

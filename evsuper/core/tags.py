@@ -91,6 +91,7 @@ class ConnectorTag(StrEnum):
     TRANSACTION_ID = "transaction_id"  # None when idle
     ID_TAG = "id_tag"
     RESERVATION_ID = "reservation_id"  # the active reservation, None when none
+    SETPOINT_A = "setpoint_a"  # the charging service's limit per phase (None: no session)
 
 
 class SystemTag(StrEnum):
@@ -99,3 +100,23 @@ class SystemTag(StrEnum):
     FILES_URL = "files/url"  # base URL of the engine's HTTP file endpoint
     REPORTS_FAILING = "reports/failing"  # bool: the scheduled report cannot be written or mailed
     REPORTS_LAST_ERROR = "reports/last_error"  # str: its last failure
+
+
+class SiteChargingTag(StrEnum):
+    """Per-site tags of the charging service: ``_system/charging/<site>/<name>``."""
+
+    LIMIT_KW = "limit_kw"  # the limit in force (override, tag, schedule or static)
+    AVAILABLE_KW = "available_kw"  # the limit less the building load and offline chargers
+    ALLOCATED_KW = "allocated_kw"  # what the setpoints allow
+    MEASURED_KW = "measured_kw"  # the connectors' power
+    MODE = "mode"  # ChargingMode
+    HEALTHY = "healthy"  # bool: the allocation loop runs within its period
+
+
+def site_charging_tag(site_id: str, name: str) -> TagPath:
+    return system_tag(f"charging/{site_id}/{name}")
+
+
+def driver_state_tag(device: str) -> TagPath:
+    """``_system/drivers/<device>/state``: the LinkState of a driver device."""
+    return system_tag(f"drivers/{device}/state")

@@ -84,6 +84,18 @@ class DriverConfigError(ValueError):
     """A device's settings that its driver cannot use; the message names the device, the
     field and, when known, the file and line (``DeviceSettings.source``)."""
 
+    device: str = ""  # set by ``option_error``: the project loader points at the option's
+    field: str = ""  # own line and shows ``reason`` there
+    reason: str = ""
+
+
+def option_error(settings: DeviceSettings, field: str, reason: str) -> DriverConfigError:
+    """The error for option ``field`` of device ``settings`` (``"address"`` included)."""
+    where = f"{settings.source}: " if settings.source else ""
+    error = DriverConfigError(f"{where}device {settings.name!r}: {field}: {reason}")
+    error.device, error.field, error.reason = settings.name, field, reason
+    return error
+
 
 @dataclass(frozen=True, slots=True)
 class DriverContext:

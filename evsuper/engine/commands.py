@@ -28,6 +28,7 @@ from evsuper.charging.profiles import (
 from evsuper.charging.status import ChargingMode
 from evsuper.core.timeutil import utcnow
 from evsuper.project.layout import LAYOUT_FILE, Layout
+from evsuper.project.profile_library import PROFILE_LIBRARY_FILE, ProfileLibrary
 from evsuper.users.audit import AuditEntry, AuditKind
 from evsuper.users.permissions import NOBODY, Actor, Permission
 
@@ -358,6 +359,25 @@ class SaveLayout(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SaveProfileLibrary(Command):
+    """Save the charging profile library (named templates) as ``charging_profiles.toml``,
+    a new version of the project history. SMART_CHARGING, the permission of sending a
+    profile: a template does nothing until it is uploaded (docs/smart_charging.md)."""
+
+    permission = Permission.SMART_CHARGING
+    charger_id: str = ""
+    library: ProfileLibrary
+    summary: str = "charging profile library"
+
+    @property
+    def target(self) -> str:
+        return PROFILE_LIBRARY_FILE
+
+    def parameters(self) -> dict[str, Any]:
+        return {"templates": len(self.library.templates), "summary": self.summary}
+
+
+@dataclass(frozen=True, kw_only=True)
 class SetChargingMode(Command):
     """Switch a site between automatic allocation and manual limits per connector."""
 
@@ -401,6 +421,32 @@ class SetSiteLimit(Command):
     @property
     def target(self) -> str:
         return f"site {self.site_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanSession(Command):
+    """Plan a vehicle on a connector of ``charger_id`` (evsuper/charging/planning.py); the
+    saved ``PlannedSession``, with its id, is the result's payload."""
+
+    permission = Permission.SMART_CHARGING
+    site_id: str
+    connector_id: int
+    badge: str
+    arrival: datetime
+    departure: datetime
+    energy_kwh: float
+    max_kw: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelPlannedSession(Command):
+    permission = Permission.SMART_CHARGING
+    charger_id: str = ""
+    plan_id: int
+
+    @property
+    def target(self) -> str:
+        return f"plan {self.plan_id}"
 
 
 @dataclass(frozen=True, kw_only=True)

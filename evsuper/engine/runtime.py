@@ -17,15 +17,21 @@ from typing import Any, TypeVar
 
 from evsuper.alarms.engine import AlarmEngine
 from evsuper.alarms.notify import Notifier
+from evsuper.charging.service import ChargingService
 from evsuper.core.bus import TagBus
 from evsuper.core.tags import Sample, SystemTag, system_tag
 from evsuper.core.tariffs import Pricing
+from evsuper.drivers.base import DriverContext
+from evsuper.drivers.manager import DriverManager, for_simulation
 from evsuper.drivers.ocpp.central import CentralSystem
 from evsuper.drivers.simulator.site import SimulatedSite
 from evsuper.engine.commands import CommandRouter
 from evsuper.engine.control import ControlServer
 from evsuper.engine.files import FileServer
 from evsuper.engine.layout_target import LayoutTarget
+from evsuper.engine.opcua_server import OpcUaServer
+from evsuper.engine.planning_target import PlanningTarget
+from evsuper.engine.profile_library_target import ProfileLibraryTarget
 from evsuper.engine.project_history import ProjectHistoryTarget
 from evsuper.historian.archive import Archive
 from evsuper.project.history import ProjectHistory
@@ -70,13 +76,28 @@ class Engine:
         self.alarms = AlarmEngine(project, self.bus, self.archive, self.notifier)
         self.reports = DailyReportService.for_project(project, self.archive.engine, self.bus)
         self.router.add_target(self.alarms)
+        # smart charging (docs/smart_charging.md): before the central system, which would
+        # otherwise take SetManualLimit as a command for its charger
+        self.charging = ChargingService(project, self.bus, self.router.execute, self.archive)
+        self.router.add_target(self.charging)
+        # planned sessions (planning tool): before the central system too (PlanSession)
+        self.planning = PlanningTarget(project)
+        self.router.add_target(self.planning)
         self.router.add_target(self.central)
         self.router.add_target(ProjectHistoryTarget(ProjectHistory(project.directory)))
         self.router.add_target(LayoutTarget(project))
+        self.profile_library = ProfileLibraryTarget(project.directory)  # profile templates
+        self.router.add_target(self.profile_library)
         self.control = ControlServer(self.router, project.directory)
         self.files = FileServer(project.directory, self.central.host, project.ocpp.file_port)
         simulate = project.simulator.enabled if run_simulator is None else run_simulator
         self.simulator: SimulatedSite | None = SimulatedSite(project) if simulate else None
+        # evsuper as an OPC UA server for other systems (docs/opcua_server.md)
+        self.opcua_server = OpcUaServer(self) if project.opcua_server.enabled else None
+        # [[devices]]: Modbus, OPC UA, sim:// ... (evsuper/drivers/manager.py)
+        devices = for_simulation(project.driver_devices(), simulate)
+        self.drivers = DriverManager(devices, DriverContext(self.bus.publish, project.directory))
+        self.router.add_target(self.drivers)
 
     async def start(self) -> None:
         await self.archive.start()
@@ -85,6 +106,10 @@ class Engine:
         await self.alarms.start()
         await self.reports.start()
         await self.central.start()
+        if self.opcua_server is not None:
+            await self.opcua_server.start()
+        await self.drivers.start()
+        await self.charging.start()
         await self.control.start()
         self.files.start()
         self.bus.publish(system_tag(SystemTag.FILES_URL), Sample(self.files.url("")))
@@ -100,8 +125,12 @@ class Engine:
 
     async def stop(self) -> None:
         """Stop drivers first, then flush the archive: nothing received is lost."""
+        await self.charging.stop()
+        await self.drivers.stop()
         if self.simulator is not None:
             await self.simulator.stop()
+        if self.opcua_server is not None:
+            await self.opcua_server.stop()
         await self.control.stop()
         await asyncio.to_thread(self.files.stop)
         await self.central.stop()

@@ -153,7 +153,7 @@ class EngineBridge(QObject):
             future = self._engine_thread.submit(coro)
         except RuntimeError as exc:  # the engine loop is closed
             coro.close()
-            QTimer.singleShot(0, self, fail(str(exc)))
+            QTimer.singleShot(0, self, _unless_gone(fail(str(exc)), callback))
             return
         future.add_done_callback(done)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -38,25 +38,33 @@ from evsuper.hmi.bridge import CommandSender, EngineReader
 from evsuper.hmi.dialogs.login import LoginDialog
 from evsuper.hmi.dialogs.pending import PendingChargersDialog
 from evsuper.hmi.models.alarms import AlarmListModel
+from evsuper.hmi.models.drivers import engine_driver_source
 from evsuper.hmi.models.overview import OverviewModel, SiteSummary
 from evsuper.hmi.models.pending import PendingChargersModel
 from evsuper.hmi.models.system import SystemStatus
+from evsuper.hmi.models.tag_browser import TagBrowserModel, engine_writable_tags
 from evsuper.hmi.navigation import History, Location
 from evsuper.hmi.session import Confirm, Session
 from evsuper.hmi.theme import Emphasis, archive_emphasis, set_emphasis
 from evsuper.hmi.views.alarm_history import AlarmHistoryView, JournalLoader
 from evsuper.hmi.views.alarm_kpi import AlarmKpiView
 from evsuper.hmi.views.alarm_list import AlarmListWindow
+from evsuper.hmi.views.drivers import DriversView
 from evsuper.hmi.views.energy_dashboard import DashboardLoader, EnergyDashboardView
 from evsuper.hmi.views.event_log import AuditLoader, EventLogView
 from evsuper.hmi.views.ground_plan import GroundPlanView
 from evsuper.hmi.views.hypervision import HypervisionView
 from evsuper.hmi.views.overview import OverviewPanel
+from evsuper.hmi.views.planning import EnginePlanningSource, PlanningView
+from evsuper.hmi.views.power_management import EngineChargingSource, PowerManagementView
+from evsuper.hmi.views.profile_management import ProfileManagementView
 from evsuper.hmi.views.project_history import HistorySource, ProjectHistoryView
 from evsuper.hmi.views.reports import ReportsView, ReportWriter
+from evsuper.hmi.views.tag_browser import TagBrowserView
 from evsuper.hmi.views.transactions import TransactionHistoryView, TransactionSource
 from evsuper.hmi.views.trends import TrendLoader, TrendView
 from evsuper.hmi.widgets.alarm_banner import AlarmBanner
+from evsuper.hmi.widgets.device_faceplate import DeviceFaceplate
 from evsuper.hmi.widgets.faceplate import Faceplate
 from evsuper.project.model import Project
 from evsuper.users.permissions import Actor
@@ -93,6 +101,7 @@ class MainWindow(QMainWindow):
         self._readers = archive
         self._project = project
         self.ground_plan: GroundPlanView | None = None
+        self.device_faceplates: dict[str, DeviceFaceplate] = {}  # by layout object id
         self.project_history: ProjectHistoryView | None = None
         self.event_log: EventLogView | None = None
         self.alarm_history: AlarmHistoryView | None = None
@@ -104,6 +113,13 @@ class MainWindow(QMainWindow):
         self._historised_tags = bool(project.archive.tags)
         self._places = project.places()
         self.trends: TrendView | None = None
+        self._read = read
+        self.profile_management: ProfileManagementView | None = None
+        self.power_management: PowerManagementView | None = None
+        self.planning: PlanningView | None = None
+        self.drivers_view: DriversView | None = None
+        self.tag_browser: TagBrowserView | None = None
+        self.tag_values = TagBrowserModel(self)  # every tag, from every batch
         self._add_session_bar()
         self.model = OverviewModel(project)
         self.pending = PendingChargersModel(self.model)
@@ -133,6 +149,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.pages)
         self.history = History(Location())
         self._navigating = False
+        self._watched: set[QObject] = set()  # maintenance windows whose closing is followed
         self._add_navigation_bar()
         self.overview_panel.site.currentIndexChanged.connect(self._overview_moved)
         self.overview_panel.area.currentIndexChanged.connect(self._overview_moved)
@@ -159,6 +176,7 @@ class MainWindow(QMainWindow):
         self.faceplate_dock.hide()
         self.overview.chargerSelected.connect(self.show_faceplate)
         self.faceplate.trendRequested.connect(self.show_trends)
+        self.faceplate.diagnosticsOpened.connect(self._diagnostics_opened)
         self.faceplate.trends_available = archive is not None and archive.trends is not None
 
         self._online = QLabel()
@@ -258,6 +276,12 @@ class MainWindow(QMainWindow):
             self.charging_menu,
             "Power management, charging profiles and planning",
         )
+        power = self.charging_menu.addAction("Power management", self.show_power_management)
+        power.setEnabled(self._read is not None)
+        profiles = self.charging_menu.addAction("Charging profiles", self.show_profile_management)
+        profiles.setEnabled(self._read is not None)
+        planning = self.charging_menu.addAction("Planning", self.show_planning)
+        planning.setEnabled(self._read is not None)
         self.system_menu = QMenu("System", self)
         self.system_button = self._menu_button(
             "System",
@@ -265,6 +289,8 @@ class MainWindow(QMainWindow):
             self.system_menu,
             "Drivers, devices and every tag with its quality",
         )
+        self.system_menu.addAction("Drivers", self.show_drivers)
+        self.system_menu.addAction("Tag browser", self.show_tag_browser)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.user_label = QLabel()
@@ -319,15 +345,102 @@ class MainWindow(QMainWindow):
         self.alarm_list.raise_()
         self.alarm_list.activateWindow()
 
+    def show_drivers(self) -> DriversView:
+        """The drivers view (one, kept once made)."""
+        if self.drivers_view is None:
+            source = engine_driver_source(self._read) if self._read is not None else None
+            self.drivers_view = DriversView(source, self._send, self.model, self)
+            self.drivers_view.set_actor(self.session.actor)
+        self.drivers_view.show()
+        self.drivers_view.raise_()
+        self.drivers_view.activateWindow()
+        return self.drivers_view
+
+    def show_tag_browser(self) -> TagBrowserView:
+        """The tag browser (one, kept once made)."""
+        if self.tag_browser is None:
+            writable = engine_writable_tags(self._read) if self._read is not None else None
+            self.tag_browser = TagBrowserView(self.tag_values, self._send, writable, self)
+            self.tag_browser.set_actor(self.session.actor)
+        self.tag_browser.show()
+        self.tag_browser.raise_()
+        self.tag_browser.activateWindow()
+        return self.tag_browser
+
+    def show_profile_management(self) -> ProfileManagementView | None:
+        """The charging profiles window (one, kept once made); None without engine reads."""
+        if self._read is None:
+            return None
+        if self.profile_management is None:
+            self.profile_management = ProfileManagementView(
+                self._project, self._send, self._read, self
+            )
+            self.profile_management.set_actor(self.session.actor)
+        self.profile_management.show()
+        self.profile_management.raise_()
+        self.profile_management.activateWindow()
+        return self.profile_management
+
+    def show_power_management(self) -> PowerManagementView | None:
+        """The power management window (one, kept once made); None without engine reads."""
+        if self._read is None:
+            return None
+        if self.power_management is None:
+            source = EngineChargingSource(self._read)
+            self.power_management = PowerManagementView(source, self._send, self)
+            self.power_management.set_actor(self.session.actor)
+        self.power_management.show()
+        self.power_management.raise_()
+        self.power_management.activateWindow()
+        return self.power_management
+
+    def show_planning(self) -> PlanningView | None:
+        """The planning tool (one, kept once made); None without engine reads."""
+        if self._read is None:
+            return None
+        if self.planning is None:
+            source = EnginePlanningSource(self._read)
+            self.planning = PlanningView(self._project, source, self._send, self)
+            self.planning.set_actor(self.session.actor)
+        self.planning.show()
+        self.planning.raise_()
+        self.planning.activateWindow()
+        return self.planning
+
     def show_ground_plan(self) -> GroundPlanView:
         if self.ground_plan is None:
             self.ground_plan = GroundPlanView(self._project, self.model, self._send, self)
             self.ground_plan.chargerSelected.connect(self.show_faceplate)
+            self.ground_plan.deviceSelected.connect(self.show_device)
             self.ground_plan.set_actor(self.session.actor)
+            plan = self.ground_plan
+            plan.apply_tags(self._known(plan.device_tags()))
+            plan.show_alarms(self.alarms.records)
+            self.alarms.changed.connect(lambda: plan.show_alarms(self.alarms.records))
         self.ground_plan.show()
         self.ground_plan.raise_()
         self.ground_plan.activateWindow()
         return self.ground_plan
+
+    def show_device(self, object_id: str) -> DeviceFaceplate | None:
+        """The faceplate of a device placed on the ground plan (one each, kept once made)."""
+        faceplate = self.device_faceplates.get(object_id)
+        placed = self.ground_plan.device(object_id) if self.ground_plan is not None else None
+        if faceplate is None and placed is not None:
+            faceplate = DeviceFaceplate(placed, self._send, self.alarms, self)
+            faceplate.setWindowFlag(Qt.WindowType.Window)
+            faceplate.set_actor(self.session.actor)
+            faceplate.apply(self._known(faceplate.state.tags()))
+            self.device_faceplates[object_id] = faceplate
+        if faceplate is not None:
+            faceplate.show()
+            faceplate.raise_()
+            faceplate.activateWindow()
+        return faceplate
+
+    def _known(self, tags: list[TagPath]) -> dict[TagPath, Sample]:
+        """The last samples of ``tags`` seen in the batches so far."""
+        return {t: s for t in tags if (s := self.tag_values.sample(t)) is not None}
 
     def show_login(self) -> LoginDialog:
         """The login dialog; a project without any user first gets its administrator."""
@@ -439,6 +552,18 @@ class MainWindow(QMainWindow):
             self.project_history.set_actor(actor)
         if self.ground_plan is not None:
             self.ground_plan.set_actor(actor)
+        for device in self.device_faceplates.values():
+            device.set_actor(actor)
+        if self.drivers_view is not None:
+            self.drivers_view.set_actor(actor)
+        if self.tag_browser is not None:
+            self.tag_browser.set_actor(actor)
+        if self.profile_management is not None:
+            self.profile_management.set_actor(actor)
+        if self.power_management is not None:
+            self.power_management.set_actor(actor)
+        if self.planning is not None:
+            self.planning.set_actor(actor)
 
     def _ask(self, question: str) -> bool:
         answer = QMessageBox.question(
@@ -452,6 +577,7 @@ class MainWindow(QMainWindow):
 
     def apply_tags(self, changes: Mapping[TagPath, Sample]) -> None:
         """Slot for ``EngineBridge.tagsChanged``."""
+        self.tag_values.apply(changes)
         alarms = {p: s for p, s in changes.items() if p.startswith(ALARM_PREFIX)}
         summary = changes.get(SUMMARY_TAG)
         if alarms or summary is not None:
@@ -464,6 +590,10 @@ class MainWindow(QMainWindow):
         self.faceplate.files_url = self.system.files_url
         if self.trends is not None and self.trends.isVisible():
             self.trends.apply_tags(changes)
+        if self.ground_plan is not None:
+            self.ground_plan.apply_tags(changes)
+        for device in self.device_faceplates.values():
+            device.apply(changes)
 
     def show_faceplate(self, charger_id: str) -> None:
         state = self.model.state(charger_id)
@@ -541,9 +671,38 @@ class MainWindow(QMainWindow):
                 self.show_faceplate(place.charger)
             else:
                 self.faceplate_dock.hide()
+            if place.diagnostics:
+                self.faceplate.open_maintenance()
+            else:
+                self.faceplate.close_maintenance()
         finally:
             self._navigating = False
         self._show_location()
+
+    def _diagnostics_opened(self, charger_id: str) -> None:
+        """Level 4: the faceplate opened the bollard's maintenance window."""
+        window = self.faceplate.maintenance(charger_id)
+        if window is not None and window not in self._watched:
+            window.installEventFilter(self)
+            self._watched.add(window)
+        if not self._navigating:
+            here = self.history.current
+            self._visit(Location(here.site, here.area, charger_id, diagnostics=True))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """A maintenance window closed by hand leaves level 4, as Back would."""
+        here = self.history.current
+        if (
+            event.type() == QEvent.Type.Close
+            and not self._navigating
+            and here.diagnostics
+            and watched is self.faceplate.maintenance(here.charger)
+        ):
+            if self.history.previous == here.up():
+                self.go_back()
+            else:
+                self.navigate(here.up())
+        return super().eventFilter(watched, event)
 
     def _overview_moved(self) -> None:
         """The operator picked a site or an area in the overview's selectors."""
@@ -562,6 +721,8 @@ class MainWindow(QMainWindow):
             parts.append(area.name or area.id)
         if here.charger:
             parts.append(here.charger)
+        if here.diagnostics:
+            parts.append("Diagnostics")
         self.breadcrumb.setText("  \N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK}  ".join(parts))
         self.back_action.setEnabled(self.history.can_go_back)
         self.forward_action.setEnabled(self.history.can_go_forward)

@@ -1,7 +1,8 @@
 """Where the operator is in the ISA-101 display hierarchy, and where he has been.
 
 Levels: all sites (the hypervision, for a project with several) → a site's overview →
-one of its areas → a bollard (its faceplate). ``History`` keeps the places visited for
+one of its areas → a bollard (its faceplate, level 3) → its diagnostics (the maintenance
+window, level 4). ``History`` keeps the places visited for
 back and forward, like a browser. No Qt.
 """
 
@@ -17,9 +18,12 @@ class Location:
     site: str = ""  # "": every site
     area: str = ""  # "": every area of the site
     charger: str = ""  # "": no bollard in focus
+    diagnostics: bool = False  # level 4: the bollard's maintenance window
 
     def up(self) -> Location:
-        """One level up: bollard → its area → its site → every site."""
+        """One level up: diagnostics → bollard → its area → its site → every site."""
+        if self.diagnostics:
+            return Location(self.site, self.area, self.charger)
         if self.charger:
             return Location(self.site, self.area)
         if self.area:
@@ -39,6 +43,11 @@ class History:
     @property
     def can_go_back(self) -> bool:
         return self._index > 0
+
+    @property
+    def previous(self) -> Location | None:
+        """Where Back leads, if anywhere."""
+        return self._places[self._index - 1] if self._index > 0 else None
 
     @property
     def can_go_forward(self) -> bool:

@@ -243,6 +243,7 @@ QLabel[role="subtitle"] {{ color: {secondary}; }}
 QLabel[role="caption"] {{ color: {secondary}; }}
 QLabel[role="value"] {{ color: {text}; }}
 QLabel:disabled, QLabel[role="value"]:disabled {{ color: {muted}; }}
+QLabel[quality="stale"] {{ color: {muted}; font-style: italic; }}
 QLabel[role="section"] {{
     color: {secondary}; font-weight: bold; margin: 0; padding: 8px 0 2px 0;
     border: none; border-bottom: 1px solid {border};
@@ -278,7 +279,8 @@ QToolBar {{ background: {panel}; border: none; border-bottom: 1px solid {border}
 QWidget#eventLog, QWidget#alarmHistory, QWidget#alarmKpi,
 QWidget#transactionHistory, QWidget#trends,
 QWidget#energyDashboard, QWidget#reports,
-QWidget#projectHistory {{ background: {background}; }}
+QWidget#projectHistory, QWidget#driversView, QWidget#tagBrowser {{ background: {background}; }}
+QWidget#profileManagement {{ background: {background}; }}
 QScrollArea#reportPreview, QWidget#reportCanvas {{ background: {bar_track}; }}
 QScrollArea#hypervisionSites, QWidget#hypervisionBody {{ background: {background}; border: none; }}
 QLabel#breadcrumb {{ font-weight: bold; padding-left: 4px; }}
@@ -311,7 +313,7 @@ QPushButton#pendingChargers {{
     font-weight: bold; border: 1px solid {text}; padding: 1px 10px; margin: 2px 8px;
     min-height: 14px;
 }}
-QTableView {{
+QTableView, QTreeView {{
     background: {tile}; alternate-background-color: {hover}; border: 1px solid {border};
     selection-background-color: {bar_track}; selection-color: {text};
 }}

@@ -1,6 +1,7 @@
 """``evsuper new | add-bollards | import-library | check``: projects from templates.
 
   evsuper new DIR --template public-ac --bollards 50 --site "Parking Nord" --per-area 25
+  evsuper new projects/demo --spec projects/specs/demo.toml --replace
   evsuper add-bollards DIR --count 10 --template public-ac --area LEVEL-2
   evsuper import-library DIR --from OTHER_PROJECT [--force]
   evsuper check DIR
@@ -15,13 +16,18 @@ import argparse
 import getpass
 import secrets
 import sys
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evsuper.project.generate import GeneratorError, NewUser, Params, create_project
 from evsuper.project.model import AuthorizationMode, UnknownChargerPolicy
 from evsuper.project.template import Template, available_templates, load_template
-from evsuper.users.store import UserError, hash_password
+from evsuper.users.store import UserError
+
+if TYPE_CHECKING:
+    from evsuper.project.spec import SpecUser
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,7 +39,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     new.add_argument("project", type=Path, metavar="PROJECT_DIR", help="folder to create")
     new.add_argument("--template", default="minimal", help="template name (default: minimal)")
-    new.add_argument("--bollards", type=int, required=True, metavar="N", help="number of bollards")
+    new.add_argument("--bollards", type=int, metavar="N", help="number of bollards")
+    new.add_argument(
+        "--spec",
+        type=Path,
+        metavar="FILE",
+        help="generate the project a spec describes (several sites; docs/templates.md)",
+    )
+    new.add_argument(
+        "--replace",
+        action="store_true",
+        help="with --spec: rewrite an existing project's files (a version of its history)",
+    )
     new.add_argument("--site", help="site name (default: the folder name)")
     new.add_argument("--site-id", default="SITE", help="site id (default: SITE)")
     new.add_argument("--name", help="project name (default: the site name)")
@@ -93,6 +110,11 @@ def _bollard_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _new(args: argparse.Namespace) -> int:
+    if args.spec is not None:
+        return _new_from_spec(args)
+    if args.bollards is None or args.replace:
+        print("evsuper new: give --bollards N (or --spec FILE [--replace])", file=sys.stderr)
+        return 2
     try:
         template = load_template(args.template)
         site = args.site or args.project.resolve().name
@@ -126,23 +148,56 @@ def _new(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_from_spec(args: argparse.Namespace) -> int:
+    from evsuper.project.loader import ProjectError
+    from evsuper.project.spec import accounts, load_spec, write_spec_project
+
+    given = [o for o in ("bollards", "site", "name", "areas", "per_area") if getattr(args, o)]
+    if given or args.template != "minimal":
+        print("evsuper new: --spec takes everything else from the spec", file=sys.stderr)
+        return 2
+    try:
+        spec = load_spec(args.spec)
+        users = _hashed(accounts(spec), args.ask_passwords)
+        project = write_spec_project(
+            spec, args.project, users, replace=args.replace, author=getpass.getuser()
+        )
+    except (OSError, ProjectError, GeneratorError, UserError) as exc:
+        print(f"evsuper new: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"wrote {project.file}: {len(project.chargers)} bollards in {len(project.sites)} sites "
+        f"from {args.spec}"
+    )
+    return 0
+
+
 def _users(template: Template, ask: bool) -> tuple[NewUser, ...]:
-    """The template's users with their passwords hashed: asked for, or generated and
-    printed here once (they are nowhere else)."""
-    passwords = []
-    for spec in template.users:
+    """The template's users with their passwords hashed."""
+    return _hashed([NewUser(u.name, u.role, "") for u in template.users], ask)
+
+
+def _hashed(users: Sequence[NewUser | SpecUser], ask: bool) -> tuple[NewUser, ...]:
+    """``users`` with a password hash each: the one given, else a password asked for, or
+    generated and printed here once (it is nowhere else), then hashed."""
+    passwords: list[str] = []
+    for user in users:
+        if user.password_hash:
+            continue
         if ask:
             from evsuper.users.cli import prompt_password
 
-            passwords.append(prompt_password(spec.name))
+            passwords.append(prompt_password(user.name))
         else:
             passwords.append(secrets.token_urlsafe(12))
-            print(f"initial user {spec.name} ({spec.role.value}): password {passwords[-1]}")
+            print(f"initial user {user.name} ({user.role.value}): password {passwords[-1]}")
     if passwords and not ask:
         print("(these passwords are shown once: note them; project.toml keeps only hashes)")
+    from evsuper.users.store import hash_password
+
     with ThreadPoolExecutor() as pool:  # argon2 releases the GIL: hash them side by side
-        hashes = list(pool.map(hash_password, passwords))
-    return tuple(NewUser(u.name, u.role, h) for u, h in zip(template.users, hashes, strict=True))
+        hashes = iter(pool.map(hash_password, passwords))
+    return tuple(NewUser(u.name, u.role, u.password_hash or next(hashes)) for u in users)
 
 
 def _add_bollards(args: argparse.Namespace) -> int:

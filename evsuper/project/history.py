@@ -10,7 +10,8 @@ Git-free and inside the project folder, under ``.evsuper/history/``:
 
 Tracked files: every ``*.toml`` at the top of the project folder and the ``plan/``
 folder (ground-plan images); never ``.evsuper/``, the archive or ``reports/``.
-``save_project_files`` is the one way evsuper writes them.
+``save_project_files`` is the one way evsuper writes them. When the project folder is the
+top of a git work tree (and git is installed), each version is also a git commit.
 """
 
 from __future__ import annotations
@@ -19,16 +20,20 @@ import contextlib
 import difflib
 import hashlib
 import json
+import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from evsuper.core.timeutil import from_wire, to_wire, utcnow
+
+log = logging.getLogger(__name__)
 
 HISTORY_DIR = Path(".evsuper") / "history"
 PLAN_DIR = "plan"
@@ -112,7 +117,19 @@ class ProjectHistory:
         with self._locked():
             self._begin()
             for name, data in contents.items():
-                _write_atomic(self.directory / name, data)
+                write_atomic(self.directory / name, data)
+            return self._record(author, summary)
+
+    def update(self, name: str, change: Callable[[str], str], author: str, summary: str) -> Version:
+        """Read the text file ``name``, write ``change(text)`` and record the version, all
+        under the lock: two writers changing one file never lose each other's change."""
+        if not is_tracked(name):
+            raise HistoryError(f"{name!r} is not a project file kept in the history")
+        with self._locked():
+            self._begin()
+            with (self.directory / name).open(encoding="utf-8", newline="") as f:
+                text = f.read()
+            write_atomic(self.directory / name, change(text).encode("utf-8"))
             return self._record(author, summary)
 
     def restore(self, number: int, author: str) -> Version:
@@ -124,7 +141,7 @@ class ProjectHistory:
             for name in self._current().keys() - old.keys():
                 (self.directory / name).unlink()
             for name, data in old.items():
-                _write_atomic(self.directory / name, data)
+                write_atomic(self.directory / name, data)
             return self._record(author, f"restored version {number}")
 
     # -- under the lock ------------------------------------------------------------------
@@ -168,11 +185,12 @@ class ProjectHistory:
             digest = hashlib.sha256(data).hexdigest()
             blob = self._root / "blobs" / digest
             if not blob.exists():
-                _write_atomic(blob, data)
+                write_atomic(blob, data)
             files[name] = digest
         versions = self._versions()
         if versions and versions[-1].files == files:
             return versions[-1]
+        gone = sorted(versions[-1].files.keys() - files.keys()) if versions else []
         number = versions[-1].number + 1 if versions else 1
         now = utcnow()
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as stored
@@ -185,7 +203,8 @@ class ProjectHistory:
             "files": files,
         }
         text = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
-        _write_atomic(self._root / "versions" / f"{version.number:06d}.json", text.encode())
+        write_atomic(self._root / "versions" / f"{version.number:06d}.json", text.encode())
+        _git_commit(self.directory, sorted(files), gone, author, f"{summary} (version {number})")
         return version
 
     @contextlib.contextmanager
@@ -229,6 +248,43 @@ def save_project_files(
     return ProjectHistory(directory).save(files, author, summary)
 
 
+def _git_commit(
+    directory: Path, present: list[str], gone: list[str], author: str, message: str
+) -> None:
+    """Commit a version in git as well, when git is installed and the project folder is
+    the top of a git work tree (a project inside another repository is left alone).
+    Failures are logged, never raised: the history above is the one evsuper reads."""
+    git = shutil.which("git")
+    if git is None or not (directory / ".git").exists():
+        return
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": author,
+        "GIT_AUTHOR_EMAIL": f"{author}@evsuper.invalid",
+        "GIT_COMMITTER_NAME": SYSTEM_AUTHOR,
+        "GIT_COMMITTER_EMAIL": f"{SYSTEM_AUTHOR}@evsuper.invalid",
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [git, "-C", str(directory), *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=30)
+
+    try:
+        steps = [("add", "--", *present)] if present else []
+        steps += [("rm", "--cached", "--quiet", "--ignore-unmatch", "--", *gone)] if gone else []
+        for step in steps:
+            if (done := run(*step)).returncode != 0:
+                log.warning("git %s in %s: %s", step[0], directory, done.stderr.strip())
+                return
+        if run("diff", "--cached", "--quiet").returncode == 0:
+            return  # git has these contents already
+        done = run("commit", "--quiet", "--no-verify", "-m", message)
+        if done.returncode != 0:
+            log.warning("git commit in %s: %s", directory, done.stderr.strip())
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("git in %s: %s", directory, exc)
+
+
 def _read_version(file: Path) -> Version:
     record = json.loads(file.read_text(encoding="utf-8"))
     return Version(
@@ -262,7 +318,7 @@ def _unified(name: str, a: int, b: int, before: bytes, after: bytes) -> str | No
     return "\n".join(lines)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` in one step: a reader sees the old or the new file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -19,6 +19,7 @@ from evsuper.project.generate import (
 from evsuper.project.history import save_project_files
 from evsuper.project.layout import LAYOUT_FILE, auto_arrange, layout_text, load_layout
 from evsuper.project.loader import load_project, parse_project
+from evsuper.project.model import Project
 from evsuper.project.template import Template
 
 LIBRARY = "library"
@@ -31,9 +32,10 @@ def add_bollards(
     project in ``directory``, numbered on from the highest number in use; a version of the
     project history by ``author``. The ids added; GeneratorError if it cannot be done."""
     project = load_project(directory)
-    areas = {a.id: number for number, a in enumerate(project.areas, start=1)}
-    if area_id not in areas:
-        raise GeneratorError(f"unknown area {area_id!r} (known: {', '.join(areas)})")
+    config = project.area(area_id)
+    if config is None:
+        known = ", ".join(a.id for a in project.areas)
+        raise GeneratorError(f"unknown area {area_id!r} (known: {known})")
     if params.bollards < 1:
         raise GeneratorError("add at least one bollard")
     try:
@@ -43,7 +45,7 @@ def add_bollards(
     id_pattern = params.id_pattern or template.naming.id_pattern
     existing = [c.id for c in project.chargers]
     in_area = sum(1 for c in project.chargers if c.area == area_id)
-    area = Area(area_id, project.areas[areas[area_id] - 1].name, areas[area_id])
+    area = Area(area_id, config.name, _area_number(project, template, area_id))
     bollards = list(
         place_bollards(
             template,
@@ -69,6 +71,17 @@ def add_bollards(
     summary = f"{len(ids)} bollards added to {area_id} ({ids[0]} to {ids[-1]})"
     save_project_files(directory, files, author, summary)
     return ids
+
+
+def _area_number(project: Project, template: Template, area_id: str) -> int:
+    """``{a}`` of an area: read from its id with the template's area id pattern, else its
+    place among its site's areas (counted from the template's ``first_area``)."""
+    naming = template.naming
+    if found := numbers_in_use(naming.area_id_pattern, [area_id], field="a"):
+        return found[0]
+    site = next(a.site for a in project.areas if a.id == area_id)
+    same_site = [a.id for a in project.areas if a.site == site]
+    return naming.first_area + same_site.index(area_id)
 
 
 class LibraryConflict(ValueError):

@@ -1,8 +1,10 @@
 """The ground-plan layout: ``layout.toml`` beside ``project.toml``.
 
-One ``[[objects]]`` table per object on a plan (a bollard today; meters and the like
-later), sorted by id: its site, its position (``x``, ``y``: the centre of its symbol, in
-plan image pixels) and how it is shown (``label``, ``size``, ``show``). An object of the
+One ``[[objects]]`` table per object on a plan, sorted by id: its site, its position
+(``x``, ``y``: the centre of its symbol, in plan image pixels) and how it is shown
+(``label``, ``size``, ``show``). A bollard's id is its charger id; a site meter, PV
+inverter, battery or feeder (``kind``) has an id of its own and reads the tags under its
+``prefix`` (``<prefix>/power_kw`` ...; docs/ground_plan.md). An object of the
 project without a table has no place yet: ``auto_arrange`` gives it one. Errors name the
 file, the line and the field, as ``project.toml``'s do (``loader.ProjectError``).
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -32,6 +34,14 @@ class DisplaySize(StrEnum):
     TILE = "tile"  # the overview's tile: a row per connector
 
 
+class ObjectKind(StrEnum):
+    CHARGER = "charger"  # a bollard of the project: the id is its charger id
+    METER = "meter"  # the site meter
+    PV = "pv"  # a PV inverter
+    BATTERY = "battery"  # a stationary battery
+    FEEDER = "feeder"  # a feeder with its breaker
+
+
 class ShownValue(StrEnum):
     """A live value written under a plan symbol."""
 
@@ -49,6 +59,14 @@ class PlacedObject:
     label: str = ""  # shown instead of the id (and of the project's label) when set
     size: DisplaySize = DisplaySize.SYMBOL
     show: tuple[ShownValue, ...] = (ShownValue.POWER,)
+    kind: ObjectKind = ObjectKind.CHARGER
+    prefix: str = ""  # a device: its tags are <prefix>/<point>, e.g. DEMO/meter/power_kw
+    device: str = ""  # a device: its [[devices]] name (link state, stop / resume)
+    rating_kw: float | None = None  # a device: limit (meter, feeder) or rated power
+
+    @property
+    def is_device(self) -> bool:
+        return self.kind is not ObjectKind.CHARGER
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,19 +118,37 @@ def parse_layout(text: str, file: Path, project: Project) -> Layout:
     objects: dict[str, PlacedObject] = {}
     for i, item in enumerate(items):
         placed: PlacedObject = reader.build(PlacedObject, item, ("objects", i))
-        charger = chargers.get(placed.id)
-        if charger is None:
-            reader.fail(("objects", i, "id"), f"{placed.id!r} is not a charger of the project")
         if placed.id in objects:
             reader.fail(("objects", i, "id"), f"duplicate object {placed.id!r}")
-        site = project.site_of(charger)
-        if site is None or placed.site != site.id:
-            where = site.id if site is not None else "no site"
-            reader.fail(("objects", i, "site"), f"{placed.id} stands in {where}, not {placed.site}")
+        if placed.is_device:
+            _check_device(reader, project, placed, i, set(chargers))
+        else:
+            charger = chargers.get(placed.id)
+            if charger is None:
+                reader.fail(("objects", i, "id"), f"{placed.id!r} is not a charger of the project")
+            site = project.site_of(charger)
+            if site is None or placed.site != site.id:
+                where = site.id if site is not None else "no site"
+                reader.fail(
+                    ("objects", i, "site"), f"{placed.id} stands in {where}, not {placed.site}"
+                )
         if len(set(placed.show)) != len(placed.show):
             reader.fail(("objects", i, "show"), "a value is named twice")
         objects[placed.id] = placed
     return Layout().with_objects(objects.values())
+
+
+def _check_device(
+    reader: _Reader, project: Project, placed: PlacedObject, i: int, chargers: set[str]
+) -> None:
+    if placed.id in chargers:
+        reader.fail(("objects", i, "id"), f"{placed.id!r} is a charger, not a {placed.kind}")
+    if project.site(placed.site) is None:
+        reader.fail(("objects", i, "site"), f"{placed.site!r} is not a [[sites]] id")
+    if not placed.prefix.strip("/"):
+        reader.fail(("objects", i, "prefix"), "a device needs the prefix of its tags")
+    if placed.rating_kw is not None and placed.rating_kw <= 0:
+        reader.fail(("objects", i, "rating_kw"), "must be positive")
 
 
 def layout_text(layout: Layout) -> str:
@@ -129,6 +165,12 @@ def layout_text(layout: Layout) -> str:
             lines.append(f"label = {_string(placed.label)}")
         lines.append(f"size = {_string(placed.size.value)}")
         lines.append(f"show = [{', '.join(_string(v.value) for v in placed.show)}]")
+        if placed.is_device:
+            lines += [f"kind = {_string(placed.kind.value)}", f"prefix = {_string(placed.prefix)}"]
+            if placed.device:
+                lines.append(f"device = {_string(placed.device)}")
+            if placed.rating_kw is not None:
+                lines.append(f"rating_kw = {_number(placed.rating_kw)}")
     return "\n".join(lines) + "\n"
 
 
@@ -137,22 +179,30 @@ def save_layout(directory: Path, layout: Layout, author: str, summary: str) -> V
     return save_project_files(directory, {LAYOUT_FILE: layout_text(layout)}, author, summary)
 
 
-def auto_arrange(layout: Layout, project: Project, width: float) -> Layout:
+def auto_arrange(
+    layout: Layout,
+    project: Project,
+    width: float,
+    origins: Mapping[str, tuple[float, float]] | None = None,
+) -> Layout:
     """``layout`` with every charger it lacks placed on its site: rows of at most ``width``
-    plan pixels, one block of rows per area (in project order), below what is placed."""
+    plan pixels, one block of rows per area (in project order), below what is placed; an
+    area in ``origins`` starts its rows there instead (the centre of its first symbol)."""
     placed = {o.id for o in layout.objects}
     new: list[PlacedObject] = []
     per_row = max(1, int(width // PITCH[0]))
+    origins = origins or {}
     for site in project.sites:
         bottom = max((o.y for o in layout.on_site(site.id)), default=None)
         y = GRID * 4 if bottom is None else snap(bottom + PITCH[1])
         for area in (a for a in project.areas if a.site == site.id):
             waiting = [c.id for c in project.chargers if c.area == area.id and c.id not in placed]
+            left, top = origins.get(area.id, (PITCH[0] / 2, y))
             for i, charger_id in enumerate(waiting):
                 row, column = divmod(i, per_row)
-                x = snap(PITCH[0] / 2 + column * PITCH[0])
-                new.append(PlacedObject(charger_id, site.id, x, snap(y + row * PITCH[1])))
-            if waiting:
+                x = snap(left + column * PITCH[0])
+                new.append(PlacedObject(charger_id, site.id, x, snap(top + row * PITCH[1])))
+            if waiting and area.id not in origins:
                 y = snap(y + ((len(waiting) - 1) // per_row + 1) * PITCH[1])
     return layout.with_objects(new)
 

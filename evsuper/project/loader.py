@@ -19,7 +19,10 @@ from argon2.exceptions import InvalidHashError
 
 from evsuper.alarms.defaults import DEFAULT_DEFINITIONS
 from evsuper.alarms.model import ConditionKind
+from evsuper.charging.site_model import config_problems, with_area_groups
 from evsuper.core.timeutil import from_wire
+from evsuper.drivers.base import DeviceSettings, DriverConfigError, DriverContext
+from evsuper.drivers.registry import driver_factory
 from evsuper.historian.retention import PRUNABLE
 from evsuper.project.migrations import upgrade_file, upgrade_text
 from evsuper.project.model import (
@@ -30,17 +33,23 @@ from evsuper.project.model import (
     AreaConfig,
     Badge,
     ChargerConfig,
+    ChargerProtocol,
+    GroupConfig,
     HmiSettings,
     InitialUser,
     NotificationChannel,
     NotificationSettings,
     OcppSettings,
+    OpcUaServerSettings,
     Project,
     ReportSettings,
     SecurityProfile,
     SimulatorSettings,
     SiteConfig,
+    SmartChargingSettings,
     TariffSetting,
+    UsageProfile,
+    bind_devices,
     parse_time_of_day,
     parse_time_range,
 )
@@ -70,6 +79,8 @@ _SECTIONS: dict[str, type] = {
     "hmi": HmiSettings,
     "notifications": NotificationSettings,
     "reports": ReportSettings,
+    "opcua_server": OpcUaServerSettings,
+    "smart_charging": SmartChargingSettings,
 }
 _LISTS: dict[str, type] = {
     "sites": SiteConfig,
@@ -79,8 +90,10 @@ _LISTS: dict[str, type] = {
     "initial_users": InitialUser,
     "alarms": AlarmSetting,
     "tariffs": TariffSetting,
+    "groups": GroupConfig,
+    "usage_profiles": UsageProfile,
 }
-_TOP_LEVEL = {"format_version", "name", *_SECTIONS, *_LISTS}
+_TOP_LEVEL = {"format_version", "name", "devices", *_SECTIONS, *_LISTS}
 _CHARGER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,48}$")  # OCPP 1.6: CiString, safe in a URL path
 # a time of day followed by a zone: what makes an ISO 8601 date-time unambiguous
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
@@ -257,9 +270,19 @@ def parse_project(text: str, file: Path, problems: list[ProjectError] | None = N
     _check_notifications(reader, notifications, file.parent)
     reports: ReportSettings = sections["reports"]
     _check_reports(reader, reports, notifications)
+    opcua_server: OpcUaServerSettings = sections["opcua_server"]
+    _check_opcua_server(reader, opcua_server, file.parent)
+    smart_charging: SmartChargingSettings = sections["smart_charging"]
+    chargers = with_area_groups(lists["groups"], chargers)
+    for where, message in config_problems(
+        sites, areas, lists["groups"], chargers, smart_charging, lists["usage_profiles"]
+    ):
+        reader.problem(where, message)
 
+    devices = _checked_devices(data.get("devices", []), chargers, reader)
     return Project(
         directory=file.parent,
+        devices=devices,
         name=name.strip() if isinstance(name, str) else "",
         ocpp=ocpp,
         archive=archive,
@@ -272,6 +295,10 @@ def parse_project(text: str, file: Path, problems: list[ProjectError] | None = N
         initial_users=initial_users,
         notifications=notifications,
         reports=reports,
+        opcua_server=opcua_server,
+        groups=lists["groups"],
+        smart_charging=smart_charging,
+        usage_profiles=lists["usage_profiles"],
         alarms=_checked_alarms(lists["alarms"], reader),
         tariffs=_checked_tariffs(lists["tariffs"], badges, reader),
         format_version=version,
@@ -685,6 +712,31 @@ def _check_reports(
         )
 
 
+def _check_opcua_server(reader: _Reader, settings: OpcUaServerSettings, folder: Path) -> None:
+    where = "opcua_server"
+    if not 0 <= settings.port <= 65535:
+        reader.problem((where, "port"), "must be a TCP port (0-65535)")
+    if not settings.security:
+        reader.problem((where, "security"), "at least one security policy")
+    if not settings.namespace_uri.strip():
+        reader.problem((where, "namespace_uri"), "must not be empty")
+    if (settings.certificate is None) != (settings.private_key is None):
+        reader.problem((where, "certificate"), "give both certificate and private_key, or neither")
+    for key in ("certificate", "private_key"):
+        value = getattr(settings, key)
+        if value is not None and not (folder / value).is_file():
+            reader.problem((where, key), f"no such file: {folder / value}")
+    trusted = settings.trusted_clients
+    if trusted is not None and not (folder / trusted).is_dir():
+        reader.problem((where, "trusted_clients"), f"no such folder: {folder / trusted}")
+    if settings.enabled and not settings.user_logins and not settings.allow_anonymous:
+        reader.problem(
+            (where, "security"),
+            "nobody could log in: passwords are never sent in clear over the None endpoint; "
+            'add "Basic256Sha256_SignAndEncrypt"',
+        )
+
+
 def _is_argon2_hash(text: str) -> bool:
     if not text.startswith("$argon2"):
         return False
@@ -700,3 +752,85 @@ def _dotted(path: FieldPath) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
     return text
+
+
+_DEVICE_KEYS = ("name", "address", "enabled")
+
+
+def _checked_devices(
+    raw: Any, chargers: tuple[ChargerConfig, ...], reader: _Reader
+) -> tuple[DeviceSettings, ...]:
+    """``[[devices]]``: name, address and enabled are checked here, the other keys are the
+    driver's options, checked by building the drivers through the registry (nothing
+    connects before ``start``). Modbus chargers must name a Modbus device."""
+    if not isinstance(raw, list):
+        reader.fail(("devices",), "must be an array of tables ([[devices]])")
+    devices: list[DeviceSettings] = []
+    for i, table in enumerate(raw):
+        where: FieldPath = ("devices", i)
+        if not isinstance(table, dict):
+            reader.fail(where, "must be a table")
+        name, address = table.get("name"), table.get("address")
+        enabled = table.get("enabled", True)
+        if not isinstance(name, str) or not _CHARGER_ID.match(name):
+            reader.fail((*where, "name"), "1 to 48 letters, digits, '.', '_', ':' or '-'")
+        if any(d.name == name for d in devices):
+            reader.problem((*where, "name"), f"duplicate device {name!r}")
+        if not isinstance(address, str) or "://" not in address:
+            reader.fail((*where, "address"), 'a URL such as "modbus://192.168.1.50:502/1"')
+        if not isinstance(enabled, bool):
+            reader.problem((*where, "enabled"), f"expected true or false, got {enabled!r}")
+            enabled = True
+        if "charger" in table:
+            reader.problem(
+                (*where, "charger"), "set by the [[chargers]] entry naming this device (device =)"
+            )
+        options = {k: v for k, v in table.items() if k not in _DEVICE_KEYS and k != "charger"}
+        source = f"{reader.file.name}:{reader.locate(where)}"
+        devices.append(DeviceSettings(name, address, enabled, options, source))
+    by_name = {d.name: d for d in devices}
+    used: set[str] = set()
+    for i, charger in enumerate(chargers):
+        where = ("chargers", i, "device")
+        if charger.protocol is not ChargerProtocol.MODBUS:
+            if charger.device:
+                reader.problem(where, 'only a charger with protocol = "modbus" names a device')
+            continue
+        device = by_name.get(charger.device)
+        if device is None or device.scheme != "modbus":
+            known = ", ".join(d.name for d in devices if d.scheme == "modbus") or "none"
+            reader.problem(where, f"{charger.device!r} is not a modbus device (known: {known})")
+        elif charger.device in used:
+            reader.problem(where, f"device {charger.device!r} is another charger's")
+        used.add(charger.device)
+        if charger.connectors != 1:
+            reader.problem(("chargers", i, "connectors"), "a Modbus wallbox has 1 connector")
+    result = tuple(devices)
+    _check_drivers(bind_devices(result, chargers), reader)
+    return result
+
+
+def _check_drivers(devices: tuple[DeviceSettings, ...], reader: _Reader) -> None:
+    """Each scheme's driver built (not started) from its devices: what it refuses, where."""
+    index = {d.name: i for i, d in enumerate(devices)}
+    schemes: dict[str, list[DeviceSettings]] = {}
+    for device in devices:
+        schemes.setdefault(device.scheme, []).append(device)
+    context = DriverContext(publish=lambda path, sample: None, project_dir=reader.file.parent)
+    owners: dict[str, str] = {}
+    for scheme, members in schemes.items():
+        first = index[members[0].name]
+        try:
+            driver = driver_factory(scheme)(members, context)
+            for tag in driver.tags():
+                if owners.setdefault(tag, scheme) != scheme:
+                    path: FieldPath = ("devices", first, "address")
+                    reader.problem(path, f"tag {tag} is also published by a {owners[tag]} device")
+        except DriverConfigError as exc:
+            if exc.device in index:  # at the line of the option (of "tags" for "tags.a")
+                i = index[exc.device]
+                line = reader.locate(("devices", i, exc.field.split(".")[0]))
+                field = f"{_dotted(('devices', i))}.{exc.field}"
+                reader.report(ProjectError(reader.file, line, field, exc.reason))
+            else:
+                reader.problem(("devices", first, "address"), str(exc))

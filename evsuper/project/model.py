@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from decimal import Decimal
 from enum import IntEnum, StrEnum
 from pathlib import Path
 
 from evsuper.alarms.model import Category, ConditionKind, Priority, Transition
+from evsuper.charging.allocator import Objective
+from evsuper.charging.profiles import ChargingProfilePurpose
+from evsuper.charging.status import ChargingMode
+from evsuper.drivers.base import DeviceSettings
 from evsuper.users.permissions import Role
 
 FORMAT_VERSION = 2  # evsuper/project/migrations.py brings older files up to it
@@ -75,6 +79,46 @@ class OcppSettings:
     tls_client_ca: str | None = None
 
 
+class OpcUaSecurity(StrEnum):
+    """Security policy and mode of one endpoint of the OPC UA server."""
+
+    NONE = "None"  # no signing, no encryption
+    BASIC256SHA256_SIGN = "Basic256Sha256_Sign"
+    BASIC256SHA256_SIGN_AND_ENCRYPT = "Basic256Sha256_SignAndEncrypt"
+
+
+@dataclass(frozen=True, slots=True)
+class OpcUaServerSettings:
+    """``[opcua_server]``: evsuper as an OPC UA server for a BMS or another SCADA
+    (evsuper/engine/opcua_server.py, docs/opcua_server.md)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 4840  # 0: any free port (tests)
+    path: str = "evsuper"  # opc.tcp://host:port/<path>
+    security: tuple[OpcUaSecurity, ...] = (OpcUaSecurity.BASIC256SHA256_SIGN_AND_ENCRYPT,)
+    # Paths relative to the project folder: the server's certificate (DER or PEM) and its
+    # private key (PEM). Left out: a self-signed pair made in .evsuper/opcua/ at first start.
+    certificate: str | None = None
+    private_key: str | None = None
+    # A folder (relative to the project) of client application certificates, or of the CAs
+    # signing them (DER or PEM): set, only those clients may open a signed or encrypted
+    # session; left out, any client certificate is accepted (users still log in).
+    trusted_clients: str | None = None
+    # Sessions without user name may read and subscribe, never write.
+    allow_anonymous: bool = False
+    namespace_uri: str = "urn:evsuper:site"
+
+    @property
+    def user_logins(self) -> bool:
+        """User names and passwords are offered: never sent in clear (no None endpoint, or
+        a SignAndEncrypt one whose policy encrypts them on the None endpoint too)."""
+        return (
+            OpcUaSecurity.NONE not in self.security
+            or OpcUaSecurity.BASIC256SHA256_SIGN_AND_ENCRYPT in self.security
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Place:
     """A site (``site`` empty) or an area of site ``site``, and its chargers."""
@@ -92,6 +136,39 @@ class SiteConfig:
     name: str = ""
     plan: str = ""  # ground-plan image (PNG or SVG), relative to the project folder
     limit_kw: float | None = None  # the site's connection limit; shown against its power
+    # smart charging (docs/smart_charging.md, "Charging service")
+    limit_a: float | None = None  # per phase
+    charging_mode: ChargingMode = ChargingMode.AUTO
+    objective: Objective = Objective.FAIR
+    limit_tag: str = ""  # a bus tag giving the limit in kW now (DSO signal, PV surplus, ...)
+    base_load_tag: str = ""  # non-EV load in kW, subtracted from the limit
+    # time-of-day limits (local time, [notifications] timezone); limit_tag overrides them
+    limit_schedule: tuple[LimitScheduleEntry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LimitScheduleEntry:
+    """From ``start`` (local time of day, "07:00") until the next entry, these limits."""
+
+    start: str
+    limit_kw: float | None = None
+    limit_a: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupConfig:
+    """``[[groups]]``: a node of a site's electrical tree (board, feeder, ...)."""
+
+    id: str
+    site: str
+    parent: str = ""  # the group it hangs from; empty: the site's connection
+    name: str = ""
+    label: str = "feeder"  # its kind, in the allocator's reasons ("limited by feeder F2")
+    limit_kw: float | None = None
+    limit_a: float | None = None  # per phase
+    areas: tuple[
+        str, ...
+    ] = ()  # the chargers of these areas hang from it (unless they name a group)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +183,19 @@ class AreaConfig:
 class ChargerKind(StrEnum):
     AC = "ac"
     DC = "dc"
+
+
+class ChargerProtocol(StrEnum):
+    OCPP = "ocpp"  # limits sent as OCPP charging profiles
+    MODBUS = "modbus"  # limits written to the tag <charger>/C<n>/current_limit_a
+
+
+class PhaseRotation(StrEnum):
+    """The site phase a charger's L1 is wired to."""
+
+    L1 = "L1"
+    L2 = "L2"
+    L3 = "L3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +213,14 @@ class ChargerConfig:
     # For known non-compliant models: schema violations are logged and recorded as anomalies,
     # and the request is handled anyway when its handler can make sense of it.
     relaxed_validation: bool = False
+    protocol: ChargerProtocol = ChargerProtocol.OCPP
+    device: str = ""  # protocol modbus: the name of its [[devices]] entry (evsuper.drivers)
+    # smart charging: where it hangs in the electrical tree and what its connectors take
+    group: str = ""  # a [[groups]] id of its site; empty: directly under the site
+    phases: int = 3  # 1 or 3
+    min_current_a: float = 6.0  # per phase (AC); below it a session is paused
+    max_current_a: float = 32.0  # per phase (AC); DC is bounded by max_power_kw
+    phase_rotation: PhaseRotation = PhaseRotation.L1
 
 
 class BadgeStatus(StrEnum):
@@ -169,6 +267,34 @@ class SimulatorSettings:
     # and ``<charger id>.key`` (private key) per bollard.
     tls_ca: str | None = None
     tls_client_dir: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SmartChargingSettings:
+    """``[smart_charging]``: the charging service (evsuper/charging/service.py)."""
+
+    enabled: bool = False
+    period_s: float = 10.0  # the allocator runs at least this often (and on events)
+    debounce_s: float = 0.5  # events within this are handled by one allocation
+    hysteresis_a: float = 1.0  # a setpoint is re-sent only when it moves more than this
+    meter_threshold_kw: float = 1.0  # a power change beyond this triggers an allocation
+    settle_s: float = 5.0  # a meter value this long after a profile shows the vehicle's demand
+    stack_level: int = 20  # of the allocator's profiles; the fail-safe uses the one below
+    profile_purpose: ChargingProfilePurpose = ChargingProfilePurpose.TX
+    # each charger gets a ChargePointMaxProfile of its share of the site limit on connection
+    failsafe: bool = True
+    stagger_s: float = 2.0  # between two sessions (re)started from 0 A
+    comm_loss_at_max: bool = True  # an offline charger counts at its maximum
+
+
+@dataclass(frozen=True, slots=True)
+class UsageProfile:
+    """``[[usage_profiles]]``: what sessions of a badge group get (its parent idTag)."""
+
+    group: str
+    name: str = ""
+    priority: int = 0  # higher first (objective "priority")
+    max_current_a: float | None = None  # per phase
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,6 +516,18 @@ class TariffSetting:
     default: bool = False
 
 
+def bind_devices(
+    devices: tuple[DeviceSettings, ...], chargers: tuple[ChargerConfig, ...]
+) -> tuple[DeviceSettings, ...]:
+    """``devices`` as their drivers get them: a device a Modbus charger names carries that
+    charger's id as option ``charger`` (its points become the charger's tags)."""
+    bound = {c.device: c.id for c in chargers if c.protocol is ChargerProtocol.MODBUS}
+    return tuple(
+        replace(d, options={**d.options, "charger": bound[d.name]}) if d.name in bound else d
+        for d in devices
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Project:
     directory: Path
@@ -407,6 +545,12 @@ class Project:
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     tariffs: tuple[TariffSetting, ...] = ()
     reports: ReportSettings = field(default_factory=ReportSettings)
+    groups: tuple[GroupConfig, ...] = ()
+    smart_charging: SmartChargingSettings = field(default_factory=SmartChargingSettings)
+    usage_profiles: tuple[UsageProfile, ...] = ()
+    # [[devices]]: Modbus, OPC UA, sim:// ... sources of tags (evsuper/drivers, docs/drivers.md)
+    devices: tuple[DeviceSettings, ...] = ()
+    opcua_server: OpcUaServerSettings = field(default_factory=OpcUaServerSettings)
     format_version: int = FORMAT_VERSION
 
     @property
@@ -425,6 +569,10 @@ class Project:
 
     def site(self, site_id: str) -> SiteConfig | None:
         return next((s for s in self.sites if s.id == site_id), None)
+
+    def driver_devices(self) -> tuple[DeviceSettings, ...]:
+        """The devices as their drivers get them (see ``bind_devices``)."""
+        return bind_devices(self.devices, self.chargers)
 
     def site_of(self, charger: ChargerConfig) -> SiteConfig | None:
         area = self.area(charger.area)

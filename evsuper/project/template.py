@@ -44,6 +44,7 @@ class Naming:
     area_id_pattern: str = "AREA-{a}"
     area_name_pattern: str = "Area {a}"
     per_area: int = 0  # bollards per area; 0: all in one area
+    first_area: int = 1  # {a} of the first area (0 for parking levels from the ground floor)
 
 
 @dataclass(frozen=True, slots=True)

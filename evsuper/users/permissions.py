@@ -70,6 +70,7 @@ class Origin(StrEnum):
     HMI = "hmi"
     CLI = "cli"  # evsuper users / call, run by the owner of the project folder
     ENGINE = "engine"  # the engine acting on its own (restorations, ...)
+    OPCUA = "opcua"  # a client of evsuper's OPC UA server (a BMS, another SCADA)
 
 
 @dataclass(frozen=True, slots=True)

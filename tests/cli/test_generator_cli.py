@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import sys
 from pathlib import Path
 
@@ -92,3 +93,23 @@ def test_import_library(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["import-library", str(site), "--from", str(other), "--force"]) == 0
     assert "library/templates/t.toml" in capsys.readouterr().out
     assert main(["import-library", str(site), "--from", str(tmp_path / "none")]) == 2
+
+
+def test_new_does_not_load_the_archive_and_pdf_commands(tmp_path: Path) -> None:
+    """`evsuper new` starts fast: `users` and `report` load only for themselves."""
+    code = (
+        "import sys; from evsuper.cli import main; "
+        f"main(['new', {str(tmp_path / 'p')!r}, '--bollards', '2']); "
+        "print(sorted(m for m in sys.modules if m in "
+        "('evsuper.users.cli', 'evsuper.reports.cli')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_help_still_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert all(command in out for command in ("users", "report", "new", "history"))

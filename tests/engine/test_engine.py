@@ -18,7 +18,13 @@ from evsuper.charging.profiles import (
     ChargingSchedule,
     SchedulePeriod,
 )
-from evsuper.core.domain import ChargerBooted, CommState, ConnectorStatus, ConnectorStatusChanged
+from evsuper.core.domain import (
+    ChargerBooted,
+    ChargerRestored,
+    CommState,
+    ConnectorStatus,
+    ConnectorStatusChanged,
+)
 from evsuper.core.timeutil import utcnow
 from evsuper.engine import commands as cmd
 from evsuper.engine.runtime import Engine, EngineThread
@@ -106,6 +112,10 @@ async def test_reset_round_trip(engine: Engine) -> None:
 
 async def test_availability_and_unlock(engine: Engine) -> None:
     await all_available(engine)
+    restored: list[ChargerRestored] = []
+    engine.bus.subscribe_events(
+        lambda ev: restored.append(ev) if isinstance(ev, ChargerRestored) else None
+    )
     off = await execute_as_admin(
         engine.router,
         cmd.ChangeAvailability(
@@ -126,6 +136,10 @@ async def test_availability_and_unlock(engine: Engine) -> None:
         engine.router, cmd.UnlockConnector(charger_id="CP-003", connector_id=2)
     )
     assert (unlock.outcome, unlock.status) == (cmd.Outcome.ACCEPTED, "Unlocked")
+    # the statuses the charger reported while each change was being answered were not taken
+    # for contradictions of the operator's setting (a restore is sent before the unlock)
+    assert restored == []
+    assert tag(engine, "CP-003/C1/status") is ConnectorStatus.AVAILABLE
 
 
 async def test_configuration_read_and_change(engine: Engine) -> None:

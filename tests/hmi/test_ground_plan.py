@@ -13,12 +13,13 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter
 from PySide6.QtWidgets import QApplication
 
 from evsuper.core.domain import ConnectorStatus
+from evsuper.core.tags import Sample
 from evsuper.engine.commands import CommandRouter, SaveLayout
 from evsuper.engine.layout_target import LayoutTarget
 from evsuper.hmi.library.widget import flow_clock
 from evsuper.hmi.main_window import MainWindow
 from evsuper.hmi.models.overview import OverviewModel
-from evsuper.hmi.views.ground_plan import BollardItem, GroundPlanView
+from evsuper.hmi.views.ground_plan import BollardItem, DeviceItem, GroundPlanView
 from evsuper.project.history import ProjectHistory
 from evsuper.project.layout import (
     GRID,
@@ -31,7 +32,7 @@ from evsuper.project.layout import (
     load_layout,
     save_layout,
 )
-from evsuper.project.loader import load_project
+from evsuper.project.loader import ProjectError, load_project
 from evsuper.project.model import AreaConfig, Project, SiteConfig
 from evsuper.users.audit import AuditEntry, AuditKind
 from evsuper.users.permissions import Actor, Origin, Role
@@ -299,8 +300,10 @@ def test_the_demo_plan_holds_its_twelve_bollards(qtbot: Any) -> None:
     view = make_view(qtbot, project)
     plan = view.plans["DEMO"]
     assert plan is not None and plan.width() > 1000
-    assert len(view.items) == 12 and view.unplaced() == []
-    assert all(plan.contains(item.sceneBoundingRect()) for item in view.items.values())
+    on_plan = [i for i in view.items.values() if i.placed.site == "DEMO"]
+    assert sum(isinstance(i, BollardItem) for i in on_plan) == 12 and view.unplaced() == []
+    assert isinstance(view.items["METER"], DeviceItem)  # the site meter
+    assert all(plan.contains(item.sceneBoundingRect()) for item in on_plan)
 
 
 def test_the_main_window_opens_the_plan_and_the_faceplate(
@@ -315,3 +318,81 @@ def test_the_main_window_opens_the_plan_and_the_faceplate(
     plan.chargerSelected.emit("CP-005")
     assert window.faceplate_dock.isVisible()
     assert window.faceplate.charger_id == "CP-005"
+
+
+# ---- site devices on the plan (meter, PV, battery, feeder)
+
+DEVICES = """
+[[objects]]
+id = "METER"
+site = "SITE"
+x = 700
+y = 420
+label = "Site meter"
+size = "symbol"
+show = ["power", "energy"]
+kind = "meter"
+prefix = "SITE/meter"
+device = "site-meter"
+rating_kw = 250
+
+[[objects]]
+id = "PV"
+site = "SITE"
+x = 560
+y = 420
+size = "symbol"
+show = ["power"]
+kind = "pv"
+prefix = "SITE/pv"
+"""
+
+
+@pytest.fixture
+def with_devices(planned: Project) -> Project:
+    file = planned.directory / LAYOUT_FILE
+    file.write_text(file.read_text() + DEVICES)
+    return planned
+
+
+def test_layout_devices_round_trip_and_are_checked(with_devices: Project) -> None:
+    layout = load_layout(with_devices)
+    meter = layout.get("METER")
+    assert meter is not None and meter.is_device and meter.rating_kw == 250.0
+    assert load_layout(with_devices) == layout
+    from evsuper.project.layout import layout_text, parse_layout
+
+    assert parse_layout(layout_text(layout), Path("layout.toml"), with_devices) == layout
+    file = with_devices.directory / LAYOUT_FILE
+    file.write_text(file.read_text().replace('prefix = "SITE/pv"\n', ""))
+    with pytest.raises(ProjectError) as error:
+        load_layout(with_devices)
+    assert error.value.field.endswith("prefix") and "prefix" in error.value.message
+
+
+def test_devices_are_painted_from_their_tags_and_open_their_faceplate(
+    qtbot: Any, themed_app: Any, with_devices: Project, batch: Any, tmp_path: Path
+) -> None:
+    window = MainWindow(with_devices, Sender())
+    qtbot.addWidget(window)
+    window.show()
+    window.apply_tags({"SITE/meter/power_kw": Sample(96.0), **batch.online("CP-001").samples})
+    plan = window.show_ground_plan()  # made after the first values: it starts from them
+    meter = plan.items["METER"]
+    assert isinstance(meter, DeviceItem)
+    assert meter.value_texts() == ["96.0 kW", "—"]
+    window.apply_tags({"SITE/meter/power_kw": Sample(120.5), "SITE/pv/power_kw": Sample(31.0)})
+    assert meter.value_texts()[0] == "120.5 kW"
+    assert "PV inverter" in plan.items["PV"].tool_tip()
+    assert plan.grab().save(str(tmp_path / "plan_with_devices.png"))
+    plan.grab().save("/tmp/plan_with_devices.png")
+
+    with qtbot.waitSignal(plan.deviceSelected) as selected:
+        at = centre(plan, meter)  # type: ignore[arg-type]
+        mouse(plan, QEvent.Type.MouseButtonPress, at, Qt.MouseButton.LeftButton)
+        mouse(plan, QEvent.Type.MouseButtonRelease, at, Qt.MouseButton.NoButton)
+    assert selected.args == ["METER"]
+    faceplate = window.device_faceplates["METER"]
+    assert faceplate.isVisible() and faceplate.values["power_kw"].text() == "120.5 kW"
+    window.apply_tags({"SITE/meter/power_kw": Sample(80.0)})
+    assert faceplate.values["power_kw"].text() == "80.0 kW"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import shutil
+import subprocess
 import threading
 from datetime import UTC
 from pathlib import Path
@@ -159,6 +161,24 @@ def test_registry_writes_are_versions(project_dir: Path) -> None:
     assert 'id = "CP-NEW"' in text and 'password_hash = "$argon2id$hash"' in text
 
 
+def test_concurrent_registrations_lose_no_charger(project_dir: Path) -> None:
+    start = threading.Barrier(2)
+
+    def register(prefix: str) -> None:
+        start.wait()
+        for n in range(10):
+            append_charger(project_dir, ChargerConfig(f"{prefix}-{n}"))
+
+    threads = [threading.Thread(target=register, args=(p,)) for p in ("A", "B")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    text = (project_dir / "project.toml").read_text()
+    assert all(f'id = "{p}-{n}"' in text for p in "AB" for n in range(10))
+    assert len(ProjectHistory(project_dir).versions()) == 21  # initial + one per charger
+
+
 def _save_many(directory: Path, writer: str, count: int) -> None:
     for n in range(count):
         save_project_files(directory, {f"{writer}.toml": f"n = {n}\n"}, writer, f"{writer} {n}")
@@ -200,3 +220,42 @@ def test_the_lock_keeps_two_processes_from_interleaving(project_dir: Path) -> No
         process.join(60)
         assert process.exitcode == 0
     _check_interleaving(project_dir, ["left", "right"], 10)
+
+
+def _git(directory: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(directory), *args], capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_project_that_is_a_git_repository_gets_a_commit_per_version(
+    project_dir: Path,
+) -> None:
+    _git(project_dir, "init", "--quiet")
+    (project_dir / "archive.sqlite").write_bytes(b"not a project file")
+    history = ProjectHistory(project_dir)
+    history.versions()  # version 1, "initial"
+    save_project_files(project_dir, {"plan/ground.png": b"\x89PNG\0"}, "alice", "plan added")
+    history.restore(1, "bob")
+
+    assert _git(project_dir, "log", "--format=%an|%s").splitlines() == [
+        "bob|restored version 1 (version 3)",
+        "alice|plan added (version 2)",
+        "evsuper|initial (version 1)",
+    ]
+    changes = [
+        _git(project_dir, "show", "--format=", "--name-status", c) for c in ("HEAD", "HEAD~1")
+    ]
+    assert changes == ["D\tplan/ground.png\n", "A\tplan/ground.png\n"]
+    assert _git(project_dir, "ls-files").split() == ["project.toml"]  # never the archive
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_project_inside_another_repository_is_left_alone(tmp_path: Path) -> None:
+    _git(tmp_path, "init", "--quiet")
+    write_new_project(tmp_path / "inside", bollards=1)
+    save_project_files(tmp_path / "inside", {"x.toml": "x = 1\n"}, "alice", "x")
+    assert _git(tmp_path, "status", "--porcelain").strip().startswith("??")
+    assert subprocess.run(["git", "-C", str(tmp_path), "log"], capture_output=True).returncode

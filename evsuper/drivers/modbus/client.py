@@ -2,16 +2,16 @@
 
 Each device has its own connection, timeouts and back-off, so a dead or silent device
 never delays another. ``publish(path, sample)`` is ``TagBus.publish`` in the engine.
+``ModbusDriver`` is the ``modbus://`` driver of ``evsuper.drivers.base``; ``factory.py``
+builds it from a project's ``[[devices]]``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from pymodbus.client import AsyncModbusTcpClient
@@ -20,59 +20,38 @@ from pymodbus.pdu import ModbusPDU
 
 from evsuper.core.tags import Quality, Sample, TagPath
 from evsuper.core.timeutil import utcnow
+from evsuper.drivers.base import (
+    DeviceStatus,
+    LinkState,
+    Publish,
+    WriteResult,
+    WriteStatus,
+)
 from evsuper.drivers.modbus import codec
 from evsuper.drivers.modbus.config import Device, Function, Point
+from evsuper.drivers.modbus.mapping import ChargerMapping
 from evsuper.drivers.modbus.planner import ReadRequest, plan_reads
+from evsuper.drivers.modbus.simulator import (
+    ChargerModel,
+    MeterModel,
+    ModbusSimulator,
+    PvInverterModel,
+    UnitModel,
+)
+
+__all__ = [
+    "DeviceStatus",
+    "LinkState",
+    "ModbusDevice",
+    "ModbusDriver",
+    "WriteResult",
+    "WriteStatus",
+]
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[TagPath, Sample], None]
-
 # what breaks the link (as opposed to an exception answer from the device)
 _LINK_ERRORS = (ModbusException, TimeoutError, OSError)
-
-
-class LinkState(StrEnum):
-    STOPPED = "stopped"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    WAITING = "waiting"  # connection lost or refused, retrying after a back-off
-
-
-@dataclass(slots=True)
-class DeviceStatus:
-    """Communication state and counters of one device since it started."""
-
-    state: LinkState = LinkState.STOPPED
-    requests: int = 0
-    errors: int = 0
-    last_error: str = ""
-    connected_since: datetime | None = None
-    connects: int = 0  # successful connections
-    next_retry_s: float = 0.0  # current back-off
-
-
-class WriteStatus(StrEnum):
-    OK = "ok"  # written and read back equal
-    MISMATCH = "read-back-mismatch"
-    REJECTED = "rejected"  # the device answered with a Modbus exception
-    COMM_FAILURE = "comm-failure"
-    NOT_WRITABLE = "not-writable"
-    UNKNOWN_TAG = "unknown-tag"
-    INVALID_VALUE = "invalid-value"
-
-
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    tag: TagPath
-    status: WriteStatus
-    requested: Any
-    read_back: Any = None
-    detail: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status is WriteStatus.OK
 
 
 class DeviceRejected(Exception):
@@ -89,10 +68,13 @@ async def _execute(client: AsyncModbusTcpClient, request: Any) -> ModbusPDU:
 class ModbusDevice:
     """Polls one device's groups at their periods and writes its points."""
 
-    def __init__(self, config: Device, publish: Publish) -> None:
+    def __init__(
+        self, config: Device, publish: Publish, mapping: ChargerMapping | None = None
+    ) -> None:
         self.config = config
         self.status = DeviceStatus()
-        self._publish = publish
+        self.mapping = mapping
+        self._publish = publish if mapping is None else mapping.publish
         self._client: AsyncModbusTcpClient | None = None
         self._last: dict[TagPath, Any] = {}
         self._polled_ok = False  # a read succeeded on the current connection
@@ -108,6 +90,7 @@ class ModbusDevice:
         it marks every point not-connected."""
         cfg = self.config
         delay = cfg.reconnect_min_s
+        self._failure_shown = False  # a run after a stop shows its first failure again
         try:
             while True:
                 try:
@@ -122,7 +105,7 @@ class ModbusDevice:
                     delay = cfg.reconnect_min_s
                     self._polled_ok = False
                 if not self._failure_shown:
-                    self._publish_all(Quality.COMM_FAILURE)
+                    self.publish_all(Quality.COMM_FAILURE)
                     self._failure_shown = True
                 self.status.state = LinkState.WAITING
                 self.status.next_retry_s = delay
@@ -132,7 +115,7 @@ class ModbusDevice:
             self._close()
             self.status.state = LinkState.STOPPED
             self.status.connected_since = None
-            self._publish_all(Quality.NOT_CONNECTED)
+            self.publish_all(Quality.NOT_CONNECTED)
 
     async def write(self, tag: TagPath, value: Any) -> WriteResult:
         """Write ``value`` to a writable point, read it back and say how it went."""
@@ -254,7 +237,8 @@ class ModbusDevice:
         self._last[point.tag] = value
         self._publish(point.tag, Sample(value))
 
-    def _publish_all(self, quality: Quality) -> None:
+    def publish_all(self, quality: Quality) -> None:
+        """Every point's last value with ``quality`` (the link is lost, the device stopped)."""
         ts = utcnow()
         for point in self.config.points:
             self._publish(point.tag, Sample(self._last.get(point.tag), ts, quality))
@@ -281,28 +265,63 @@ def _describe(exc: BaseException) -> str:
 
 
 class ModbusDriver:
-    """Every configured device, each polled by its own task."""
+    """Every configured device, each polled by its own task.
 
-    def __init__(self, devices: Iterable[Device], publish: Publish) -> None:
-        self.devices = {d.name: ModbusDevice(d, publish) for d in devices}
+    ``chargers`` binds devices (by name) to the charger whose tags their points are
+    (``mapping.py``); ``simulated`` devices (name → profile name, "" for none) are served
+    by a ``ModbusSimulator`` the driver runs on 127.0.0.1 while it runs; ``disabled``
+    devices start switched off."""
+
+    def __init__(
+        self,
+        devices: Iterable[Device],
+        publish: Publish,
+        *,
+        chargers: Mapping[str, str] | None = None,
+        simulated: Mapping[str, str] | None = None,
+        disabled: Collection[str] = (),
+    ) -> None:
+        chargers = chargers or {}
+        self.devices = {
+            d.name: ModbusDevice(
+                d,
+                publish,
+                ChargerMapping(chargers[d.name], publish) if d.name in chargers else None,
+            )
+            for d in devices
+        }
         self._owner = {p.tag: dev for dev in self.devices.values() for p in dev.config.points}
-        self._tasks: list[asyncio.Task[None]] = []
+        self._extra = [
+            tag
+            for dev in self.devices.values()
+            if dev.mapping
+            for tag in dev.mapping.derived_tags()
+        ]
+        self._simulated = dict(simulated or {})
+        self._disabled = set(disabled)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.simulator: ModbusSimulator | None = None
 
     async def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(dev.run(), name=f"modbus:{name}")
-            for name, dev in self.devices.items()
-        ]
+        if self._simulated:
+            await self._start_simulator()
+        for name, dev in self.devices.items():
+            if dev.mapping is not None:
+                dev.mapping.start()
+            if name in self._disabled:
+                dev.status.state = LinkState.DISABLED
+                dev.publish_all(Quality.NOT_CONNECTED)
+            else:
+                self._tasks[name] = asyncio.create_task(dev.run(), name=f"modbus:{name}")
 
     async def stop(self) -> None:
-        pending = set(self._tasks)
-        while pending:
-            # again and again: under Python 3.11 a wait_for inside pymodbus can swallow
-            # a cancellation that arrives with the answer
-            for task in pending:
-                task.cancel()
-            _, pending = await asyncio.wait(pending, timeout=0.5)
-        self._tasks = []
+        tasks, self._tasks = self._tasks, {}
+        await _cancel(tasks.values())
+        for dev in self.devices.values():
+            dev.status.state = LinkState.STOPPED
+        if self.simulator is not None:
+            await self.simulator.stop()
+            self.simulator = None
 
     async def __aenter__(self) -> ModbusDriver:
         await self.start()
@@ -311,11 +330,70 @@ class ModbusDriver:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
+    def tags(self) -> Sequence[TagPath]:
+        return [*self._owner, *self._extra]
+
+    def owns(self, tag: TagPath) -> bool:
+        return tag in self._owner
+
+    def writable(self, tag: TagPath) -> bool:
+        device = self._owner.get(tag)
+        point = None if device is None else device.config.point(tag)
+        return point is not None and point.writable
+
     async def write(self, tag: TagPath, value: Any) -> WriteResult:
         device = self._owner.get(tag)
         if device is None:
             return WriteResult(tag, WriteStatus.UNKNOWN_TAG, value, detail="no device owns it")
+        if device.status.state is LinkState.DISABLED:
+            return WriteResult(tag, WriteStatus.COMM_FAILURE, value, detail="device disabled")
         return await device.write(tag, value)
 
     def status(self) -> dict[str, DeviceStatus]:
         return {name: dev.status for name, dev in self.devices.items()}
+
+    async def set_enabled(self, device: str, enabled: bool) -> None:
+        dev = self.devices[device]
+        if enabled:
+            self._disabled.discard(device)
+            if device not in self._tasks:
+                self._tasks[device] = asyncio.create_task(dev.run(), name=f"modbus:{device}")
+            return
+        self._disabled.add(device)
+        task = self._tasks.pop(device, None)
+        if task is not None:
+            await _cancel([task])
+        dev.status.state = LinkState.DISABLED
+
+    async def _start_simulator(self) -> None:
+        """Serve the simulated devices, one unit each, and point them at it."""
+        units: dict[int, UnitModel] = {}
+        for unit_id, name in enumerate(self._simulated, start=1):
+            units[unit_id] = simulator_model(self._simulated[name])
+        self.simulator = ModbusSimulator(units, host="127.0.0.1", port=0)
+        await self.simulator.start()
+        for unit_id, name in enumerate(self._simulated, start=1):
+            dev = self.devices[name]
+            dev.config = dataclasses.replace(
+                dev.config, host="127.0.0.1", port=self.simulator.port, unit_id=unit_id
+            )
+
+
+def simulator_model(profile: str) -> UnitModel:
+    """The moving model of a shipped profile; a plain register image for any other."""
+    models: dict[str, type[UnitModel]] = {
+        "ev-charger": ChargerModel,
+        "energy-meter": MeterModel,
+        "pv-inverter": PvInverterModel,
+    }
+    return models.get(profile, UnitModel)()
+
+
+async def _cancel(tasks: Iterable[asyncio.Task[None]]) -> None:
+    pending = set(tasks)
+    while pending:
+        # again and again: under Python 3.11 a wait_for inside pymodbus can swallow
+        # a cancellation that arrives with the answer
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)

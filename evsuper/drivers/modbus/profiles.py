@@ -97,7 +97,7 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
     for index, entry in enumerate(data.get("points", [])):
         label = repr(entry.get("name", f"#{index + 1}"))
         try:
-            points.append(_point(dict(entry), label))
+            points.append(parse_point(dict(entry), label))
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
         except KeyError as exc:
@@ -114,7 +114,8 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
     return profile
 
 
-def _point(entry: dict[str, Any], label: str) -> Point:
+def parse_point(entry: dict[str, Any], label: str) -> Point:
+    """A point from its profile table (``name`` is its tag); ``label`` names it in errors."""
     unknown = set(entry) - _POINT_KEYS
     if unknown:
         raise ConfigError(f"point {label}: unknown keys {', '.join(sorted(unknown))}")

@@ -81,6 +81,7 @@ from evsuper.project.model import (
     AuthorizationMode,
     BadgeStatus,
     ChargerConfig,
+    ChargerProtocol,
     Project,
     SecurityProfile,
     UnknownChargerPolicy,
@@ -141,6 +142,9 @@ class _ChargerRuntime:
     availability: dict[int, cmd.AvailabilityKind] = field(default_factory=dict)
     local_list_sent: bool = False
     restored: set[int] = field(default_factory=set)  # availabilities re-sent this connection
+    # connectors with an operator's ChangeAvailability awaiting its answer: the charger may
+    # report the new status before the answer is handled, which is no contradiction
+    availability_changing: set[int] = field(default_factory=set)
 
     def connector(self, connector_id: int) -> _ConnectorRuntime:
         return self.connectors.setdefault(connector_id, _ConnectorRuntime())
@@ -156,7 +160,8 @@ class CentralSystem:
         self.host = host
         self.port = port
         self.sessions: dict[str, ChargePoint16] = {}
-        self._registered = {c.id for c in project.chargers}
+        # Modbus chargers are the Modbus driver's (evsuper/drivers/modbus/mapping.py)
+        self._registered = {c.id for c in project.chargers if c.protocol is ChargerProtocol.OCPP}
         self._relaxed = {c.id for c in project.chargers if c.relaxed_validation}
         self._unregistered: set[str] = set()  # booted while unknown: an operator may accept them
         self._badges = {b.id_tag: b for b in project.badges}
@@ -189,7 +194,9 @@ class CentralSystem:
             self._publish_reservation(reservation.charger_id, reservation.connector_id)
         await self._load_operator_settings()
         for charger in self.project.chargers:
-            self.bus.publish(charger_tag(charger.id, ChargerTag.COMM), Sample(CommState.UNKNOWN))
+            if charger.id in self._registered:
+                comm = charger_tag(charger.id, ChargerTag.COMM)
+                self.bus.publish(comm, Sample(CommState.UNKNOWN))
         ocpp_settings = self.project.ocpp
         self._server = await serve(
             self._serve_connection,
@@ -707,7 +714,14 @@ class CentralSystem:
             request = request_for(command)
         except ValueError as invalid:  # a raw call that is not OCPP 1.6
             return cmd.CommandResult(cmd.Outcome.ERROR, "InvalidRequest", str(invalid))
-        response = await self._send(session, request)
+        changing = self._charger(command.charger_id).availability_changing
+        if isinstance(command, cmd.ChangeAvailability):
+            changing.add(command.connector_id)
+        try:
+            response = await self._send(session, request)
+        finally:
+            if isinstance(command, cmd.ChangeAvailability):
+                changing.discard(command.connector_id)
         if isinstance(response, cmd.CommandResult):
             return response
         result = result_of(command, response)
@@ -824,7 +838,7 @@ class CentralSystem:
         """A status contradicting the operator's availability (e.g. Available where
         Inoperative was set) has it re-sent, once per connection and connector."""
         runtime = self._charger(charger_id)
-        if not runtime.availability:
+        if not runtime.availability or {0, connector_id} & runtime.availability_changing:
             return
         key = connector_id if connector_id in runtime.availability else 0
         wanted = runtime.availability.get(key)

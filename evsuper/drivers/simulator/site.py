@@ -8,7 +8,7 @@ import ssl
 from collections.abc import Callable
 
 from evsuper.drivers.simulator.bollard import SimulatedBollard
-from evsuper.project.model import Project, SecurityProfile
+from evsuper.project.model import ChargerProtocol, Project, SecurityProfile
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ class SimulatedSite:
                 tls=_tls_context(project, charger.id),
             )
             for i, charger in enumerate(project.chargers)
+            if charger.protocol is ChargerProtocol.OCPP  # Modbus ones: the Modbus simulator
         }
         self._tasks: dict[str, asyncio.Task[None]] = {}
 

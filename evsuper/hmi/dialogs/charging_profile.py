@@ -1,13 +1,17 @@
-"""The dialog that composes an OCPP 1.6 charging profile for SetChargingProfile.
+"""The dialog that composes an OCPP 1.6 charging profile for SetChargingProfile, or a
+named template of the profile library.
 
 It only gathers the operator's choices and builds a typed ``ChargingProfile`` from them
-(constructing it validates it; the reason it is invalid is shown and OK stays off). The
-maintenance window sends the command on ``accepted``. Times are entered in local time
-and come back as aware UTC; period starts are entered in minutes.
+(constructing it validates it; the reason it is invalid is shown and OK stays off), with
+the schedule drawn live beside the fields. The maintenance window sends the command on
+``accepted``; the profile management window saves the template. Times are entered in
+local time and come back as aware UTC; period starts are entered in minutes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QDateTime
@@ -21,23 +25,31 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
+    QLineEdit,
     QPushButton,
     QTableWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from evsuper.charging.composite import composite_schedule
 from evsuper.charging.profiles import (
     ChargingProfile,
     ChargingProfileKind,
     ChargingProfilePurpose,
     ChargingRateUnit,
     ChargingSchedule,
+    InstalledProfile,
     RecurrencyKind,
     SchedulePeriod,
 )
-from evsuper.hmi.theme import Emphasis, role_label, set_emphasis
+from evsuper.core.timeutil import utcnow
+from evsuper.hmi import formatting
+from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
 from evsuper.hmi.widgets.number_field import DecimalField, IntField
+from evsuper.hmi.widgets.plots import calm_pen, calm_plot
+from evsuper.hmi.widgets.schedule_chart import step_points
+from evsuper.project.profile_library import ProfileTemplate
 
 DEFAULT_LIMITS = {ChargingRateUnit.AMPS: 16.0, ChargingRateUnit.WATTS: 11000.0}
 PHASES = (None, 1, 2, 3)  # None: not sent (the charger assumes 3)
@@ -67,6 +79,85 @@ def _utc(edit: QDateTimeEdit) -> datetime:
     return datetime.fromtimestamp(edit.dateTime().toSecsSinceEpoch(), UTC)
 
 
+def _local(ts: datetime) -> QDateTime:
+    return QDateTime.fromSecsSinceEpoch(int(ts.timestamp()))
+
+
+_RECURRENCE_S = {RecurrencyKind.DAILY: 86400, RecurrencyKind.WEEKLY: 7 * 86400}
+
+
+def preview_span_s(profile: ChargingProfile) -> int:
+    """How much of a schedule the preview draws: its duration, else one recurrence, else
+    its last period and as long again (at least an hour)."""
+    schedule = profile.schedule
+    if schedule.duration_s is not None:
+        return schedule.duration_s
+    if profile.recurrency is not None:
+        return _RECURRENCE_S[profile.recurrency]
+    last = schedule.periods[-1].start_s
+    return max(2 * last, last + 3600)
+
+
+class ProfilePreview(QWidget):
+    """One profile's schedule as a step line, from its start (a Relative profile's: the
+    transaction's) over ``preview_span_s``; its validity is left out."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        self.plot = calm_plot("profilePreview", min_height=200)
+        self.line = self.plot.getPlotItem().plot(
+            [], [], pen=calm_pen(Palette.TEXT, 2.0), connect="finite"
+        )
+        layout.addWidget(self.plot, 1)
+        self.caption = role_label("caption")
+        self.caption.setObjectName("profilePreviewCaption")
+        self.caption.setWordWrap(True)
+        layout.addWidget(self.caption)
+        self.points: tuple[list[float], list[float]] = ([], [])
+
+    def show_profile(self, profile: ChargingProfile) -> None:
+        schedule = profile.schedule
+        span = preview_span_s(profile)
+        start = schedule.start or utcnow()
+        connector = 0 if profile.purpose is ChargingProfilePurpose.CHARGE_POINT_MAX else 1
+        periods = composite_schedule(
+            [InstalledProfile(connector, replace(profile, valid_from=None, valid_to=None))],
+            connector,
+            start,
+            span,
+            schedule.unit,
+            transaction_start=start,
+        )
+        hours = span >= 3 * 3600
+        xs, ys = step_points(periods, 0.0, float(span))
+        if hours:
+            xs = [x / 60.0 for x in xs]
+        self.points = (xs, ys)
+        self.line.setData(xs, ys)
+        item = self.plot.getPlotItem()
+        limits = [p.limit for p in schedule.periods]
+        item.setYRange(0, (max(limits) or 1.0) * 1.2, padding=0.02)
+        item.setXRange(0, span / (3600.0 if hours else 60.0), padding=0.02)
+        origin = (
+            "the start of the transaction"
+            if profile.kind is ChargingProfileKind.RELATIVE
+            else "the schedule start"
+        )
+        grey = Palette.TEXT_SECONDARY.name()
+        item.setLabel("left", f"Limit ({schedule.unit.value})", color=grey)
+        item.setLabel("bottom", "Hours" if hours else "Minutes", color=grey)
+        repeat = (
+            "" if profile.recurrency is None else f", repeated {profile.recurrency.value.lower()}"
+        )
+        self.caption.setText(
+            f"From {origin}: {len(schedule.periods)} period(s) over "
+            f"{formatting.duration(span)}{repeat}."
+        )
+
+
 class ChargingProfileDialog(QDialog):
     """Purpose, kind, unit, stack level, validity, and the periods of one profile."""
 
@@ -76,11 +167,21 @@ class ChargingProfileDialog(QDialog):
         connectors: int,
         profile_id: int,
         parent: QWidget | None = None,
+        *,
+        template: ProfileTemplate | None = None,
+        taken_names: Collection[str] | None = None,
     ) -> None:
+        """``taken_names`` not None: edit a library template (``template``, or a new one
+        when None) instead of a profile for ``charger_id``; names must stay unique."""
         super().__init__(parent)
         self.setObjectName("chargingProfileDialog")
-        self.setWindowTitle(f"{charger_id} — Set charging profile")
-        self.setMinimumWidth(520)
+        self.template_mode = taken_names is not None
+        self._taken = set(taken_names or ()) - ({template.name} if template else set())
+        if self.template_mode:
+            self.setWindowTitle("Charging profile template")
+        else:
+            self.setWindowTitle(f"{charger_id} — Set charging profile")
+        self.setMinimumWidth(940)
         now = QDateTime.currentDateTime()
         now = now.addSecs(-now.time().second())  # whole minutes
 
@@ -123,10 +224,22 @@ class ChargingProfileDialog(QDialog):
         self.remove_period = QPushButton("Remove period")
         self.remove_period.setObjectName("profileRemovePeriod")
 
+        self.name = QLineEdit()
+        self.name.setObjectName("profileName")
+        self.name.setPlaceholderText("e.g. Night 16 A")
+        self.description = QLineEdit()
+        self.description.setObjectName("profileDescription")
+
         form = QFormLayout()
         form.setHorizontalSpacing(12)
         form.setVerticalSpacing(6)
-        form.addRow(role_label("caption", "Connector"), self.connector)
+        if self.template_mode:
+            form.addRow(role_label("caption", "Name"), self.name)
+            form.addRow(role_label("caption", "Description"), self.description)
+            self.connector.setParent(self)
+            self.connector.hide()
+        else:
+            form.addRow(role_label("caption", "Connector"), self.connector)
         form.addRow(role_label("caption", "Profile id"), self.profile_id)
         form.addRow(role_label("caption", "Purpose"), self.purpose)
         form.addRow(role_label("caption", "Stack level"), self.stack_level)
@@ -162,24 +275,47 @@ class ChargingProfileDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         self.confirm: QPushButton = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.confirm.setText("Send profile")
+        self.confirm.setText("Save template" if self.template_mode else "Send profile")
         self.confirm.setObjectName("profileConfirm")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
 
+        self.preview = ProfilePreview()
+        self.preview.setMinimumWidth(360)
+
+        editor = QVBoxLayout()
+        editor.setSpacing(8)
+        if self.template_mode:
+            editor.addWidget(role_label("title", "Charging profile template"))
+            editor.addWidget(role_label("subtitle", "Library · uploaded to chargers later"))
+        else:
+            editor.addWidget(role_label("title", "Set charging profile"))
+            editor.addWidget(role_label("subtitle", f"{charger_id} · SetChargingProfile"))
+        editor.addLayout(form)
+        editor.addWidget(role_label("section", "Periods"))
+        editor.addWidget(self.periods, 1)
+        editor.addLayout(period_buttons)
+        chart = QVBoxLayout()
+        chart.addWidget(role_label("section", "Schedule"))
+        chart.addWidget(self.preview, 1)
+        columns = QHBoxLayout()
+        columns.setSpacing(14)
+        columns.addLayout(editor, 3)
+        columns.addLayout(chart, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 12, 14, 12)
         layout.setSpacing(8)
-        layout.addWidget(role_label("title", "Set charging profile"))
-        layout.addWidget(role_label("subtitle", f"{charger_id} · SetChargingProfile"))
-        layout.addLayout(form)
-        layout.addWidget(role_label("section", "Periods"))
-        layout.addWidget(self.periods, 1)
-        layout.addLayout(period_buttons)
+        layout.addLayout(columns, 1)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
 
-        self.append_period(0, DEFAULT_LIMITS[ChargingRateUnit.AMPS])
+        if template is not None:
+            self.load(template.profile)
+            self.name.setText(template.name)
+            self.description.setText(template.description)
+        else:
+            self.append_period(0, DEFAULT_LIMITS[ChargingRateUnit.AMPS])
+        self.name.textChanged.connect(self._check)
         for combo in (self.connector, self.purpose, self.kind, self.recurrency, self.unit):
             combo.currentTextChanged.connect(self._check)
         for field in (self.profile_id, self.stack_level, self.duration):
@@ -265,10 +401,11 @@ class ChargingProfileDialog(QDialog):
         """The profile as entered; ValueError says what is wrong with it."""
         purpose = ChargingProfilePurpose(self.purpose.currentText())
         connector = self.chosen_connector()
-        if purpose is ChargingProfilePurpose.CHARGE_POINT_MAX and connector != 0:
-            raise ValueError("a ChargePointMaxProfile goes on connector 0 (whole charger)")
-        if purpose is ChargingProfilePurpose.TX and connector == 0:
-            raise ValueError("a TxProfile goes on the connector of a running transaction")
+        if not self.template_mode:  # a template's connector is chosen at upload
+            if purpose is ChargingProfilePurpose.CHARGE_POINT_MAX and connector != 0:
+                raise ValueError("a ChargePointMaxProfile goes on connector 0 (whole charger)")
+            if purpose is ChargingProfilePurpose.TX and connector == 0:
+                raise ValueError("a TxProfile goes on the connector of a running transaction")
         kind = ChargingProfileKind(self.kind.currentText())
         rows = []
         for row in range(self.periods.rowCount()):
@@ -310,6 +447,39 @@ class ChargingProfileDialog(QDialog):
             valid_to=_utc(self.valid_to) if self.valid_to_on.isChecked() else None,
         )
 
+    def chosen_template(self) -> ProfileTemplate:
+        """The template as entered (template mode); ValueError says what is wrong."""
+        name = self.name.text().strip()
+        if not name:
+            raise ValueError("the template needs a name")
+        if name in self._taken:
+            raise ValueError(f"a template named {name!r} is already in the library")
+        return ProfileTemplate(name, self.chosen_profile(), self.description.text().strip())
+
+    def load(self, profile: ChargingProfile) -> None:
+        """Show ``profile`` in the fields (period starts in whole minutes)."""
+        self.profile_id.setValue(profile.profile_id)
+        self.stack_level.setValue(profile.stack_level)
+        self.purpose.setCurrentText(profile.purpose.value)
+        self.kind.setCurrentText(profile.kind.value)
+        if profile.recurrency is not None:
+            self.recurrency.setCurrentText(profile.recurrency.value)
+        schedule = profile.schedule
+        if schedule.start is not None:
+            self.start.setDateTime(_local(schedule.start))
+        self.unit.setCurrentText(schedule.unit.value)
+        self.duration.setValue(None if schedule.duration_s is None else schedule.duration_s // 60)
+        for box, edit, ts in (
+            (self.valid_from_on, self.valid_from, profile.valid_from),
+            (self.valid_to_on, self.valid_to, profile.valid_to),
+        ):
+            box.setChecked(ts is not None)
+            if ts is not None:
+                edit.setDateTime(_local(ts))
+        self.periods.setRowCount(0)
+        for period in schedule.periods:
+            self.append_period(period.start_s // 60, period.limit, period.number_phases)
+
     def _check(self) -> None:
         kind = ChargingProfileKind(self.kind.currentText())
         self.recurrency.setEnabled(kind is ChargingProfileKind.RECURRING)
@@ -318,12 +488,16 @@ class ChargingProfileDialog(QDialog):
         self.valid_to.setEnabled(self.valid_to_on.isChecked())
         self.remove_period.setEnabled(self.periods.rowCount() > 1)
         try:
-            self.chosen_profile()
+            profile = self.chosen_profile()
+            if self.template_mode:
+                self.chosen_template()
         except ValueError as invalid:
-            self.problem.setText(f"Cannot send: {invalid}.")
+            verb = "save" if self.template_mode else "send"
+            self.problem.setText(f"Cannot {verb}: {invalid}.")
             set_emphasis(self.problem, Emphasis.NOTABLE)
             self.confirm.setEnabled(False)
             return
+        self.preview.show_profile(profile)
         self.problem.setText(_explain(kind))
         set_emphasis(self.problem, Emphasis.NORMAL)
         self.confirm.setEnabled(True)

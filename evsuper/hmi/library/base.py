@@ -17,9 +17,11 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QPolygon
 
 from evsuper.alarms.model import ChargerAlarm
 from evsuper.core.domain import CommState
+from evsuper.core.tags import Quality
 from evsuper.hmi.library.alarm_glyph import paint_priority_glyph
 from evsuper.hmi.library.glyphs import paint_connector_glyph
 from evsuper.hmi.models.overview import alarm_text
+from evsuper.hmi.quality import marked, quality_look
 from evsuper.hmi.theme import ConnectorStyle, Palette, comm_style, font
 
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
@@ -121,6 +123,7 @@ class Row:
     flowing: bool = False  # energy flows: the bar carries the moving marker
     color: QColor = field(default_factory=lambda: Palette.TEXT)
     bold: bool = False
+    quality: Quality = Quality.GOOD  # of the value: not good → greyed, with its marker
 
 
 class ObjectView(ABC):
@@ -353,19 +356,19 @@ def _paint_tile_row(painter: QPainter, line: QRectF, row: Row, frame: Frame, pha
     painter.setFont(font(9, bold=row.bold and frame.live))
     painter.drawText(first, LEFT, row.text)
     if row.value and frame.live:
-        painter.setFont(font(9, bold=True))
-        painter.setPen(Palette.TEXT)
-        painter.drawText(first, RIGHT, row.value)
+        _paint_value(painter, first, row)
     if not frame.live:
         return
     detail_width = 0.0
     if row.detail:
         painter.setFont(font(8))
-        painter.setPen(Palette.TEXT_SECONDARY)
+        good = row.quality is Quality.GOOD
+        painter.setPen(Palette.TEXT_SECONDARY if good else quality_look(row.quality).color)
         painter.drawText(second, RIGHT, row.detail)
         detail_width = painter.fontMetrics().horizontalAdvance(row.detail) + 8
     bar_width = min(50.0, second.width() - detail_width)  # shorter rather than under the text
-    if row.fraction is not None and bar_width >= 16:
+    # a bar draws a value as a length: only for a good value (a stale one is text, greyed)
+    if row.fraction is not None and bar_width >= 16 and row.quality is Quality.GOOD:
         bar = QRectF(second.left(), second.center().y() - 2.5, bar_width, 5)
         paint_bar(painter, bar, row.fraction, row.limit, row.flowing, phase)
 
@@ -387,12 +390,20 @@ def _paint_header_row(
     if not frame.live:
         return
     if row.value:
-        painter.setFont(font(9, bold=True))
-        painter.setPen(Palette.TEXT)
-        painter.drawText(text, RIGHT, row.value)
-    if row.fraction is not None:
+        _paint_value(painter, text, row)
+    if row.fraction is not None and row.quality is Quality.GOOD:
         bar = QRectF(left + 96, text.center().y() - 2.5, 56, 5)
         paint_bar(painter, bar, row.fraction, row.limit, row.flowing, phase)
+
+
+def _paint_value(painter: QPainter, line: QRectF, row: Row) -> None:
+    """A row's main value, right-aligned: bold when good, else greyed after its marker."""
+    good = row.quality is Quality.GOOD
+    value_font = font(9, bold=good)
+    value_font.setItalic(not good)
+    painter.setFont(value_font)
+    painter.setPen(quality_look(row.quality).color)
+    painter.drawText(line, RIGHT, marked(row.value, row.quality))
 
 
 def paint_bar(

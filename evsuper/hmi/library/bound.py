@@ -18,7 +18,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex
 from PySide6.QtWidgets import QWidget
 
 from evsuper.core.domain import CommState
-from evsuper.core.tags import Sample, TagPath
+from evsuper.core.tags import Quality, Sample, TagPath
 from evsuper.hmi.library.base import ObjectSize
 from evsuper.hmi.library.charger import (
     BollardView,
@@ -29,6 +29,7 @@ from evsuper.hmi.library.charger import (
 from evsuper.hmi.library.equipment import Breaker, DeviceView
 from evsuper.hmi.library.widget import LibraryObject
 from evsuper.hmi.models.overview import ChargerState, OverviewModel
+from evsuper.hmi.quality import worst
 from evsuper.project.model import ChargerKind
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def charge_point_view(
             c.energy_kwh,
             c.soc,
             c.error_code,
+            worst(q.quality for q in c.qualities.values()),
         )
         for c in state.connectors
         if connector_id is None or c.connector_id == connector_id
@@ -157,14 +159,18 @@ class BoundDevice(LibraryObject[D]):
             raise ValueError(f"{type(view).__name__} has no field {', '.join(sorted(unknown))}")
         super().__init__(view, size, parent)
         self._tags = dict(tags)
+        self._qualities: dict[str, Quality] = {}  # per bound field, of its last sample
 
     def apply(self, changes: Mapping[TagPath, Sample]) -> None:
-        """Slot for ``EngineBridge.tagsChanged``: take the bound tags out of a batch."""
+        """Slot for ``EngineBridge.tagsChanged``: take the bound tags out of a batch; the
+        view's ``quality`` is the worst of the bound values' last samples."""
         updates: dict[str, Any] = {}
         for name, path in self._tags.items():
             sample = changes.get(path)
             if sample is None:
                 continue
+            self._qualities[name] = sample.quality
+            updates["quality"] = worst(self._qualities.values())
             try:
                 updates[name] = _CONVERTERS.get(name, _optional(float))(sample.value)
             except (TypeError, ValueError):

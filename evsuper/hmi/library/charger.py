@@ -14,6 +14,7 @@ from PySide6.QtGui import QBrush, QPainter, QPainterPath, QPen
 
 from evsuper.alarms.model import ChargerAlarm
 from evsuper.core.domain import CommState, ConnectorStatus
+from evsuper.core.tags import Quality
 from evsuper.hmi import formatting
 from evsuper.hmi.library.base import (
     CENTER,
@@ -27,6 +28,7 @@ from evsuper.hmi.library.base import (
     paint_flow,
 )
 from evsuper.hmi.library.glyphs import paint_connector_glyph
+from evsuper.hmi.quality import quality_look
 from evsuper.hmi.theme import OUT_OF_SERVICE, ConnectorStyle, Palette, connector_style, font
 
 
@@ -74,10 +76,13 @@ class ConnectorPoint:
     energy_kwh: float | None = None
     soc: float | None = None
     error_code: str | None = None
+    quality: Quality = Quality.GOOD  # of its measured values (the worst): not good → greyed
 
     @property
     def flowing(self) -> bool:
-        return self.status is ConnectorStatus.CHARGING and (self.power_kw or 0.0) > 0.0
+        """Charging with power, as fresh values say (a stale value does not animate)."""
+        fresh = self.quality is Quality.GOOD
+        return fresh and self.status is ConnectorStatus.CHARGING and (self.power_kw or 0.0) > 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +150,8 @@ class ChargePointView(ObjectView):
             text = f"connector {c.number} {self.style(c).label.lower()}"
             if self.live and c.flowing:
                 text += f" {formatting.kw(c.power_kw)}"
+            if self.live and c.quality is not Quality.GOOD:
+                text += f" (values {quality_look(c.quality).label.lower()})"
             if self.live and c.status is ConnectorStatus.FAULTED and c.error_code:
                 text += f" ({c.error_code})"
             parts.append(text)
@@ -172,6 +179,7 @@ class ChargePointView(ObjectView):
             flowing=c.flowing,
             color=style.text,
             bold=style.bold,
+            quality=c.quality,
         )
 
     def flowing(self) -> bool:

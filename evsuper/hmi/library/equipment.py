@@ -8,7 +8,7 @@ battery: + charging).
 from __future__ import annotations
 
 from abc import abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -16,6 +16,7 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPolygonF
 
 from evsuper.alarms.model import ChargerAlarm
 from evsuper.core.domain import CommState
+from evsuper.core.tags import Quality
 from evsuper.hmi import formatting
 from evsuper.hmi.library.base import (
     CENTER,
@@ -27,6 +28,7 @@ from evsuper.hmi.library.base import (
     frame_for,
     paint_flow,
 )
+from evsuper.hmi.quality import quality_look
 from evsuper.hmi.theme import Palette, font
 
 IDLE_KW = 0.05  # below this, no energy is said to flow
@@ -42,6 +44,7 @@ class DeviceView(ObjectView):
     fault: str | None = None  # the device's own fault, in words
     out_of_service: bool = False
     alarm: ChargerAlarm | None = None
+    quality: Quality = Quality.GOOD  # of its values (the worst): not good → greyed, marked
 
     @property
     def normal(self) -> bool:
@@ -79,15 +82,20 @@ class DeviceView(ObjectView):
             parts.append(self.fault)
         if self.normal or not frame.badge:
             parts.append(self._words())
+            if self.quality is not Quality.GOOD:
+                parts.append(f"values {quality_look(self.quality).label.lower()}")
         return ", ".join(parts)
 
     def flowing(self) -> bool:
-        return self.normal and self._flowing()
+        return self.normal and self.quality is Quality.GOOD and self._flowing()
 
     def rows(self) -> list[Row]:
         """The device's values, under its fault when it has one."""
         fault = [] if self.fault is None else [Row(self.fault, color=Palette.ALARM, bold=True)]
-        return fault + self._rows()
+        values = self._rows()
+        if self.quality is not Quality.GOOD:
+            values = [replace(row, quality=self.quality, flowing=False) for row in values]
+        return fault + values
 
     @abstractmethod
     def _code(self) -> str:

@@ -45,6 +45,8 @@ class FlowClock(QObject):
             self._followers.add(widget)
         else:
             self._followers.discard(widget)
+        # objects deleted while animating (a closed window) leave with the next change
+        self._followers = {w for w in self._followers if shiboken6.isValid(w)}
         if self._followers and not self._timer.isActive():
             self._timer.start()
         elif not self._followers:

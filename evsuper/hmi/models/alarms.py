@@ -34,6 +34,7 @@ from PySide6.QtCore import (
 from evsuper.alarms.model import ALARM_PREFIX, AlarmRecord, AlarmState, Category, Priority
 from evsuper.core.tags import Sample, TagPath
 from evsuper.hmi import formatting
+from evsuper.hmi.models.rows import row_runs
 from evsuper.hmi.theme import Palette, font, priority_style
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
@@ -149,17 +150,6 @@ def _sort_key(record: AlarmRecord, column: int) -> Any:
     if column == Column.ACTIVATIONS:
         return (record.activations, record.chattering, urgency)
     return (_cell(record, column).casefold(), urgency)
-
-
-def _runs(rows: Iterable[int]) -> list[tuple[int, int]]:
-    """Sorted row numbers → contiguous (first, last) ranges."""
-    runs: list[tuple[int, int]] = []
-    for row in rows:
-        if runs and runs[-1][1] == row - 1:
-            runs[-1] = (runs[-1][0], row)
-        else:
-            runs.append((row, row))
-    return runs
 
 
 class AlarmListModel(QAbstractTableModel):
@@ -285,7 +275,7 @@ class AlarmListModel(QAbstractTableModel):
         if not (updated or removed or added):
             return
         last_column = _COLUMN_COUNT - 1
-        for first, last in _runs(sorted(updated)):
+        for first, last in row_runs(sorted(updated)):
             self.dataChanged.emit(self.index(first, 0), self.index(last, last_column))
         if removed:
             self._remove_rows(sorted(removed))
@@ -301,7 +291,7 @@ class AlarmListModel(QAbstractTableModel):
         self.changed.emit()
 
     def _remove_rows(self, rows: list[int]) -> None:
-        runs = _runs(rows)
+        runs = row_runs(rows)
         if len(runs) > MAX_REMOVE_RUNS:
             self.beginResetModel()
             gone = set(rows)

@@ -9,8 +9,8 @@ and rejected chargers stay unlisted: ``PendingChargersModel`` lists the pending 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +24,8 @@ from PySide6.QtCore import (
 
 from evsuper.alarms.model import ChargerAlarm
 from evsuper.core.domain import CommState, ConnectorStatus, RegistrationStatus
-from evsuper.core.tags import ChargerTag, ConnectorTag, Sample, TagPath, split_tag
+from evsuper.core.tags import ChargerTag, ConnectorTag, Quality, Sample, TagPath, split_tag
+from evsuper.hmi.models.rows import row_runs
 from evsuper.project.model import ChargerConfig, ChargerKind, Project
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,15 @@ STATE_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's ChargerState
 MAX_CONNECTORS = 16
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True, slots=True)
+class ValueQuality:
+    """Why a shown value is not fresh: its quality, since when, and what caused it."""
+
+    quality: Quality
+    since: datetime | None  # the sample's time, or when the charger was last seen
+    reason: str = ""  # "charger offline", ...
 
 
 @dataclass(slots=True)
@@ -48,6 +58,8 @@ class ConnectorState:
     transaction_id: int | None = None
     id_tag: str | None = None
     reservation_id: int | None = None  # the connector's active reservation
+    # the fields whose last sample was not good (a driver's bad, uncertain, ... value)
+    qualities: dict[str, ValueQuality] = field(default_factory=dict)
 
     @property
     def faulted(self) -> bool:
@@ -86,6 +98,7 @@ class ChargerState:
     last_connect: datetime | None = None
     remote: str | None = None  # address:port of the last connection
     alarm: ChargerAlarm | None = None  # its most urgent standing alarm (evsuper.alarms)
+    qualities: dict[str, ValueQuality] = field(default_factory=dict)  # as ConnectorState's
 
     @property
     def name(self) -> str:
@@ -102,6 +115,17 @@ class ChargerState:
     @property
     def power_kw(self) -> float:
         return sum(c.power_kw or 0.0 for c in self.connectors)
+
+    def value_quality(self, name: str, connector_id: int | None = None) -> ValueQuality | None:
+        """Why the value ``name`` (of a connector, or of the charger) is not fresh; None when
+        it is. The values of a charger that is offline or never seen are all last-known,
+        whatever quality their tags had when they came."""
+        if self.comm is CommState.OFFLINE:
+            return ValueQuality(Quality.COMM_FAILURE, self.last_seen, "charger offline")
+        if self.comm is CommState.UNKNOWN:
+            return ValueQuality(Quality.NOT_CONNECTED, None, "charger not seen")
+        target = self if connector_id is None else self.connector(connector_id)
+        return None if target is None else target.qualities.get(name)
 
     def connector(self, connector_id: int) -> ConnectorState | None:
         if 1 <= connector_id <= len(self.connectors):
@@ -275,13 +299,13 @@ class OverviewModel(QAbstractListModel):
                 growable = connector_id <= MAX_CONNECTORS and name in _CONNECTOR_FIELDS
                 if growable and state.grow_to(connector_id) and row is not None:
                     changed_rows.add(row)
-            if not _apply_tag(state, connector_id, name, sample.value, path):
+            if not _apply_tag(state, connector_id, name, sample, path):
                 continue
             if row is None:
                 unlisted[charger_id] = state
             else:
                 changed_rows.add(row)
-        for first, last in _runs(sorted(changed_rows)):
+        for first, last in row_runs(sorted(changed_rows)):
             self.dataChanged.emit(self.index(first), self.index(last))
         accepted = [s for s in unlisted.values() if s.registration is RegistrationStatus.ACCEPTED]
         if accepted:
@@ -358,9 +382,9 @@ class OverviewModel(QAbstractListModel):
 
 
 def _apply_tag(
-    state: ChargerState, connector_id: int | None, name: str, raw: Any, path: TagPath
+    state: ChargerState, connector_id: int | None, name: str, sample: Sample, path: TagPath
 ) -> bool:
-    """Store one tag value in ``state``; True if it changed something."""
+    """Store one tag value and its quality in ``state``; True if it changed something."""
     if connector_id is None:
         target: ChargerState | ConnectorState | None = state
         fields = _CHARGER_FIELDS
@@ -371,22 +395,24 @@ def _apply_tag(
     if target is None or convert is None:
         return False
     try:
-        value = convert(raw)
+        value = convert(sample.value)
     except (TypeError, ValueError):
-        log.warning("tag %s: unexpected value %r", path, raw)
+        log.warning("tag %s: unexpected value %r", path, sample.value)
         return False
+    changed = _apply_quality(target.qualities, name, sample)
     if getattr(target, name) == value:
-        return False
+        return changed
     setattr(target, name, value)
     return True
 
 
-def _runs(rows: Iterable[int]) -> list[tuple[int, int]]:
-    """Sorted row numbers → contiguous (first, last) ranges."""
-    runs: list[tuple[int, int]] = []
-    for row in rows:
-        if runs and runs[-1][1] == row - 1:
-            runs[-1] = (runs[-1][0], row)
-        else:
-            runs.append((row, row))
-    return runs
+def _apply_quality(qualities: dict[str, ValueQuality], name: str, sample: Sample) -> bool:
+    """Remember a value that is not good (kept from its first bad sample on); True if the
+    value's quality changed."""
+    if sample.quality is Quality.GOOD:
+        return qualities.pop(name, None) is not None
+    known = qualities.get(name)
+    if known is not None and known.quality is sample.quality:
+        return False
+    qualities[name] = ValueQuality(sample.quality, sample.ts)
+    return True

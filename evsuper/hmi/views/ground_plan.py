@@ -3,7 +3,9 @@
 One ``QGraphicsScene`` per site: the plan (PNG or SVG) at the back, one ``BollardItem``
 per placed bollard, painted by the object library (``paint_object``) from the overview
 model's ``ChargerState``. Wheel or +/- zooms, dragging pans, F (or 0) fits; a click opens
-the faceplate (``chargerSelected``), a hover tells the live values.
+the faceplate (``chargerSelected``), a hover tells the live values. Site devices (meter,
+PV, battery, feeder: ``kind`` in layout.toml) are ``DeviceItem``s painted from the tags
+under their prefix (``apply_tags``); a click asks for their faceplate (``deviceSelected``).
 
 Edit mode (``edit-project`` only): drag symbols (they snap to the grid), place the
 bollards that have no place yet (Auto-arrange), change an object's label, size and shown
@@ -12,6 +14,7 @@ values, then Save — a ``SaveLayout`` command (permission, history, audit) — 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -51,22 +54,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from evsuper.alarms.model import AlarmRecord
+from evsuper.core.tags import Sample, TagPath
 from evsuper.core.timeutil import utcnow
 from evsuper.engine.commands import CommandResult, SaveLayout
 from evsuper.hmi import formatting
 from evsuper.hmi.bridge import CommandSender
-from evsuper.hmi.library.base import ObjectSize, paint_object, size_hint
+from evsuper.hmi.library.base import ObjectSize, ObjectView, paint_object, size_hint
 from evsuper.hmi.library.bound import charge_point_view
 from evsuper.hmi.library.charger import ChargePointView, Current
+from evsuper.hmi.library.equipment import DeviceView
 from evsuper.hmi.library.widget import flow_clock
 from evsuper.hmi.models.overview import ChargerState, OverviewModel, alarm_text
+from evsuper.hmi.quality import marked
 from evsuper.hmi.theme import Emphasis, Palette, comm_label, connector_style, font, set_emphasis
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
+from evsuper.hmi.widgets.device_faceplate import DeviceState
 from evsuper.hmi.widgets.permission_gate import PermissionGates
 from evsuper.project.layout import (
     GRID,
     DisplaySize,
     Layout,
+    ObjectKind,
     PlacedObject,
     ShownValue,
     auto_arrange,
@@ -122,24 +131,29 @@ def tooltip_text(state: ChargerState, view: ChargePointView) -> str:
     return "\n".join(lines)
 
 
-class BollardItem(QGraphicsObject):
-    """One bollard on the plan, centred on its layout position; paints the library symbol."""
+class PlanItem(QGraphicsObject):
+    """One object on the plan, centred on its layout position; paints its library view,
+    the values chosen under a symbol, and its selection in edit mode."""
 
-    moved = Signal(str)  # charger id: dropped at a new place (snapped to the grid)
+    moved = Signal(str)  # object id: dropped at a new place (snapped to the grid)
 
-    def __init__(self, model: OverviewModel, project: Project, placed: PlacedObject) -> None:
+    def __init__(self, placed: PlacedObject) -> None:
         super().__init__()
-        self.model = model
-        charger = project.charger(placed.id)
-        self._label = charger.label if charger is not None else ""
-        dc = charger is not None and charger.kind is ChargerKind.DC
-        self._current = Current.DC if dc else Current.AC
-        self.charger_id = placed.id
+        self.object_id = placed.id
         self.placed = placed
         self._dragging = False
         self._rect = QRectF()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
-        self.set_placed(placed)
+
+    def view(self) -> ObjectView:
+        raise NotImplementedError
+
+    def value_texts(self) -> list[str]:
+        """The values written under the symbol, in the order of ``placed.show``."""
+        raise NotImplementedError
+
+    def tool_tip(self) -> str:
+        raise NotImplementedError
 
     def set_placed(self, placed: PlacedObject) -> None:
         self.placed = placed
@@ -148,7 +162,7 @@ class BollardItem(QGraphicsObject):
         self.refresh()
 
     def refresh(self) -> None:
-        """Repaint with the model's state (a tile grows with its connectors)."""
+        """Repaint with the live state (a tile grows with its rows)."""
         size = size_hint(self.view(), _SIZES[self.placed.size])
         height = size.height() + self._values_height()
         rect = QRectF(-size.width() / 2, -size.height() / 2, size.width(), height)
@@ -164,18 +178,6 @@ class BollardItem(QGraphicsObject):
         ):
             self.setFlag(flag, editable)
         self.setCursor(Qt.CursorShape.SizeAllCursor if editable else Qt.CursorShape.ArrowCursor)
-
-    def state(self) -> ChargerState:
-        state = self.model.state(self.charger_id)
-        return state if state is not None else ChargerState(self.charger_id, 0.0, [])
-
-    def view(self) -> ChargePointView:
-        view = charge_point_view(self.state(), current=self._current)
-        label = self.placed.label or self._label
-        return replace(view, name=label) if label else view
-
-    def tool_tip(self) -> str:
-        return tooltip_text(self.state(), self.view())
 
     def flowing(self) -> bool:
         return self.view().flowing()
@@ -205,8 +207,8 @@ class BollardItem(QGraphicsObject):
             y = object_rect.bottom()
             painter.setPen(QPen(Palette.SEPARATOR, 1.0))
             painter.drawLine(QPointF(rect.left() + 6, y), QPointF(rect.right() - 6, y))
-            painter.setPen(Palette.TEXT if view.live else Palette.TEXT_MUTED)
-            for i, text in enumerate(value_lines(self.state(), self.placed.show)):
+            painter.setPen(Palette.TEXT if view.frame().live else Palette.TEXT_MUTED)
+            for i, text in enumerate(self.value_texts()):
                 line = QRectF(rect.left(), y + 2 + i * VALUE_LINE, rect.width(), VALUE_LINE)
                 painter.drawText(line, Qt.AlignmentFlag.AlignCenter, text)
         if self.isSelected():
@@ -227,7 +229,85 @@ class BollardItem(QGraphicsObject):
         super().mouseReleaseEvent(event)
         self._dragging = False
         if (self.pos().x(), self.pos().y()) != (self.placed.x, self.placed.y):
-            self.moved.emit(self.charger_id)
+            self.moved.emit(self.object_id)
+
+
+class BollardItem(PlanItem):
+    """A bollard, painted from the overview model's state of its charger."""
+
+    def __init__(self, model: OverviewModel, project: Project, placed: PlacedObject) -> None:
+        super().__init__(placed)
+        self.model = model
+        charger = project.charger(placed.id)
+        self._label = charger.label if charger is not None else ""
+        dc = charger is not None and charger.kind is ChargerKind.DC
+        self._current = Current.DC if dc else Current.AC
+        self.charger_id = placed.id
+        self.set_placed(placed)
+
+    def state(self) -> ChargerState:
+        state = self.model.state(self.charger_id)
+        return state if state is not None else ChargerState(self.charger_id, 0.0, [])
+
+    def view(self) -> ChargePointView:
+        view = charge_point_view(self.state(), current=self._current)
+        label = self.placed.label or self._label
+        return replace(view, name=label) if label else view
+
+    def value_texts(self) -> list[str]:
+        return value_lines(self.state(), self.placed.show)
+
+    def tool_tip(self) -> str:
+        return tooltip_text(self.state(), self.view())
+
+
+class DeviceItem(PlanItem):
+    """A site meter, PV inverter, battery or feeder, painted from its tags."""
+
+    def __init__(self, placed: PlacedObject) -> None:
+        super().__init__(placed)
+        self.device = DeviceState(placed)
+        self.set_placed(placed)
+
+    def set_placed(self, placed: PlacedObject) -> None:
+        self.device.placed = placed
+        super().set_placed(placed)
+
+    def view(self) -> DeviceView:
+        return self.device.view()
+
+    def value_texts(self) -> list[str]:
+        names = {
+            ShownValue.POWER: "power_kw",
+            ShownValue.SOC: "soc",
+            ShownValue.ENERGY: "energy_import_kwh"
+            if self.placed.kind is ObjectKind.METER
+            else "energy_kwh",
+        }
+        points = {p.name: p for p in self.device.points}
+        texts = []
+        for value in self.placed.show:
+            point = points.get(names[value])
+            if point is not None:
+                texts.append(
+                    marked(point.text(self.device.value(point.name)), self.device.quality())
+                )
+        return texts
+
+    def _values_height(self) -> float:
+        shown = len(self.value_texts()) if self.placed.size is DisplaySize.SYMBOL else 0
+        return VALUE_LINE * shown + 4 if shown else 0.0
+
+    def tool_tip(self) -> str:
+        view = self.view()
+        lines = [f"{view.name} — {view.kind()}", view.words()]
+        for point in self.device.points:
+            sample = self.device.samples.get(point.name)
+            if sample is not None:
+                lines.append(f"{point.caption}: {marked(point.text(sample.value), sample.quality)}")
+        alarms = self.device.alarms
+        lines.append(f"Alarms: {len(alarms) if alarms else 'none'}")
+        return "\n".join(lines)
 
 
 class GridItem(QGraphicsItem):
@@ -262,9 +342,11 @@ class GridItem(QGraphicsItem):
 
 
 class PlanView(QGraphicsView):
-    """Zoom (wheel, +/-), pan (drag), fit (F or 0), tooltips, click → ``chargerActivated``."""
+    """Zoom (wheel, +/-), pan (drag), fit (F or 0), tooltips, click → ``chargerActivated``
+    (a bollard) or ``deviceActivated`` (a device: its object id)."""
 
     chargerActivated = Signal(str)
+    deviceActivated = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -279,7 +361,7 @@ class PlanView(QGraphicsView):
         self.setBackgroundBrush(Palette.BACKGROUND)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.editing = False
-        self._pressed: tuple[QPoint, str] | None = None
+        self._pressed: tuple[QPoint, PlanItem] | None = None
 
     def zoom(self, factor: float) -> None:
         scale = self.transform().m11() * factor
@@ -292,8 +374,14 @@ class PlanView(QGraphicsView):
             rect = scene.itemsBoundingRect().adjusted(-GRID, -GRID, GRID, GRID)
             self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
 
-    def bollard_at(self, pos: QPoint) -> BollardItem | None:
-        return next((i for i in self.items(pos) if isinstance(i, BollardItem)), None)
+    def item_at(self, pos: QPoint) -> PlanItem | None:
+        return next((i for i in self.items(pos) if isinstance(i, PlanItem)), None)
+
+    def _activate(self, item: PlanItem) -> None:
+        if isinstance(item, DeviceItem):
+            self.deviceActivated.emit(item.object_id)
+        else:
+            self.chargerActivated.emit(item.object_id)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120
@@ -313,8 +401,8 @@ class PlanView(QGraphicsView):
             super().keyPressEvent(event)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        item = self.bollard_at(event.position().toPoint())
-        self._pressed = (event.position().toPoint(), item.charger_id) if item else None
+        item = self.item_at(event.position().toPoint())
+        self._pressed = (event.position().toPoint(), item) if item else None
         super().mousePressEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
@@ -324,17 +412,17 @@ class PlanView(QGraphicsView):
             return
         travel = (event.position().toPoint() - pressed[0]).manhattanLength()
         if travel < QApplication.startDragDistance():
-            self.chargerActivated.emit(pressed[1])
+            self._activate(pressed[1])
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        item = self.bollard_at(event.position().toPoint())
+        item = self.item_at(event.position().toPoint())
         if item is not None:
-            self.chargerActivated.emit(item.charger_id)
+            self._activate(item)
         super().mouseDoubleClickEvent(event)
 
     def viewportEvent(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
-            item = self.bollard_at(event.pos())
+            item = self.item_at(event.pos())
             if item is None:
                 QToolTip.hideText()
             else:
@@ -347,6 +435,7 @@ class GroundPlanView(QWidget):
     """The ground-plan window: a site selector, the plan, and the integrator's edit mode."""
 
     chargerSelected = Signal(str)
+    deviceSelected = Signal(str)  # a device's object id (layout.toml)
 
     def __init__(
         self,
@@ -372,7 +461,7 @@ class GroundPlanView(QWidget):
             self.saved, self.load_error = Layout(), str(exc)
         self.draft = self.saved
         self.site_id = project.sites[0].id
-        self.items: dict[str, BollardItem] = {}
+        self.items: dict[str, PlanItem] = {}
         self.scenes: dict[str, QGraphicsScene] = {}
         self.plans: dict[str, QRectF | None] = {}
         self._grids: dict[str, GridItem] = {}
@@ -390,6 +479,7 @@ class GroundPlanView(QWidget):
         )
         self.plan = PlanView()
         self.plan.chargerActivated.connect(self.chargerSelected)
+        self.plan.deviceActivated.connect(self.deviceSelected)
         fit = self._button("Fit", "groundPlanFit", "Show the whole site (F)")
         fit.clicked.connect(self.plan.fit)
         zoom_out = self._button("Zoom out", "groundPlanZoomOut", "Zoom out (- key, or the wheel)")
@@ -520,7 +610,11 @@ class GroundPlanView(QWidget):
         for placed in self.draft.objects:
             item = self.items.get(placed.id)
             if item is None:
-                item = BollardItem(self.model, self._project, placed)
+                item = (
+                    DeviceItem(placed)
+                    if placed.is_device
+                    else BollardItem(self.model, self._project, placed)
+                )
                 item.moved.connect(self._moved)
                 item.set_editable(self.editing)
                 self.scenes[placed.site].addItem(item)
@@ -618,8 +712,8 @@ class GroundPlanView(QWidget):
         self._show_properties()
         self._show_controls()
 
-    def selected(self) -> BollardItem | None:
-        items = [i for i in self.scenes[self.site_id].selectedItems() if isinstance(i, BollardItem)]
+    def selected(self) -> PlanItem | None:
+        items = [i for i in self.scenes[self.site_id].selectedItems() if isinstance(i, PlanItem)]
         return items[0] if len(items) == 1 else None
 
     def _edit_selected(self, **changes: Any) -> None:
@@ -696,14 +790,41 @@ class GroundPlanView(QWidget):
 
     # ---- live state
 
+    def device(self, object_id: str) -> PlacedObject | None:
+        """A device placed on a plan (as saved or being edited)."""
+        placed = self.draft.get(object_id)
+        return placed if placed is not None and placed.is_device else None
+
+    def device_tags(self) -> list[TagPath]:
+        """Every tag the placed devices read."""
+        return [
+            t for i in self.items.values() if isinstance(i, DeviceItem) for t in i.device.tags()
+        ]
+
+    def apply_tags(self, changes: Mapping[TagPath, Sample]) -> None:
+        """The devices' tags out of a batch (bollards follow the overview model)."""
+        for item in self.items.values():
+            if isinstance(item, DeviceItem) and item.device.apply(changes):
+                self._repaint(item)
+        self._follow_clock()
+
+    def show_alarms(self, records: list[AlarmRecord]) -> None:
+        """The alarm list changed: the devices' alarm marks follow (bollards have theirs)."""
+        for item in self.items.values():
+            if isinstance(item, DeviceItem) and item.device.set_alarms(records):
+                self._repaint(item)
+
+    def _repaint(self, item: PlanItem) -> None:
+        item.refresh()
+        self._flowing.discard(item.object_id)
+        if item.flowing():
+            self._flowing.add(item.object_id)
+
     def _repaint_rows(self, top: QModelIndex, bottom: QModelIndex) -> None:
         for row in range(top.row(), bottom.row() + 1):
             item = self.items.get(self.model.state_at(row).charger_id)
             if item is not None:
-                item.refresh()
-                self._flowing.discard(item.charger_id)
-                if item.flowing():
-                    self._flowing.add(item.charger_id)
+                self._repaint(item)
         self._follow_clock()
 
     def _follow_clock(self) -> None:

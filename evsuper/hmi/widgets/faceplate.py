@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from evsuper.core.domain import ConnectorStatus
+from evsuper.core.tags import Quality
 from evsuper.core.timeutil import utcnow
 from evsuper.engine.commands import (
     AvailabilityKind,
@@ -64,6 +65,7 @@ from evsuper.hmi.models.overview import (
     OverviewModel,
     alarm_text,
 )
+from evsuper.hmi.quality import show_value
 from evsuper.hmi.theme import Emphasis, connector_style, role_label, set_emphasis
 from evsuper.hmi.widgets.charger_header import ChargerHeader, show_identity
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
@@ -164,28 +166,39 @@ class _ConnectorPanel(QWidget):
         grid.addWidget(button, row, column)
         return button
 
-    def show_state(self, connector: ConnectorState, online: bool, actor: Actor) -> None:
-        """Show ``connector``; values of an offline charger are last-known, drawn disabled.
-        A button stays off when ``actor`` may not use it (its tooltip says why)."""
+    def show_state(self, charger: ChargerState, connector: ConnectorState, actor: Actor) -> None:
+        """Show ``connector``; a value that is not fresh (its tag's quality, or the charger
+        offline) is greyed with its quality marker and age (``hmi.quality``). A button stays
+        off while the charger is offline or when ``actor`` may not use it (its tooltip says
+        why)."""
         self._state = connector
-        self.setEnabled(online)
+        online = charger.online
         style = connector_style(connector.status)
         self._glyph.setPixmap(
             connector_glyph_pixmap(connector.connector_id, style, QSize(18, 18), live=online)
         )
         faulted = connector.faulted
         values = self._values
-        values["status"].setText(style.label)
-        set_emphasis(values["status"], Emphasis.ALARM if faulted else Emphasis.NORMAL)
-        values["error"].setText(formatting.text(connector.error_code))
-        set_emphasis(values["error"], Emphasis.ALARM if faulted else Emphasis.NORMAL)
-        values["info"].setText(formatting.text(connector.error_info))
-        values["power"].setText(formatting.kw(connector.power_kw))
-        values["energy"].setText(formatting.kwh(connector.energy_kwh))
-        values["soc"].setText(formatting.percent(connector.soc))
-        values["transaction"].setText(formatting.text(connector.transaction_id))
-        values["id_tag"].setText(formatting.text(connector.id_tag))
-        values["reservation"].setText(formatting.text(connector.reservation_id))
+        now = utcnow()
+        shown = (
+            ("status", "status", style.label),
+            ("error", "error_code", formatting.text(connector.error_code)),
+            ("info", "error_info", formatting.text(connector.error_info)),
+            ("power", "power_kw", formatting.kw(connector.power_kw)),
+            ("energy", "energy_kwh", formatting.kwh(connector.energy_kwh)),
+            ("soc", "soc", formatting.percent(connector.soc)),
+            ("transaction", "transaction_id", formatting.text(connector.transaction_id)),
+            ("id_tag", "id_tag", formatting.text(connector.id_tag)),
+            ("reservation", "reservation_id", formatting.text(connector.reservation_id)),
+        )
+        for key, tag, text in shown:
+            stale = charger.value_quality(tag, connector.connector_id)
+            if stale is None:
+                show_value(values[key], text, Quality.GOOD)
+            else:
+                show_value(values[key], text, stale.quality, stale.since, now, stale.reason)
+        set_emphasis(values["status"], Emphasis.ALARM if faulted and online else Emphasis.NORMAL)
+        set_emphasis(values["error"], Emphasis.ALARM if faulted and online else Emphasis.NORMAL)
 
         unavailable = connector.status is ConnectorStatus.UNAVAILABLE
         self.availability.setText("Set Operative" if unavailable else "Set Inoperative")
@@ -194,12 +207,14 @@ class _ConnectorPanel(QWidget):
         self._gates.show(
             actor,
             {
-                self.start: connector.transaction_id is None and connector.status in _STARTABLE,
-                self.stop: connector.transaction_id is not None,
-                self.unlock: True,
-                self.availability: True,
-                self.reserve: idle and not reserved,
-                self.cancel_reservation: reserved,
+                self.start: online
+                and connector.transaction_id is None
+                and connector.status in _STARTABLE,
+                self.stop: online and connector.transaction_id is not None,
+                self.unlock: online,
+                self.availability: online,
+                self.reserve: online and idle and not reserved,
+                self.cancel_reservation: online and reserved,
             },
         )
 
@@ -218,6 +233,7 @@ class Faceplate(QWidget):
     """Details and commands of the charger chosen with ``show_charger``."""
 
     trendRequested = Signal(str)  # charger id: open its trend (the main window does)
+    diagnosticsOpened = Signal(str)  # charger id: its maintenance window was opened
 
     def __init__(
         self,
@@ -332,7 +348,7 @@ class Faceplate(QWidget):
         )
         self.update_firmware.clicked.connect(self._open_firmware)
         self.get_diagnostics.clicked.connect(self._open_diagnostics)
-        self.maintenance_window.clicked.connect(self._open_maintenance)
+        self.maintenance_window.clicked.connect(self.open_maintenance)
         self._gates = PermissionGates(
             {
                 self.reset: Reset.permission,
@@ -518,7 +534,8 @@ class Faceplate(QWidget):
         dialog.raise_()
         dialog.activateWindow()
 
-    def _open_maintenance(self) -> None:
+    def open_maintenance(self) -> None:
+        """Show the maintenance window of the charger shown (level 4, diagnostics)."""
         charger_id = self._charger_id
         if charger_id is None or self._read is None:
             return
@@ -530,6 +547,12 @@ class Faceplate(QWidget):
         window.show()
         window.raise_()
         window.activateWindow()
+        self.diagnosticsOpened.emit(charger_id)
+
+    def close_maintenance(self) -> None:
+        """Hide every maintenance window (they are kept for the next time)."""
+        for window in self._maintenance.values():
+            window.hide()
 
     def _reset(self) -> None:
         kind = ResetKind(self.reset_kind.currentText())
@@ -722,8 +745,13 @@ class Faceplate(QWidget):
         show_identity(info, state)
         info["last_seen"].setText(formatting.timestamp(state.last_seen))
         status = state.status
-        info["status"].setText(connector_style(status).label if status else formatting.NO_VALUE)
-        faulted = status is ConnectorStatus.FAULTED
+        status_text = connector_style(status).label if status else formatting.NO_VALUE
+        stale = state.value_quality("status")
+        if stale is None:
+            show_value(info["status"], status_text, Quality.GOOD)
+        else:
+            show_value(info["status"], status_text, stale.quality, stale.since, None, stale.reason)
+        faulted = status is ConnectorStatus.FAULTED and stale is None
         set_emphasis(info["status"], Emphasis.ALARM if faulted else Emphasis.NORMAL)
         info["alarms"].setText(alarm_text(state.alarm))
         unacknowledged = state.alarm is not None and state.alarm.unacknowledged
@@ -743,7 +771,7 @@ class Faceplate(QWidget):
         _show_progress(self.diagnostics_status, state.diagnostics_status)
         self._fit_connectors(len(state.connectors))
         for panel, connector in zip(self._connectors, state.connectors, strict=True):
-            panel.show_state(connector, online, self._actor)
+            panel.show_state(state, connector, self._actor)
         self._show_result()
 
     def _show_local_list(self, state: ChargerState) -> None:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import Recorder, free_port
+from modbus_support import Recorder, free_port
 
 from evsuper.core.tags import Quality
 from evsuper.drivers.modbus.client import LinkState, ModbusDriver, WriteStatus

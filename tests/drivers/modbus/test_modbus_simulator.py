@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 import pytest
-from conftest import Recorder, free_port
+from modbus_support import Recorder, free_port
 
 from evsuper.core.tags import Quality
 from evsuper.drivers.modbus.client import ModbusDriver, WriteStatus
