@@ -378,6 +378,7 @@ def test_devices_are_painted_from_their_tags_and_open_their_faceplate(
     window.show()
     window.apply_tags({"SITE/meter/power_kw": Sample(96.0), **batch.online("CP-001").samples})
     plan = window.show_ground_plan()  # made after the first values: it starts from them
+    qtbot.addWidget(plan)  # a window of its own: closed with the test like the main window
     meter = plan.items["METER"]
     assert isinstance(meter, DeviceItem)
     assert meter.value_texts() == ["96.0 kW", "—"]
@@ -393,6 +394,7 @@ def test_devices_are_painted_from_their_tags_and_open_their_faceplate(
         mouse(plan, QEvent.Type.MouseButtonRelease, at, Qt.MouseButton.NoButton)
     assert selected.args == ["METER"]
     faceplate = window.device_faceplates["METER"]
+    qtbot.addWidget(faceplate)
     assert faceplate.isVisible() and faceplate.values["power_kw"].text() == "120.5 kW"
     window.apply_tags({"SITE/meter/power_kw": Sample(80.0)})
     assert faceplate.values["power_kw"].text() == "80.0 kW"

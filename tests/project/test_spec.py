@@ -53,7 +53,7 @@ def test_the_demo_has_two_sites_a_plan_and_its_content() -> None:
     demo = load_project(DEMO)
     assert [(s.id, s.plan, s.limit_kw) for s in demo.sites] == [
         ("DEMO", "plan/demo.svg", 250.0),
-        ("DEPOT", "", 150.0),
+        ("DEPOT", "", 300.0),
     ]
     assert [a.id for a in demo.areas] == ["L0", "L1", "BAYS"]
     assert [c.id for c in demo.chargers][-5:] == ["CP-012", "DC-01", "DC-02", "DC-03", "DC-04"]
