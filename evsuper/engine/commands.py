@@ -482,6 +482,42 @@ class SetDeviceEnabled(Command):
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class PointBinding:
+    """One OPC UA node to bind to a tag: a ``[[devices.points]]`` entry to be."""
+
+    tag: str
+    node: str  # "ns=2;s=Building.Load"
+    sampling_ms: float = 1000.0
+    deadband: float = 0.0  # absolute, in the node's units; 0: every change
+    writable: bool = False
+    unit: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BindOpcUaPoints(Command):
+    """Append ``points`` to the ``[[devices]]`` entry ``device`` (an OPC UA endpoint) of
+    ``project.toml``, a new version of the project history; the running engine keeps its
+    points: the new ones apply at the next start."""
+
+    permission = Permission.EDIT_PROJECT
+    charger_id: str = ""
+    device: str
+    points: tuple[PointBinding, ...]
+
+    @property
+    def target(self) -> str:
+        return f"device {self.device}"
+
+    def confirmation(self) -> str | None:
+        count = len(self.points)
+        nodes = "1 OPC UA node" if count == 1 else f"{count} OPC UA nodes"
+        return (
+            f"Bind {nodes} to tags of {self.device} in project.toml? The change is a new "
+            "version of the project history; it applies at the next start of evsuper."
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class AlarmCommand(Command):
     """An operator's action on alarms (``evsuper.alarms``); ``charger_id`` is the charger

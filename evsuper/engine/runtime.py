@@ -27,6 +27,7 @@ from evsuper.drivers.ocpp.central import CentralSystem
 from evsuper.drivers.simulator.site import SimulatedSite
 from evsuper.engine.commands import CommandRouter
 from evsuper.engine.control import ControlServer
+from evsuper.engine.device_points_target import DevicePointsTarget
 from evsuper.engine.files import FileServer
 from evsuper.engine.layout_target import LayoutTarget
 from evsuper.engine.opcua_server import OpcUaServer
@@ -83,6 +84,7 @@ class Engine:
         # planned sessions (planning tool): before the central system too (PlanSession)
         self.planning = PlanningTarget(project)
         self.router.add_target(self.planning)
+        self.router.add_target(DevicePointsTarget(project.directory))  # BindOpcUaPoints
         self.router.add_target(self.central)
         self.router.add_target(ProjectHistoryTarget(ProjectHistory(project.directory)))
         self.router.add_target(LayoutTarget(project))

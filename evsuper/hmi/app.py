@@ -82,6 +82,7 @@ def run_hmi(project: Project, *, start_as_viewer: bool | None = None) -> int:
             ),
             history=ProjectHistory(project.directory),
         ),
+        submit=engine_thread.submit,
     )
     bridge.tagsChanged.connect(window.apply_tags)
     window.show()

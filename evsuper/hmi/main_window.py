@@ -36,6 +36,7 @@ from evsuper.hmi import formatting
 from evsuper.hmi.annunciator import Annunciator, Sound, beep
 from evsuper.hmi.bridge import CommandSender, EngineReader
 from evsuper.hmi.dialogs.login import LoginDialog
+from evsuper.hmi.dialogs.opcua_browse import Submit
 from evsuper.hmi.dialogs.pending import PendingChargersDialog
 from evsuper.hmi.models.alarms import AlarmListModel
 from evsuper.hmi.models.drivers import engine_driver_source
@@ -77,7 +78,9 @@ class MainWindow(QMainWindow):
     ``confirm`` asks the question of a dangerous command (default: a message box);
     ``archive`` reads the audit trail and the alarm journal for the event log, the alarm
     history and the alarm KPIs (None: those windows are not offered);
-    ``sound(priority)`` is the alarm annunciation (default: the system beep).
+    ``sound(priority)`` is the alarm annunciation (default: the system beep);
+    ``submit`` runs a coroutine on the engine loop (``EngineThread.submit``: the OPC UA
+    browse sessions of the drivers view; None: no browsing).
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class MainWindow(QMainWindow):
         confirm: Confirm | None = None,
         archive: ArchiveReaders | None = None,
         sound: Sound = beep,
+        submit: Submit | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"{project.name} — evsuper")
@@ -114,6 +118,7 @@ class MainWindow(QMainWindow):
         self._places = project.places()
         self.trends: TrendView | None = None
         self._read = read
+        self._submit = submit  # EngineThread.submit: sessions on the engine loop (browse)
         self.profile_management: ProfileManagementView | None = None
         self.power_management: PowerManagementView | None = None
         self.planning: PlanningView | None = None
@@ -349,7 +354,15 @@ class MainWindow(QMainWindow):
         """The drivers view (one, kept once made)."""
         if self.drivers_view is None:
             source = engine_driver_source(self._read) if self._read is not None else None
-            self.drivers_view = DriversView(source, self._send, self.model, self)
+            self.drivers_view = DriversView(
+                source,
+                self._send,
+                self.model,
+                self,
+                project=self._project,
+                submit=self._submit,
+                read=self._read,
+            )
             self.drivers_view.set_actor(self.session.actor)
         self.drivers_view.show()
         self.drivers_view.raise_()

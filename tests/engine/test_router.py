@@ -138,6 +138,7 @@ async def test_every_command_kind_is_audited_with_its_parameters(engine: Engine)
     # SetChargingMode, SetSiteLimit, SetManualLimit: tests/charging/test_service.py
     # PlanSession, CancelPlannedSession: tests/engine/test_planning_target.py
     # WriteTag, SetDeviceEnabled: tests/drivers/test_manager.py
+    # BindOpcUaPoints: tests/engine/test_device_points_target.py
     not_charger = {
         cmd.AlarmCommand,
         cmd.RestoreProjectVersion,
@@ -150,6 +151,7 @@ async def test_every_command_kind_is_audited_with_its_parameters(engine: Engine)
         cmd.CancelPlannedSession,
         cmd.WriteTag,
         cmd.SetDeviceEnabled,
+        cmd.BindOpcUaPoints,
     }
     charger_commands = set(cmd.Command.__subclasses__()) - not_charger
     assert kinds == charger_commands and len(commands) == len(kinds)

@@ -1,21 +1,33 @@
-"""The drivers view: devices from a status source, the OCPP line, enable / disable."""
+"""The drivers view: devices from a status source, the OCPP line, enable / disable, and
+an OPC UA device browsed (a real simulator) and its nodes bound."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QItemSelectionModel, Qt
 from support import ADMIN
 
 from evsuper.core.domain import CommState
 from evsuper.core.tags import Sample
 from evsuper.drivers.base import DeviceSettings, DeviceStatus, LinkState
-from evsuper.engine.commands import CommandResult, Outcome, SetDeviceEnabled
+from evsuper.drivers.opcua.simulator import OpcUaSimulator, node_id
+from evsuper.engine.commands import (
+    BindOpcUaPoints,
+    CommandResult,
+    CommandRouter,
+    Outcome,
+    PointBinding,
+    SetDeviceEnabled,
+)
+from evsuper.engine.device_points_target import DevicePointsTarget
 from evsuper.engine.runtime import Engine, EngineThread
 from evsuper.hmi.bridge import EngineBridge, ReadFailed
 from evsuper.hmi.main_window import MainWindow
@@ -28,10 +40,12 @@ from evsuper.hmi.models.drivers import (
 from evsuper.hmi.models.overview import OverviewModel
 from evsuper.hmi.session import Session
 from evsuper.hmi.views.drivers import NO_DRIVERS, DriversView
+from evsuper.project.loader import load_project
 from evsuper.project.model import Project
 from evsuper.users.permissions import Actor, Role
 from hmi.conftest import admin_session
 from hmi.sender import Sender
+from hmi.test_opcua_browse import LoopSubmit, expand
 
 SINCE = datetime(2026, 11, 22, 7, 30, tzinfo=UTC)
 
@@ -271,6 +285,177 @@ def test_a_real_sim_device_is_disabled_written_and_browsed(
         qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: "Accepted" in browser.result.text(), timeout=5000)
         qtbot.waitUntil(lambda: str(browser.model.index(row, 1).data()) == "80", timeout=5000)
+    finally:
+        session.close()
+        bridge.close()
+        thread.stop()
+
+
+# ---- OPC UA: browse a real server, give tags, send the bind
+
+
+@pytest.fixture
+def engine_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop on its own thread, as the engine's."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="engine-loop", daemon=True)
+    thread.start()
+    yield loop
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+
+
+@pytest.fixture
+def opcua_server(engine_loop: asyncio.AbstractEventLoop) -> Iterator[OpcUaSimulator]:
+    sim = OpcUaSimulator(step_s=0)
+    asyncio.run_coroutine_threadsafe(sim.start(), engine_loop).result(10)
+    yield sim
+    asyncio.run_coroutine_threadsafe(sim.stop(), engine_loop).result(10)
+
+
+def with_bms(project: Project, url: str) -> Project:
+    """``project`` with an OPC UA device ``bms`` at ``url`` in its project.toml."""
+    with project.file.open("a", encoding="utf-8") as f:
+        f.write(f'\n[[devices]]\nname = "bms"\naddress = "{url}"\n')
+        f.write('\n[[devices]]\nname = "dso"\naddress = "sim://dso"\nprefix = "DSO"\n')
+        f.write('tags = [{ name = "limit_kw", value = 100.0 }]\n')
+    return load_project(project.directory)
+
+
+def test_an_opc_ua_device_is_browsed_and_its_nodes_bound(
+    qtbot: Any,
+    themed_app: Any,
+    project: Project,
+    sender: Sender,
+    session: Session,
+    engine_loop: asyncio.AbstractEventLoop,
+    opcua_server: OpcUaSimulator,
+) -> None:
+    project = with_bms(project, opcua_server.url)
+    questions: list[str] = []
+
+    def confirm(question: str) -> bool:
+        questions.append(question)
+        return True
+
+    devices = Devices(
+        {
+            "bms": ("opc.tcp", DeviceStatus(LinkState.CONNECTED, connected_since=SINCE)),
+            "dso": ("sim", DeviceStatus(LinkState.CONNECTED, connected_since=SINCE)),
+        }
+    )
+    submit = LoopSubmit(engine_loop).submit
+    view = DriversView(
+        devices, session.command_sender(sender, confirm), project=project, submit=submit
+    )
+    view.set_actor(ADMIN)
+    qtbot.addWidget(view)
+    view.show()
+    assert [text(view, row, Column.DEVICE) for row in (1, 2)] == ["bms", "dso"]
+    view.table.selectRow(2)  # sim: nothing to browse
+    assert not view.browse.isEnabled()
+    view.table.selectRow(1)
+    assert view.browse.isEnabled()
+    view.set_actor(Actor("op", Role.OPERATOR))
+    assert not view.browse.isEnabled() and "edit" in view.browse.toolTip().lower()
+    view.set_actor(ADMIN)
+
+    qtbot.mouseClick(view.browse, Qt.MouseButton.LeftButton)
+    browse = view.browse_dialog
+    assert browse is not None and browse.isVisible()
+    assert browse.windowTitle().startswith(f"bms — {opcua_server.url}")
+    qtbot.waitUntil(lambda: browse.item_for("ns=2;s=Site") is not None, timeout=10000)
+    expand(qtbot, browse, "ns=2;s=Site", "ns=2;s=DSO")
+    expand(qtbot, browse, "ns=2;s=DSO", node_id("DSO.Limit"))
+    expand(qtbot, browse, "ns=2;s=Building", node_id("Building.Load"))
+    load, limit = browse.item_for(node_id("Building.Load")), browse.item_for(node_id("DSO.Limit"))
+    assert load is not None and limit is not None
+    browse.tree.setCurrentIndex(load.index())  # each node made current is read afresh
+    qtbot.waitUntil(lambda: browse.detail_labels["value"].text().endswith("kW"))
+    selection = browse.tree.selectionModel()
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    selection.setCurrentIndex(limit.index(), flags)
+    qtbot.waitUntil(lambda: browse.detail_labels["value"].text() == "400 kW")
+    assert [(e.node_id, e.unit) for e in browse.picked()] == [
+        (node_id("Building.Load"), "kW"),
+        (node_id("DSO.Limit"), "kW"),
+    ]
+    qtbot.mouseClick(browse.bind_button, Qt.MouseButton.LeftButton)
+
+    bind = view.bind_dialog
+    assert bind is not None and bind.isVisible()
+    assert [edit.text() for edit in bind.tags] == ["bms/load", "bms/limit"]
+    assert [box.isChecked() for box in bind.writable] == [False, True]
+    assert [box.isEnabled() for box in bind.writable] == [False, True]  # Load is read-only
+    assert [unit.text() for unit in bind.units] == ["kW", "kW"]
+    assert bind.bind.isEnabled() and bind.bind.text() == "Bind 2 nodes"
+    bind.tags[1].setText("bms/load")
+    assert not bind.bind.isEnabled() and "same tag" in bind.problem.text()
+    bind.tags[1].setText("bms/dso_limit")
+    bind.tags[0].setText("bms/building_load_kw")
+    bind.sampling[0].setValue(500)
+    bind.deadbands[0].setValue(0.5)
+    assert bind.bind.isEnabled() and bind.problem.text() == ""
+    bind.grab().save("/tmp/opcua_bind.png")
+    qtbot.mouseClick(bind.bind, Qt.MouseButton.LeftButton)
+
+    command = sender.last
+    assert isinstance(command, BindOpcUaPoints)
+    assert (command.device, command.confirmed, command.actor.user) == ("bms", True, ADMIN.user)
+    assert command.points == (
+        PointBinding("bms/building_load_kw", node_id("Building.Load"), 500.0, 0.5, False, "kW"),
+        PointBinding("bms/dso_limit", node_id("DSO.Limit"), 1000.0, 0.0, True, "kW"),
+    )
+    assert questions == [command.confirmation()]
+    assert "next start" in questions[0]
+    assert "Bind 2 nodes to bms: sent" in view.result.text()
+
+    # the engine's target writes them; its answer comes back to the view
+    router = CommandRouter()
+    router.add_target(DevicePointsTarget(project.directory))
+    result = asyncio.run_coroutine_threadsafe(router.execute(command), engine_loop).result(10)
+    sender.answer(result)
+    assert "Bind 2 nodes to bms: Accepted (Saved)" in view.result.text()
+    assert "apply at the next start" in view.result.text()
+    bms = next(d for d in load_project(project.directory).devices if d.name == "bms")
+    assert [p["tag"] for p in bms.options["points"]] == ["bms/building_load_kw", "bms/dso_limit"]
+
+
+def test_a_simulated_opc_ua_device_is_browsed_where_the_engine_serves_it(
+    qtbot: Any, themed_app: Any, make_project: Any
+) -> None:
+    """From the main window with a real engine: a ``simulate = true`` device is browsed
+    on the driver's own simulator, not at the project's address."""
+    device = DeviceSettings(
+        "building", "opc.tcp://192.0.2.1:4840/nowhere", options={"simulate": True}
+    )
+    project = dataclasses.replace(make_project(bollards=1), devices=(device,))
+    thread = EngineThread(Engine(project, ocpp_port=0, run_simulator=True))
+    thread.start()
+    session = admin_session(qtbot, thread.engine.users)
+    bridge = EngineBridge(thread)
+    try:
+        window = MainWindow(
+            project,
+            bridge.execute,
+            read=bridge.fetch,
+            session=session,
+            confirm=lambda q: True,
+            submit=thread.submit,
+        )
+        qtbot.addWidget(window)
+        view = window.show_drivers()
+        qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=5000)
+        view.table.selectRow(1)
+        assert view.browse.isEnabled()
+        qtbot.mouseClick(view.browse, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: view.browse_dialog is not None, timeout=5000)
+        browse = view.browse_dialog
+        assert browse is not None
+        assert "127.0.0.1" in browse.windowTitle()
+        qtbot.waitUntil(lambda: browse.item_for("ns=2;s=Site") is not None, timeout=10000)
+        browse.reject()
     finally:
         session.close()
         bridge.close()

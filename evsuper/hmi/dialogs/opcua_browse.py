@@ -211,7 +211,8 @@ class OpcUaBrowseDialog(QDialog):
     # ---- results
 
     def picked(self) -> list[BrowseEntry]:
-        """The selected variables, in tree order."""
+        """The selected variables, in tree order; those read afresh (each node made
+        current is) carry their unit."""
         rows = sorted(
             self.tree.selectionModel().selectedRows(0),
             key=lambda index: self._path(index),
@@ -288,6 +289,9 @@ class OpcUaBrowseDialog(QDialog):
     def _read(self, entry: BrowseEntry) -> None:
         if not self._open or self._shown is None or entry.node_id != self._shown.node_id:
             return
+        item = self.item_for(entry.node_id)
+        if item is not None:  # picked() then gives what was read afresh (the unit)
+            item.setData(entry, ENTRY_ROLE)
         self._show(entry)
         self._set_status(f"{entry.display_name} read", Emphasis.NORMAL)
 

@@ -59,6 +59,15 @@ def driver_statuses(engine: Engine) -> DriverStatuses | None:
     return {name: (scheme, replace(status)) for name, (scheme, status) in statuses.items()}
 
 
+def live_opcua_address(engine: Engine, device: str) -> str | None:
+    """On the engine thread: the address the OPC UA driver talks to for ``device`` now (a
+    ``simulate = true`` device's is its simulator's on 127.0.0.1); None if it has none."""
+    drivers: Any = getattr(engine, "drivers", None)
+    driver: Any = drivers.drivers.get("opc.tcp") if drivers is not None else None
+    found: Any = getattr(driver, "devices", {}).get(device)
+    return None if found is None else str(found.endpoint.url)
+
+
 @dataclass(frozen=True, slots=True)
 class CentralLine:
     """The OCPP central system, from the chargers' comm tags."""

@@ -1,8 +1,14 @@
 """The drivers view: every driver device (Modbus, OPC UA, ...) and the OCPP central
 system, with link state and counters, read every 2 s while the window is shown; a device
-can be disabled (confirmed: its values go not-connected) and enabled again."""
+can be disabled (confirmed: its values go not-connected) and enabled again.
+
+"Browse…" opens the OPC UA browse dialog of the selected ``opc.tcp`` device (its session
+on the engine loop through ``submit``); the nodes picked there get their tags in the bind
+dialog and are sent as one ``BindOpcUaPoints`` (confirmed; applies at the next start)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer
 from PySide6.QtGui import QHideEvent, QShowEvent
@@ -17,31 +23,45 @@ from PySide6.QtWidgets import (
 )
 
 from evsuper.core.timeutil import utcnow
-from evsuper.drivers.base import LinkState
-from evsuper.engine.commands import CommandResult, SetDeviceEnabled
+from evsuper.drivers.base import DeviceSettings, DriverConfigError, LinkState
+from evsuper.drivers.opcua.browse import BrowseEntry
+from evsuper.engine.commands import (
+    BindOpcUaPoints,
+    CommandResult,
+    Outcome,
+    PointBinding,
+    SetDeviceEnabled,
+)
 from evsuper.hmi import formatting
-from evsuper.hmi.bridge import CommandSender
+from evsuper.hmi.bridge import CommandSender, EngineReader
+from evsuper.hmi.dialogs.opcua_bind import OpcUaBindDialog
+from evsuper.hmi.dialogs.opcua_browse import OpcUaBrowseDialog, Submit, browse_dialog_for
 from evsuper.hmi.models.drivers import (
     CentralLine,
     Column,
     DriversModel,
     DriverStatuses,
     DriverStatusSource,
+    live_opcua_address,
 )
 from evsuper.hmi.models.overview import OverviewModel
 from evsuper.hmi.theme import role_label
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.hmi.widgets.permission_gate import PermissionGates
+from evsuper.project.model import Project
 from evsuper.users.permissions import NOBODY, Actor
 
 REFRESH_MS = 2000
 NO_DRIVERS = "No drivers configured: this project has no Modbus, OPC UA or other device."
 NO_ENGINE = "No engine to read the drivers from."
+OPC_UA = "opc.tcp"
 
 
 class DriversView(QWidget):
     """``source`` reads the devices (None: no engine); ``overview`` gives the chargers'
-    comm state for the OCPP line."""
+    comm state for the OCPP line; ``project`` (its ``[[devices]]`` settings and folder) and
+    ``submit`` (``EngineThread.submit``) make "Browse…" possible for OPC UA devices;
+    ``read`` finds where a simulated one is served (else its address is browsed)."""
 
     def __init__(
         self,
@@ -49,6 +69,10 @@ class DriversView(QWidget):
         send: CommandSender,
         overview: OverviewModel | None = None,
         parent: QWidget | None = None,
+        *,
+        project: Project | None = None,
+        submit: Submit | None = None,
+        read: EngineReader | None = None,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setObjectName("driversView")
@@ -60,6 +84,14 @@ class DriversView(QWidget):
         self._actor = NOBODY
         self._reading = False
         self._sent: SentCommand | None = None
+        self._project = project
+        self._submit = submit
+        self._read = read
+        self._settings: dict[str, DeviceSettings] = (
+            {d.name: d for d in project.driver_devices()} if project is not None else {}
+        )
+        self.browse_dialog: OpcUaBrowseDialog | None = None
+        self.bind_dialog: OpcUaBindDialog | None = None
         self.model = DriversModel(self)
 
         self.table = QTableView()
@@ -84,16 +116,25 @@ class DriversView(QWidget):
         self.disable = QPushButton("Disable…")
         self.disable.setObjectName("disableDevice")
         self.disable.setToolTip("Stop communicating with the selected device")
+        self.browse = QPushButton("Browse…")
+        self.browse.setObjectName("browseDevice")
+        self.browse.setToolTip("Browse the selected OPC UA server and bind its nodes to tags")
         self.enable.clicked.connect(lambda: self._set_enabled(True))
         self.disable.clicked.connect(lambda: self._set_enabled(False))
+        self.browse.clicked.connect(self.open_browse)
         self._gates = PermissionGates(
-            {self.enable: SetDeviceEnabled.permission, self.disable: SetDeviceEnabled.permission}
+            {
+                self.enable: SetDeviceEnabled.permission,
+                self.disable: SetDeviceEnabled.permission,
+                self.browse: BindOpcUaPoints.permission,
+            }
         )
         self.result = CommandResultLine("No command sent yet.")
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.enable)
         buttons.addWidget(self.disable)
+        buttons.addWidget(self.browse)
         buttons.addStretch(1)
         buttons.addWidget(self.updated)
         layout = QVBoxLayout(self)
@@ -193,8 +234,13 @@ class DriversView(QWidget):
             {
                 self.enable: device is not None and disabled,
                 self.disable: device is not None and not disabled,
+                self.browse: device is not None and self._browsable(device.name),
             },
         )
+
+    def _browsable(self, name: str) -> bool:
+        settings = self._settings.get(name)
+        return self._submit is not None and settings is not None and settings.scheme == OPC_UA
 
     # ---- command
 
@@ -214,3 +260,67 @@ class DriversView(QWidget):
             self.refresh()
 
         self._send(SetDeviceEnabled(device=device, enabled=enabled), answered)
+
+    # ---- OPC UA: browse, give tags, bind
+
+    def open_browse(self) -> OpcUaBrowseDialog | None:
+        """The browse dialog of the selected OPC UA device (window-modal, not blocking);
+        once accepted, the bind dialog of the nodes picked. A simulated device's dialog
+        opens once the engine said where its simulator is (None returned then)."""
+        name = self._selected_device()
+        settings = self._settings.get(name) if name is not None else None
+        if settings is None or not self._browsable(settings.name):
+            return None
+        if settings.options.get("simulate") is True and self._read is not None:
+            device = settings.name
+
+            def served(address: str | None) -> None:
+                live = settings if not address else dataclasses.replace(settings, address=address)
+                self._open_browse(live)
+
+            self._read(lambda engine: live_opcua_address(engine, device), served, self._no_browse)
+            return None
+        return self._open_browse(settings)
+
+    def _no_browse(self, reason: str) -> None:
+        refused = CommandResult(Outcome.ERROR, "ReadFailed", reason)
+        self.result.show_sent(SentCommand("Browse", utcnow(), refused))
+
+    def _open_browse(self, settings: DeviceSettings) -> OpcUaBrowseDialog | None:
+        if self._project is None or self._submit is None:
+            return None
+        try:
+            dialog = browse_dialog_for(settings, self._project.directory, self._submit, self)
+        except DriverConfigError as exc:
+            refused = CommandResult(Outcome.ERROR, "InvalidSettings", str(exc))
+            self.result.show_sent(SentCommand(f"Browse {settings.name}", utcnow(), refused))
+            return None
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.open_bind(settings.name, dialog.picked()))
+        self.browse_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def open_bind(self, device: str, entries: list[BrowseEntry]) -> OpcUaBindDialog | None:
+        """The dialog giving each picked node its tag; once accepted the command is sent."""
+        if not entries:
+            return None
+        dialog = OpcUaBindDialog(device, entries, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._bind(device, dialog.bindings()))
+        self.bind_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _bind(self, device: str, points: tuple[PointBinding, ...]) -> None:
+        count = len(points)
+        sent = SentCommand(f"Bind {count} node{'s' if count != 1 else ''} to {device}", utcnow())
+        self._sent = sent
+        self.result.show_sent(sent)
+
+        def answered(result: CommandResult) -> None:
+            if self._sent is sent:
+                self._sent = sent.answered(result)
+                self.result.show_sent(self._sent)
+
+        self._send(BindOpcUaPoints(device=device, points=points), answered)
