@@ -10,6 +10,9 @@ command router as the engine, or a tag write for Modbus chargers. Decreases are 
 answered before increases go out. Each OCPP charger gets a fail-safe ChargePointMaxProfile
 (its share of the site's lowest limit) whenever it (re)connects or boots, and its setpoints
 are sent again. A watchdog restarts a loop that has not completed a round for three periods.
+Sessions paused for lack of power take turns every ``restart_after_s``; a charger that did not
+take a limit is counted at what it may draw until it does; a vehicle's phases come from its
+per-phase meter values.
 docs/smart_charging.md, "Charging service".
 """
 
@@ -25,7 +28,14 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from evsuper.charging.allocator import Allocation, Session, Setpoint, State, allocate
+from evsuper.charging.allocator import (
+    Allocation,
+    Objective,
+    Session,
+    Setpoint,
+    State,
+    allocate,
+)
 from evsuper.charging.profiles import (
     ChargingProfile,
     ChargingProfileKind,
@@ -101,6 +111,11 @@ _OCPP_SESSION = frozenset(
     {ConnectorStatus.CHARGING, ConnectorStatus.SUSPENDED_EV, ConnectorStatus.SUSPENDED_EVSE}
 )
 _MODBUS_SESSION = _OCPP_SESSION | {ConnectorStatus.PREPARING}
+CURRENT_IMPORT = "Current.Import"  # OCPP measurand, per phase with phase L1, L2, L3
+# a vehicle's phases from its per-phase currents: a phase is loaded when it carries at least
+# this share of the most loaded one, once that one carries LOADED_MIN_A
+LOADED_SHARE = 0.25
+LOADED_MIN_A = 2.0
 RETRY_MIN_S = 1.0  # after a refusal: asked again after 1, 2, 4 ... s, at most a period
 _EPSILON = 1e-6
 
@@ -139,6 +154,7 @@ class _Connector:
     sent_a: float | None = None  # last limit the charger accepted since it (re)connected
     sent_at: datetime | None = None
     sending: bool = False
+    sending_a: float | None = None  # the limit in flight
     retry_at: float = 0.0  # loop clock: after a refusal, not asked again before
     refusals: int = 0  # in a row
     manual_a: float | None = None  # operator limit (manual mode); None: its maximum
@@ -146,6 +162,10 @@ class _Connector:
     target_a: float | None = None  # this round's setpoint; None: no session
     setpoint: Setpoint | None = None
     reason: str = ""
+    zero_since: float | None = None  # loop clock since its session is held at 0 A
+    running_since: float | None = None  # loop clock since its session has current
+    resting_until: float = 0.0  # loop clock: paused for another's turn until then
+    vehicle_phases: int | None = None  # phases its vehicle draws on (meter values); None: unknown
 
 
 @dataclass(slots=True)
@@ -177,6 +197,7 @@ class _Site:
     task: asyncio.Task[None] | None = None
     last_done: float = 0.0  # loop clock of the last completed round
     last_start: float = -math.inf  # loop clock of the last staggered start
+    turn_timer: asyncio.TimerHandle | None = None  # wakes the loop for the next turn
     healthy: bool = True
     last_error: str = ""
 
@@ -303,6 +324,9 @@ class ChargingService:
         await asyncio.gather(*tasks, return_exceptions=True)
         for site in self._sites.values():
             site.task = None
+            if site.turn_timer is not None:
+                site.turn_timer.cancel()
+                site.turn_timer = None
         self._watchdog = None
 
     # ---- bus ----
@@ -335,6 +359,8 @@ class ChargingService:
             else:
                 session = c.transaction_id is not None and c.status in _OCPP_SESSION
             if session != c.session or name == ConnectorTag.TRANSACTION_ID:
+                if name == ConnectorTag.TRANSACTION_ID or not session:
+                    c.vehicle_phases = None  # another vehicle
                 c.session = session
                 c.sent_a = c.sent_at = None  # a Tx profile ends with its transaction
                 site.wake.set()
@@ -354,12 +380,36 @@ class ChargingService:
             latest = max(r.ts for r in event.readings)
             if c is not None and (c.power_ts is None or latest > c.power_ts):
                 c.power_ts = latest
+            if c is not None:
+                self._vehicle_phases(c, event)
             return
         if isinstance(event, ChargerBooted) and event.registration is RegistrationStatus.ACCEPTED:
             charger = self._chargers.get(event.charger_id)
             if charger is not None and charger.site_id:  # a reboot loses what it was sent
                 self._forget_sent(charger)
                 self._sites[charger.site_id].wake.set()
+
+    def _vehicle_phases(self, c: _Connector, event: MeterValuesReceived) -> None:
+        """The phases a vehicle on a three-phase AC connector draws on, from the latest
+        per-phase Current.Import of a meter value (a single-phase car loads one phase)."""
+        if c.node.dc or c.node.phases != 3 or not c.session:
+            return
+        per_phase: dict[str, tuple[datetime, float]] = {}
+        for r in event.readings:
+            if r.measurand != CURRENT_IMPORT or r.phase not in ("L1", "L2", "L3"):
+                continue
+            if r.phase not in per_phase or r.ts >= per_phase[r.phase][0]:
+                per_phase[r.phase] = (r.ts, r.value)
+        if len(per_phase) < 3:
+            return  # not every phase measured
+        currents = [amps for _, amps in per_phase.values()]
+        peak = max(currents)
+        if peak < LOADED_MIN_A:
+            return  # not drawing: keep what was seen
+        phases = sum(1 for amps in currents if amps >= LOADED_SHARE * peak)
+        if phases != c.vehicle_phases:
+            c.vehicle_phases = phases
+            self._sites[self._chargers[c.charger_id].site_id].wake.set()
 
     def _forget_sent(self, charger: _Charger) -> None:
         charger.failsafe_sent = False
@@ -425,12 +475,14 @@ class ChargingService:
         now = utcnow()
         limit_kw, limit_a, source, load_kw = self._limit_in_force(site, now)
         counted = self._uncontrolled(site, loop.time())
-        limits = self._limits(site, limit_kw, limit_a, load_kw, counted)
-        tree = with_limits(site.tree.site, limits)
         counted_ids = {ch.config.id for ch in counted}
-        sessions, manual_zero = self._sessions(site, now, counted_ids)
-        allocation = allocate(tree, sessions, site.config.objective, now=now)
-        self._targets(site, allocation, manual_zero, counted_ids, loop.time())
+        held = self._held(site, loop.time(), counted_ids)
+        limits = self._limits(site, limit_kw, limit_a, load_kw, counted, held)
+        tree = with_limits(site.tree.site, limits)
+        sessions, manual_zero = self._sessions(site, now, counted_ids, held)
+        allocation, turns = self._allocate_in_turns(site, tree, sessions, now, loop.time())
+        self._targets(site, allocation, manual_zero, counted_ids, held, turns, loop.time())
+        self._next_turn(site, loop.time())
         sends = self._to_send(site, tree, loop.time())
         failsafe = [
             ch
@@ -448,7 +500,12 @@ class ChargingService:
         await self._wait(
             [self._send_failsafe(ch) for ch in failsafe] + [self._send(c, t) for c, t in decreases]
         )
-        await self._wait([self._send(c, t) for c, t in increases])
+        if any(c.sent_a is None or abs(c.sent_a - t) > _EPSILON for c, t in decreases):
+            # a charger refused (or has not yet answered) a decrease: it holds its old limit,
+            # so the increases wait for the next round, which counts it at that limit
+            site.wake.set()
+        else:
+            await self._wait([self._send(c, t) for c, t in increases])
         site.status = self._status(site, tree, allocation, limit_kw, limit_a, source, counted)
         self._publish_site(site, limit_kw, tree.limit.kw)
 
@@ -468,9 +525,31 @@ class ChargingService:
                 site.connectors[connector_key(ch.config.id, n)]
                 for n in range(1, ch.config.connectors + 1)
             )
-            if any(c.session and c.sent_a is None and clock < c.retry_at for c in connectors):
+            if any(
+                c.session and c.sent_a is None and (c.sending or clock < c.retry_at)
+                for c in connectors
+            ):
                 counted.append(ch)
         return counted
+
+    def _held(self, site: _Site, clock: float, counted: set[str]) -> dict[str, float]:
+        """Connectors whose charger did not take its last limit (refused, unanswered or
+        still in flight) and holds one it accepted before: the current it may draw (A per
+        phase), the highest of the limit it accepted and the one in flight."""
+        held: dict[str, float] = {}
+        for c in site.connectors.values():
+            if (
+                not c.session
+                or c.sent_a is None
+                or c.charger_id in counted
+                or not self._chargers[c.charger_id].online
+            ):
+                continue
+            if c.sending:
+                held[c.key] = max(c.sent_a, c.sending_a or 0.0)
+            elif clock < c.retry_at:
+                held[c.key] = c.sent_a
+        return held
 
     def _limit_in_force(
         self, site: _Site, now: datetime
@@ -494,6 +573,12 @@ class ChargingService:
         if site.override_kw is not None:
             kw, source = site.override_kw, "operator"
         load = self._good_number(config.base_load_tag) if config.base_load_tag else None
+        if config.base_load_tag and load is None:
+            source += f" (building load tag {config.base_load_tag} unavailable)"
+        elif config.base_load_tag and load is not None:
+            limit = f"{kw:g} kW" if kw is not None else f"{amps:g} A" if amps is not None else ""
+            taken = f"building load {round(max(load, 0.0), 2):g} kW ({config.base_load_tag})"
+            source = f"{source} {limit} - {taken}" if limit else f"{source}, {taken}"
         return kw, amps, source, max(load or 0.0, 0.0)
 
     def _good_number(self, path: TagPath) -> float | None:
@@ -512,9 +597,10 @@ class ChargingService:
         limit_a: float | None,
         load_kw: float,
         counted: list[_Charger],
+        held: dict[str, float],
     ) -> dict[str, Limit]:
-        """Node limits less the building load (site) and the uncontrolled chargers at their
-        maximum."""
+        """Node limits less the building load (site), the uncontrolled chargers at their
+        maximum and the connectors held at a limit they did not leave."""
         tree = site.tree.site
         voltage = tree.voltage_v
         used_kw: dict[str, float] = {tree.id: load_kw}
@@ -525,9 +611,17 @@ class ChargingService:
             for node_id in tree.paths[ch.config.id]:
                 used_kw[node_id] = used_kw.get(node_id, 0.0) + kw
                 used_a[node_id] = used_a.get(node_id, 0.0) + amps
+        for key, current in held.items():
+            c = site.connectors[key]
+            phases = c.setpoint.phases if c.setpoint is not None else c.node.site_phases()
+            kw = amps_to_watts(current, len(phases), voltage) / 1000
+            for node_id in tree.paths[key]:  # its charger's own limit included
+                used_kw[node_id] = used_kw.get(node_id, 0.0) + kw
+                used_a[node_id] = used_a.get(node_id, 0.0) + current
+        held_chargers = {site.connectors[key].charger_id for key in held}
         limits: dict[str, Limit] = {}
         for node_id, node in tree.nodes.items():
-            if node_id in self._chargers:
+            if node_id in self._chargers and node_id not in held_chargers:
                 continue  # a charger's own (fail-safe) limit stays
             cap_kw, cap_a = (
                 (limit_kw, limit_a) if node_id == tree.id else (node.limit.kw, node.limit.amps)
@@ -543,7 +637,7 @@ class ChargingService:
         return kw if ch.failsafe_kw is None else min(kw, ch.failsafe_kw)
 
     def _sessions(
-        self, site: _Site, now: datetime, counted: set[str]
+        self, site: _Site, now: datetime, counted: set[str], held: dict[str, float]
     ) -> tuple[list[Session], set[str]]:
         """The allocator's sessions, and the connectors an operator set to 0 A (manual)."""
         sessions: list[Session] = []
@@ -551,6 +645,8 @@ class ChargingService:
         settle = timedelta(seconds=self.settings.settle_s)
         for c in site.connectors.values():
             if not c.session or c.charger_id in counted or not self._chargers[c.charger_id].online:
+                continue
+            if c.key in held:
                 continue
             usage = self._usage_of(c)
             max_a = usage.max_current_a if usage is not None else None
@@ -566,13 +662,15 @@ class ChargingService:
                 and c.power_ts is not None
                 and c.power_ts >= c.sent_at + settle
             ):
-                # AC: as if on one phase (a single-phase car on a three-phase connector
-                # draws it all there); a three-phase car's demand is then overestimated
-                phases = 3 if c.node.dc else 1
+                # AC: on the phases its vehicle was seen drawing on; unknown, as if on one
+                # phase (a single-phase car keeps its current; a three-phase car's demand
+                # is then overestimated: it frees less than it could, never too much)
+                phases = 3 if c.node.dc else (c.vehicle_phases or 1)
                 measured = watts_to_amps(c.power_kw * 1000, phases, site.tree.site.voltage_v)
                 offered = c.sent_a
             priority = usage.priority if usage is not None else 0
-            sessions.append(Session(c.key, priority, measured, offered, max_a))
+            phases_used = c.vehicle_phases if not c.node.dc else None
+            sessions.append(Session(c.key, priority, measured, offered, max_a, phases=phases_used))
         return sessions, manual_zero
 
     def _usage_of(self, c: _Connector) -> UsageProfile | None:
@@ -587,34 +685,158 @@ class ChargingService:
         allocation: Allocation,
         manual_zero: set[str],
         counted: set[str],
+        held: dict[str, float],
+        turns: dict[str, str],
         clock: float,
     ) -> None:
         """Each connector's setpoint this round, with the staggered starts held back."""
-        stagger = self.settings.stagger_s
         for c in site.connectors.values():
-            setpoint = allocation.setpoints.get(c.key)
-            c.setpoint = setpoint
-            if c.key in manual_zero:
-                c.target_a, c.reason = 0.0, "manual limit 0 A"
-                continue
-            if c.charger_id in counted:
-                lost = self._chargers[c.charger_id].comm is CommState.OFFLINE
-                why = "communication lost" if lost else "it refused its limit"
-                c.target_a, c.reason = None, f"{why}: counted at its maximum"
-                continue
-            if setpoint is None or setpoint.state is State.NOT_REQUESTED:
-                c.target_a, c.reason = None, setpoint.reason if setpoint else "not requested"
-                continue
-            c.reason = setpoint.reason
-            target = floor_tenth(setpoint.current_a) if setpoint.state is State.CHARGING else 0.0
-            if target > 0 and c.sent_a == 0 and stagger > 0:
-                wait = site.last_start + stagger - clock
-                if wait > 0:
-                    target, c.reason = 0.0, f"staggered start in {wait:.1f} s"
-                    asyncio.get_running_loop().call_later(wait, site.wake.set)
-                else:
-                    site.last_start = clock
-            c.target_a = target
+            self._target(site, c, allocation, manual_zero, counted, held, turns, clock)
+            if c.target_a is None:
+                c.zero_since = c.running_since = None
+                c.resting_until = 0.0
+            elif c.target_a > 0:
+                c.zero_since = None
+                c.running_since = clock if c.running_since is None else c.running_since
+            else:
+                c.running_since = None
+                c.zero_since = clock if c.zero_since is None else c.zero_since
+
+    def _target(
+        self,
+        site: _Site,
+        c: _Connector,
+        allocation: Allocation,
+        manual_zero: set[str],
+        counted: set[str],
+        held: dict[str, float],
+        turns: dict[str, str],
+        clock: float,
+    ) -> None:
+        stagger = self.settings.stagger_s
+        setpoint = allocation.setpoints.get(c.key)
+        c.setpoint = setpoint
+        if c.key in manual_zero:
+            c.target_a, c.reason = 0.0, "manual limit 0 A"
+            return
+        if c.charger_id in counted:
+            lost = self._chargers[c.charger_id].comm is CommState.OFFLINE
+            waiting = any(
+                o.sending and o.sent_a is None
+                for o in site.connectors.values()
+                if o.charger_id == c.charger_id
+            )
+            why = (
+                "communication lost"
+                if lost
+                else "its limit is not answered yet"
+                if waiting
+                else "it refused its limit"
+            )
+            c.target_a, c.reason = None, f"{why}: counted at its maximum"
+            return
+        if c.key in held:
+            c.target_a = held[c.key]
+            c.reason = f"its charger did not take its limit: counted at {c.target_a:g} A"
+            return
+        if c.key in turns:
+            c.target_a, c.reason = 0.0, turns[c.key]
+            return
+        if setpoint is None or setpoint.state is State.NOT_REQUESTED:
+            c.target_a, c.reason = None, setpoint.reason if setpoint else "not requested"
+            return
+        c.reason = setpoint.reason
+        target = floor_tenth(setpoint.current_a) if setpoint.state is State.CHARGING else 0.0
+        if target > 0 and c.sent_a == 0 and stagger > 0:
+            wait = site.last_start + stagger - clock
+            if wait > 0:
+                target, c.reason = 0.0, f"staggered start in {wait:.1f} s"
+                asyncio.get_running_loop().call_later(wait, site.wake.set)
+            else:
+                site.last_start = clock
+        c.target_a = target
+
+    def _allocate_in_turns(
+        self, site: _Site, tree: Site, sessions: list[Session], now: datetime, clock: float
+    ) -> tuple[Allocation, dict[str, str]]:
+        """The allocation, with the sessions it pauses taking turns (automatic mode): a
+        session paused for ``restart_after_s`` takes the place of the session of its priority
+        that has charged longest (also at least ``restart_after_s``), if that lets its minimum
+        fit; the one it replaces rests, paused, for ``restart_after_s`` unless there is room
+        for both. Returns the connectors held paused for another's turn, with their reason."""
+        objective = site.config.objective
+        allocation = allocate(tree, sessions, objective, now=now)
+        if site.mode is not ChargingMode.AUTO:
+            return allocation, {}
+        turns: dict[str, str] = {}
+
+        def paused(a: Allocation) -> list[str]:
+            return [k for k, sp in a.setpoints.items() if sp.state is State.PAUSED]
+
+        resting = {
+            s.connector_id
+            for s in sessions
+            if site.connectors[s.connector_id].resting_until > clock
+        }
+        blocked = set(paused(allocation)) - resting
+        if resting and blocked:  # the resting sessions step aside if that lets others in
+            others = [s for s in sessions if s.connector_id not in resting]
+            trial = allocate(tree, others, objective, now=now)
+            if set(paused(trial)) < blocked:
+                sessions, allocation = others, trial
+                for key in resting:
+                    wait = site.connectors[key].resting_until - clock
+                    turns[key] = f"paused: taking turns, its turn in {wait:.0f} s"
+        restart = self.settings.restart_after_s
+        waited = [
+            (c.zero_since, key)
+            for key in paused(allocation)
+            if (c := site.connectors[key]).zero_since is not None
+            and clock - c.zero_since >= restart - _EPSILON
+        ]
+        if not waited:
+            return allocation, turns
+        _, waiting = min(waited)
+        priority = {s.connector_id: s.priority for s in sessions}
+        running = sorted(
+            (c.running_since, key)
+            for key, sp in allocation.setpoints.items()
+            if sp.state is State.CHARGING
+            and (objective is not Objective.PRIORITY or priority.get(key) == priority[waiting])
+            and (c := site.connectors[key]).running_since is not None
+            and clock - c.running_since >= restart - _EPSILON
+        )
+        for _, key in running[:3]:  # the longest charging first; a few tries at most
+            trial = allocate(
+                tree, [s for s in sessions if s.connector_id != key], objective, now=now
+            )
+            if trial.setpoints[waiting].state is State.CHARGING:
+                site.connectors[key].resting_until = clock + restart
+                turns[key] = f"paused: taking turns with {waiting}, its turn in {restart:.0f} s"
+                return trial, turns
+        return allocation, turns
+
+    def _next_turn(self, site: _Site, clock: float) -> None:
+        """Wake the loop when the next paused session may take its turn."""
+        if site.turn_timer is not None:
+            site.turn_timer.cancel()
+            site.turn_timer = None
+        restart = self.settings.restart_after_s
+        waiting = [c for c in site.connectors.values() if c.target_a == 0 and c.session]
+        if site.mode is not ChargingMode.AUTO or not waiting:
+            return
+        times = [c.zero_since + restart for c in waiting if c.zero_since is not None]
+        times += [c.resting_until for c in waiting]
+        times += [
+            c.running_since + restart
+            for c in site.connectors.values()
+            if c.running_since is not None
+        ]
+        later = [t for t in times if t > clock]
+        if later:
+            site.turn_timer = asyncio.get_running_loop().call_later(
+                min(later) - clock, site.wake.set
+            )
 
     def _to_send(self, site: _Site, tree: Site, clock: float) -> list[tuple[_Connector, float]]:
         """Setpoints that moved beyond the hysteresis, and the smaller decreases some limit
@@ -686,7 +908,7 @@ class ChargingService:
 
     async def _send(self, c: _Connector, target: float) -> None:
         charger = self._chargers[c.charger_id]
-        c.sending = True
+        c.sending, c.sending_a = True, target
         try:
             command: cmd.Command
             if charger.config.protocol is ChargerProtocol.MODBUS:
@@ -703,7 +925,7 @@ class ChargingService:
         if result.ok:
             c.sent_a, c.sent_at, c.refusals = target, utcnow(), 0
         elif self._failed(charger, f"{c.key} {target} A", result):
-            c.retry_at = self._retry_at(c.refusals)
+            c.retry_at = self._retry_at(charger, c.refusals)
             c.refusals += 1
 
     async def _send_failsafe(self, charger: _Charger) -> None:
@@ -737,12 +959,16 @@ class ChargingService:
         if result.ok:
             charger.failsafe_sent, charger.failsafe_refusals = True, 0
         elif self._failed(charger, "fail-safe profile", result):
-            charger.failsafe_retry_at = self._retry_at(charger.failsafe_refusals)
+            charger.failsafe_retry_at = self._retry_at(charger, charger.failsafe_refusals)
             charger.failsafe_refusals += 1
 
-    def _retry_at(self, refusals: int) -> float:
+    def _retry_at(self, charger: _Charger, refusals: int) -> float:
+        """When to ask again after a refusal; a round is due then (not only at the next
+        event or period)."""
         delay = min(RETRY_MIN_S * 2 ** min(refusals, 20), self.settings.period_s)
-        return asyncio.get_running_loop().time() + delay
+        loop = asyncio.get_running_loop()
+        loop.call_later(delay, self._sites[charger.site_id].wake.set)
+        return loop.time() + delay
 
     def _profile(self, charger: _Charger, c: _Connector, target: float) -> ChargingProfile:
         voltage = self._sites[charger.site_id].tree.site.voltage_v
@@ -911,7 +1137,7 @@ class ChargingService:
         )
 
     def _state(self, site: _Site, c: _Connector, counted: set[str]) -> str:
-        if c.charger_id in counted:
+        if c.charger_id in counted or c.reason.startswith("its charger did not take"):
             online = self._chargers[c.charger_id].online
             return "uncontrolled" if online else "offline"
         if c.target_a is None:

@@ -306,6 +306,7 @@ def config_problems(
         ("meter_threshold_kw", settings.meter_threshold_kw, False),
         ("settle_s", settings.settle_s, False),
         ("stagger_s", settings.stagger_s, False),
+        ("restart_after_s", settings.restart_after_s, True),
     ):
         if (value <= 0) if positive else (value < 0):
             problems.append(

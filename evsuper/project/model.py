@@ -285,6 +285,8 @@ class SmartChargingSettings:
     failsafe: bool = True
     stagger_s: float = 2.0  # between two sessions (re)started from 0 A
     comm_loss_at_max: bool = True  # an offline charger counts at its maximum
+    # a session paused this long while others charge takes the turn of the longest charging
+    restart_after_s: float = 900.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from evsuper.charging.status import ChargingMode, ConnectorAllocation, SiteCharg
 from evsuper.core.domain import CommState, ConnectorStatus
 from evsuper.core.tags import Quality, Sample
 from evsuper.drivers.simulator.bollard import SimulatedBollard
+from evsuper.drivers.simulator.ev import ConnectorModel, MeterSample
 from evsuper.engine import commands as cmd
 from evsuper.engine.runtime import Engine
 from evsuper.project.model import (
@@ -376,15 +377,22 @@ async def test_limit_in_force_from_schedule_building_load_and_tag(
         await charge(engine, "CP-001")
         # no tag value yet: the schedule's 20 kW, 28.98 A
         await wait_until(lambda: settled(engine, {"CP-001": ("charging", 28.9)}))
-        assert (
-            status(engine).limit_source == "schedule from 00:00 (tag SITE/dso/limit_kw unavailable)"
+        assert status(engine).limit_source == (
+            "schedule from 00:00 (tag SITE/dso/limit_kw unavailable)"
+            " (building load tag SITE/meter/building_kw unavailable)"
         )
         engine.bus.publish("SITE/meter/building_kw", Sample(5.0))  # 15 kW left
         await wait_until(lambda: settled(engine, {"CP-001": ("charging", 21.7)}))
         assert engine.bus.value("_system/charging/SITE/available_kw") == pytest.approx(15.0)
+        assert status(engine).limit_source == (
+            "schedule from 00:00 (tag SITE/dso/limit_kw unavailable) 20 kW"
+            " - building load 5 kW (SITE/meter/building_kw)"
+        )
         engine.bus.publish("SITE/dso/limit_kw", Sample(12.0))  # 12 - 5 kW
         await wait_until(lambda: settled(engine, {"CP-001": ("charging", 10.1)}))
-        assert status(engine).limit_source == "tag SITE/dso/limit_kw"
+        assert status(engine).limit_source == (
+            "tag SITE/dso/limit_kw 12 kW - building load 5 kW (SITE/meter/building_kw)"
+        )
         engine.bus.publish("SITE/dso/limit_kw", Sample(12.0, quality=Quality.COMM_FAILURE))
         await wait_until(lambda: settled(engine, {"CP-001": ("charging", 21.7)}))
     finally:
@@ -498,3 +506,90 @@ async def test_a_refused_profile_is_shown_and_not_retried_at_every_event(
         await site_limit(engine, 29.0 - i / 10)
         await wait_until(lambda b=before: status(engine).computed_at != b)
     assert profile_frames(engine, "CP-001") - refused < rounds / 2
+
+
+async def test_paused_sessions_take_turns_after_restart_after_s(
+    start_engine: EngineFactory,
+) -> None:
+    engine = await start_engine(bollards=2, restart_after_s=0.8, stagger_s=0.2)
+    await charge(engine, "CP-001", "CP-002")
+    # 5 kW: one session at its 6 A minimum (4.1 kW), the other paused
+    await site_limit(engine, 5.0)
+    first = {"CP-001": ("charging", 7.2), "CP-002": ("paused", 0.0)}
+    await wait_until(lambda: settled(engine, first))
+    loop = asyncio.get_running_loop()
+    paused_at = loop.time()
+    # paused for restart_after_s: CP-002 takes CP-001's turn (its decrease first)
+    second = {"CP-001": ("paused", 0.0), "CP-002": ("charging", 7.2)}
+    await wait_until(lambda: settled(engine, second), within=5.0)
+    assert loop.time() - paused_at >= 0.8 - 0.1
+    assert connector(engine, "CP-001").reason == (
+        "paused: taking turns with CP-002/C1, its turn in 1 s"
+    )
+    assert engine.charging.acknowledged_at("CP-002", 1) is not None
+    # and back again after another restart_after_s
+    await wait_until(lambda: settled(engine, first), within=5.0)
+    # power for both: the resting session restarts at once, without waiting for its turn
+    await site_limit(engine, None)
+    both = {"CP-001": ("charging", 21.7), "CP-002": ("charging", 21.7)}
+    await wait_until(lambda: settled(engine, both), within=2.0)
+
+
+async def test_a_refused_decrease_is_counted_at_the_limit_the_charger_keeps(
+    start_engine: EngineFactory,
+) -> None:
+    engine = await start_engine(bollards=2)
+    assert engine.simulator is not None
+    await charge(engine, "CP-001", "CP-002")
+    both = {"CP-001": ("charging", 21.7), "CP-002": ("charging", 21.7)}
+    await wait_until(lambda: settled(engine, both))
+    profiles = engine.simulator.bollards["CP-001"].profiles
+    capacity, profiles.capacity = profiles.capacity, 0  # it refuses every profile from now
+    # 20 kW: 14.4 A each, but CP-001 keeps 21.7 A (15 kW): CP-002 gets the 5 kW left, and
+    # its increase is never sent before the refusal is known
+    await site_limit(engine, 20.0)
+    await wait_until(lambda: settled(engine, {"CP-002": ("charging", 7.2)}))
+    held = connector(engine, "CP-001")
+    assert (held.state, held.current_a, held.sent_a) == ("uncontrolled", 21.7, 21.7)
+    assert held.reason == "its charger did not take its limit: counted at 21.7 A"
+    # asked again (after 1, 2, 4 ... s): once it accepts, both share the 20 kW
+    profiles.capacity = capacity
+    await wait_until(
+        lambda: settled(engine, {"CP-001": ("charging", 14.4), "CP-002": ("charging", 14.4)}),
+        within=6.0,
+    )
+
+
+class _SinglePhaseCar(ConnectorModel):
+    """A simulated connector whose car draws on L1 only (its meter values say so)."""
+
+    def sample(self) -> MeterSample:
+        sample = super().sample()
+        volts = sample.voltage_v[0]
+        return dataclasses.replace(sample, current_a=(sample.power_w / volts, 0.0, 0.0))
+
+
+async def test_a_single_phase_vehicle_is_allocated_on_one_phase(
+    start_engine: EngineFactory,
+) -> None:
+    engine = await start_engine(bollards=2)
+    assert engine.simulator is not None
+    engine.simulator.bollards["CP-001"].connectors[1].model.__class__ = _SinglePhaseCar
+    await charge(engine, "CP-001", "CP-002")
+    # 10 kW: two three-phase sessions would get 7.2 A each; CP-001's car loads L1 only,
+    # so both get 10 kW / (230 + 690 W/A) = 10.87 A per phase
+    await site_limit(engine, 10.0)
+    expected = {"CP-001": ("charging", 10.8), "CP-002": ("charging", 10.8)}
+    await wait_until(lambda: settled(engine, expected))
+    (installed,) = [
+        i.profile
+        for i in engine.central.installed_profiles("CP-001")
+        if i.profile.purpose is ChargingProfilePurpose.TX
+    ]
+    assert installed.schedule.periods[0].number_phases == 1
+    assert connector(engine, "CP-001").power_kw == pytest.approx(10.8 * 0.23)
+    assert status(engine).nodes[0].allocated_kw == pytest.approx(10.8 * 0.92)
+    # the car follows its one-phase limit: 10.8 A on L1 is 2.5 kW
+    await wait_until(
+        lambda: engine.bus.value("CP-001/C1/power_kw") == pytest.approx(10.8 * 0.23, abs=0.05)
+    )

@@ -89,6 +89,7 @@ def test_the_settings_load_and_make_the_tree() -> None:
     assert (site.charging_mode, site.objective.value) == (ChargingMode.MANUAL, "priority")
     assert [e.start for e in site.limit_schedule] == ["07:00", "19:00"]
     assert project.smart_charging.profile_purpose is ChargingProfilePurpose.TX_DEFAULT
+    assert project.smart_charging.restart_after_s == 900.0
     assert project.usage_profiles[0].priority == 2
     tree = site_trees(project)["S"]
     assert tree.site.paths["CP-1/C2"] == ("S", "B1", "F1", "CP-1")
@@ -138,6 +139,10 @@ def test_a_project_without_these_settings_keeps_smart_charging_off() -> None:
         (("max_current_a = 16.0\n\n", "max_current_a = 4.0\n\n"), "chargers[0].min_current_a"),
         (('group = "TECHNICIANS"\nname', 'group = ""\nname'), "usage_profiles[0].group"),
         (("period_s = 5.0", "period_s = 0"), "smart_charging.period_s: must be positive"),
+        (
+            ("period_s = 5.0", "period_s = 5.0\nrestart_after_s = 0"),
+            "smart_charging.restart_after_s: must be positive",
+        ),
     ],
 )
 def test_mistakes_are_reported_with_file_line_and_field(
