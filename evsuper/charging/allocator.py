@@ -22,15 +22,20 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from itertools import chain, compress
+from operator import mul, neg, not_
 
 from evsuper.charging.topology import Group, Phase, Site, amps_to_watts, watts_to_amps
 
 DEMAND_MARGIN_A = 1.0  # a vehicle drawing this far below its offer is taken to want no more
 _TIGHT = 1e-7  # relative slack under which a limit counts as full
+_PHASES = tuple(Phase)
+_ANY_ORDER = 1 + 1e-9  # bound on the relative change of a float sum when reordered
 
 
 class Objective(StrEnum):
@@ -99,19 +104,35 @@ class Allocation:
 
 @dataclass(slots=True)
 class _Constraint:
+    """sum(coef[i] * x[members[i]]) <= cap, members in ascending session order."""
+
     node: str
     name: str  # "the site limit", "feeder F2"
-    depth: int
     phase: Phase | None  # None: the kW limit over all phases
     cap: float  # A, or W for a kW limit
-    members: list[tuple[int, float]]  # (session index, A -> constraint unit)
+    members: list[int]  # session indices
+    coef: list[float]  # per member: A -> constraint unit
     tol: float = field(init=False)  # slack under which it counts as full
+    weight: float = field(init=False)  # sum(coef)
 
     def __post_init__(self) -> None:
         self.tol = _TIGHT * max(1.0, self.cap)
+        self.weight = sum(self.coef)
 
-    def describe(self) -> str:
-        return f"{self.name} on {self.phase.name}" if self.phase else f"{self.name} (kW)"
+    @property
+    def limited(self) -> str:
+        """The reason given to the sessions it limits."""
+        where = f"{self.name} on {self.phase.name}" if self.phase else f"{self.name} (kW)"
+        return f"limited by {where}"
+
+    def load(self, x: Sequence[float], where: Sequence[bool] | None = None) -> float:
+        """sum(coef * x) over the members (`where` true), in order (coefficients 1 skipped)."""
+        members: Iterable[int] = self.members
+        coef: Iterable[float] = self.coef
+        if where is not None:
+            members, coef = compress(members, where), compress(coef, where)
+        values = map(x.__getitem__, members)
+        return sum(values) if self.phase else sum(map(mul, coef, values))
 
 
 @dataclass(slots=True)
@@ -134,7 +155,7 @@ def allocate(
     """Setpoints for every connector of `site` (`now` is needed for departures)."""
     p = _problem(site, sessions)
     x = [0.0] * len(p.sessions)
-    order = sorted(range(len(x)), key=lambda s: _rank(p.sessions[s], objective))
+    order = _order(p.sessions, objective)
     admitted, paused = _admit(p, order, x)
     if objective is Objective.PRIORITY:
         for level in sorted({p.sessions[s].priority for s in admitted}, reverse=True):
@@ -173,11 +194,7 @@ def _problem(site: Site, sessions: Iterable[Session]) -> _Problem:
             value, reason = demand, "limited by what the vehicle takes"
         hi.append(max(value, c.min_a))
         hi_reason.append(reason)
-    constraints = _constraints(site, ordered, phases, hi)
-    of: list[list[tuple[int, float]]] = [[] for _ in ordered]
-    for k, constraint in enumerate(constraints):
-        for s, coefficient in constraint.members:
-            of[s].append((k, coefficient))
+    constraints, of = _constraints(site, ordered, phases, hi)
     return _Problem(ordered, phases, lo, hi, hi_reason, constraints, of)
 
 
@@ -186,79 +203,102 @@ def _constraints(
     sessions: Sequence[Session],
     phases: Sequence[tuple[Phase, ...]],
     hi: Sequence[float],
-) -> list[_Constraint]:
-    """The linear constraints of every node limit, deepest nodes first.
+) -> tuple[list[_Constraint], list[list[tuple[int, float]]]]:
+    """The linear constraints of every node limit, deepest nodes first, and each session's.
 
     A limit that holds even with every session under it at its own maximum cannot bind,
-    and is left out.
+    and is left out. Sessions with the same path and phases share their list of constraints.
     """
     watts_per_a = [amps_to_watts(1.0, len(ph), site.voltage_v) for ph in phases]
-    under: dict[str, list[int]] = {}
-    for s, session in enumerate(sessions):
-        for ancestor in site.paths[session.connector_id]:
-            under.setdefault(ancestor, []).append(s)
-    constraints = []
+    on_phase = {phase: [phase in ph for ph in phases] for phase in _PHASES}
+    paths = [site.paths[session.connector_id] for session in sessions]
+    under: defaultdict[str, list[int]] = defaultdict(list)
+    for s, path in enumerate(paths):
+        for ancestor in path:
+            under[ancestor].append(s)
+    constraints: list[_Constraint] = []
+    rows_of: dict[str, list[tuple[int, Phase | None]]] = {}  # per node: its kept rows
     for node_id in sorted(under, key=lambda n: -len(site.paths[n])):
         node = site.nodes[node_id]
         name = f"{node.label} {node_id}" if isinstance(node, Group) else "the site limit"
-        depth = len(site.paths[node_id])
-        rows: list[tuple[Phase | None, float, list[tuple[int, float]]]] = []
-        if node.limit.amps is not None:
-            for phase in Phase:
-                on_phase = [(s, 1.0) for s in under[node_id] if phase in phases[s]]
-                rows.append((phase, node.limit.amps, on_phase))
-        if node.limit.kw is not None:
-            per_a = [(s, watts_per_a[s]) for s in under[node_id]]
-            rows.append((None, node.limit.kw * 1000, per_a))
-        constraints += [
-            _Constraint(node_id, name, depth, phase, cap, members)
-            for phase, cap, members in rows
-            if sum([a * hi[s] for s, a in members]) > cap
-        ]
-    return constraints
+        members = under[node_id]
+        kept: list[_Constraint] = []
+        amps, kw = node.limit.amps, node.limit.kw
+        if amps is not None:
+            for phase in _PHASES:
+                on = list(compress(members, map(on_phase[phase].__getitem__, members)))
+                if sum(map(hi.__getitem__, on)) > amps:  # (coefficients 1)
+                    kept.append(_Constraint(node_id, name, phase, amps, on, [1.0] * len(on)))
+        if kw is not None:
+            per_a = list(map(watts_per_a.__getitem__, members))
+            if sum(map(mul, per_a, map(hi.__getitem__, members))) > kw * 1000:
+                kept.append(_Constraint(node_id, name, None, kw * 1000, members, per_a))
+        rows_of[node_id] = [(len(constraints) + i, c.phase) for i, c in enumerate(kept)]
+        constraints += kept
+    shared: dict[tuple[tuple[str, ...], tuple[Phase, ...]], list[tuple[int, float]]] = {}
+    of = []
+    for s, path in enumerate(paths):
+        mine = shared.get((path, phases[s]))
+        if mine is None:
+            mine = [
+                (k, watts_per_a[s] if phase is None else 1.0)
+                for ancestor in reversed(path)
+                for k, phase in rows_of[ancestor]
+                if phase is None or phase in phases[s]
+            ]
+            shared[path, phases[s]] = mine
+        of.append(mine)
+    return constraints, of
 
 
-def _rank(session: Session, objective: Objective) -> tuple[float, float, str]:
-    """Admission order: priority class, then departure (deadline objective), then id."""
-    priority = -session.priority if objective is Objective.PRIORITY else 0
-    departure = math.inf
-    if objective is Objective.DEADLINE and session.departure is not None:
-        departure = session.departure.timestamp()
-    return priority, departure, session.connector_id
+def _order(sessions: Sequence[Session], objective: Objective) -> list[int]:
+    """Admission order: priority class, then departure (deadline objective), then id.
 
-
-def _loads(p: _Problem, x: Sequence[float]) -> list[float]:
-    return [sum([a * x[s] for s, a in c.members]) for c in p.constraints]
+    The sessions are in id order and the sort is stable, so ties keep it.
+    """
+    if objective is Objective.PRIORITY:
+        keys: list[float] = [-session.priority for session in sessions]
+    elif objective is Objective.DEADLINE:
+        keys = [math.inf if s.departure is None else s.departure.timestamp() for s in sessions]
+    else:
+        return list(range(len(sessions)))
+    return sorted(range(len(sessions)), key=keys.__getitem__)
 
 
 def _admit(p: _Problem, order: Sequence[int], x: list[float]) -> tuple[set[int], dict[int, int]]:
     """Admitted sessions (x set to their minimum) and the paused ones with the full limit."""
+    # A float sum of nonnegative terms, in any order, is within a factor _ANY_ORDER of
+    # the sum in member order (below a million sessions): if every limit holds with that
+    # margin at everyone's minimum, the loop below admits everyone.
+    if all(c.load(p.lo) * _ANY_ORDER <= c.cap + c.tol for c in p.constraints):
+        x[:] = p.lo
+        return set(range(len(x))), {}
     load = [0.0] * len(p.constraints)
     admitted: set[int] = set()
     paused: dict[int, int] = {}
     room = [c.cap + c.tol for c in p.constraints]
     for s in order:
         lo = p.lo[s]
-        full = next((k for k, a in p.of[s] if load[k] + a * lo > room[k]), None)
-        if full is not None:
-            paused[s] = full
-            continue
-        admitted.add(s)
-        x[s] = p.lo[s]
         for k, a in p.of[s]:
-            load[k] += a * p.lo[s]
+            if load[k] + a * lo > room[k]:
+                paused[s] = k
+                break
+        else:
+            admitted.add(s)
+            x[s] = lo
+            for k, a in p.of[s]:
+                load[k] += a * lo
     return admitted, paused
 
 
-def _level(room: float, items: Sequence[tuple[float, float, float]]) -> float:
-    """The level t at which sum(a * clamp(t, lo, hi)) over `items` reaches `room` (inf: never)."""
-    if sum(a * hi for a, _, hi in items) <= room:
+def _level(room: float, a: list[float], lo: list[float], hi: list[float]) -> float:
+    """The level t at which sum(a * clamp(t, lo, hi)) reaches `room` (inf: never)."""
+    if sum(map(mul, a, hi)) <= room:
         return math.inf
-    value = sum(a * lo for a, lo, _ in items)
+    value = sum(map(mul, a, lo))
     if value >= room:
         return -math.inf
-    events = [(lo, a) for a, lo, _ in items] + [(hi, -a) for a, _, hi in items]
-    events.sort()
+    events = sorted(chain(zip(lo, a, strict=True), zip(hi, map(neg, a), strict=True)))
     slope, previous = 0.0, events[0][0]
     for at, change in events:
         reached = value + slope * (at - previous)
@@ -283,38 +323,43 @@ def _fill(p: _Problem, x: list[float], active: Sequence[int]) -> None:
         moving[s] = True
     floor = list(x)
     frozen = [False] * len(x)
-    live: dict[int, list[tuple[int, float]]] = {}  # per limit: its moving sessions
+    live: dict[int, tuple[list[int], list[float]]] = {}  # per limit: its moving sessions
     base: dict[int, float] = {}  # per limit: the load of the sessions that do not move
     heap: list[tuple[float, int, int]] = []
+    everyone = len(active) == len(x)
     for k, c in enumerate(p.constraints):
-        mine = [(s, a) for s, a in c.members if moving[s]]
-        if not mine:
-            continue
+        mine, coef, weight = c.members, c.coef, c.weight
+        flags = [] if everyone else list(map(moving.__getitem__, mine))  # []: all move
         base[k] = 0.0
-        if len(mine) < len(c.members):  # (with all of them moving, it can fill: _constraints)
-            base[k] = sum([a * x[s] for s, a in c.members if not moving[s]])
-            if sum([a * hi[s] for s, a in mine]) <= c.cap - base[k]:
+        if not all(flags):  # (with all of them moving, it can fill: _constraints)
+            if not any(flags):
+                continue
+            base[k] = c.load(x, list(map(not_, flags)))
+            if c.load(hi, flags) <= c.cap - base[k]:
                 continue  # never fills
+            mine, coef = list(compress(mine, flags)), list(compress(coef, flags))
+            weight = sum(coef)
         room = c.cap - base[k]
-        live[k] = mine
+        live[k] = mine, coef
         # a cheap lower bound of its level, made exact when it first comes out: the load
         # sum(a * clamp(t, x_s, hi_s)) is at most both sum(a) * max(t, max x_s) and
         # sum(a) * t + sum(a * x_s)
-        weight = sum([a for _, a in mine])
         even = room / weight
-        if even < max([x[s] for s, _ in mine]):
-            even = (room - sum([a * x[s] for s, a in mine])) / weight
+        if even < max(map(x.__getitem__, mine)):
+            even = (room - sum(map(mul, coef, map(x.__getitem__, mine)))) / weight
         heap.append((even, k, -1))
 
     def level(k: int) -> float:
         room = p.constraints[k].cap - base[k]
-        items = []
-        for s, a in live[k]:
+        a_free, lo_free, hi_free = [], [], []
+        for s, a in zip(*live[k], strict=True):
             if frozen[s]:
                 room -= a * x[s]
             else:
-                items.append((a, floor[s], hi[s]))
-        return _level(room, items) if items else math.inf
+                a_free.append(a)
+                lo_free.append(floor[s])
+                hi_free.append(hi[s])
+        return _level(room, a_free, lo_free, hi_free) if a_free else math.inf
 
     freezes, moving_left = 0, len(active)
     heapq.heapify(heap)
@@ -326,7 +371,7 @@ def _fill(p: _Problem, x: list[float], active: Sequence[int]) -> None:
         if t == math.inf:
             break
         freezes += 1
-        for s, _ in live.pop(k):
+        for s in live.pop(k)[0]:
             if not frozen[s]:
                 frozen[s] = True
                 moving_left -= 1
@@ -340,7 +385,7 @@ def _serve_deadlines(
     p: _Problem, x: list[float], order: Sequence[int], now: datetime | None, voltage_v: float
 ) -> None:
     """Earliest departure first, raise each session towards the current meeting its need."""
-    load = _loads(p, x)
+    load = [c.load(x) for c in p.constraints]
     for s in order:
         session = p.sessions[s]
         if session.departure is None or session.energy_need_kwh is None:
@@ -362,38 +407,28 @@ def _serve_deadlines(
 def _setpoints(
     site: Site, p: _Problem, x: Sequence[float], paused: Mapping[int, int]
 ) -> dict[str, Setpoint]:
-    full = [load >= c.cap - c.tol for c, load in zip(p.constraints, _loads(p, x), strict=True)]
-    limited = [f"limited by {c.describe()}" for c in p.constraints]
+    full = [c.load(x) >= c.cap - c.tol for c in p.constraints]
+    voltage = site.voltage_v
     result: dict[str, Setpoint] = {}
     for s, session in enumerate(p.sessions):
-        phases = p.phases[s]
+        cid, phases = session.connector_id, p.phases[s]
         if s in paused:
             c = p.constraints[paused[s]]
-            reason = f"paused: below {p.lo[s]:g} A minimum, {limited[paused[s]]}"
-            result[session.connector_id] = Setpoint(
-                session.connector_id, State.PAUSED, 0.0, phases, 0.0, reason, c.node
-            )
+            reason = f"paused: below {p.lo[s]:g} A minimum, {c.limited}"
+            result[cid] = Setpoint(cid, State.PAUSED, 0.0, phases, 0.0, reason, c.node)
             continue
         binding: str | None = None
         reason = p.hi_reason[s]
         if x[s] < p.hi[s] - _TIGHT * p.hi[s]:
             # the deepest full limit on its path (work conservation: there is one)
             k = next((k for k, _ in p.of[s] if full[k]), p.of[s][0][0])
-            binding = p.constraints[k].node
-            reason = limited[k]
-        power = amps_to_watts(x[s], len(phases), site.voltage_v)
-        result[session.connector_id] = Setpoint(
-            session.connector_id, State.CHARGING, x[s], phases, power, reason, binding
-        )
-    for connector_id, connector in site.connectors.items():
-        if connector_id not in result:
-            result[connector_id] = Setpoint(
-                connector_id,
-                State.NOT_REQUESTED,
-                0.0,
-                connector.site_phases(),
-                0.0,
-                "not requested",
-                None,
+            binding, reason = p.constraints[k].node, p.constraints[k].limited
+        power = amps_to_watts(x[s], len(phases), voltage)
+        result[cid] = Setpoint(cid, State.CHARGING, x[s], phases, power, reason, binding)
+    for cid, connector in site.connectors.items():
+        if cid not in result:
+            phases = connector.site_phases()
+            result[cid] = Setpoint(
+                cid, State.NOT_REQUESTED, 0.0, phases, 0.0, "not requested", None
             )
     return dict(sorted(result.items()))
