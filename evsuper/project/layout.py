@@ -12,15 +12,13 @@ file, the line and the field, as ``project.toml``'s do (``loader.ProjectError``)
 from __future__ import annotations
 
 import json
-import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
 from evsuper.project.history import Version, save_project_files
-from evsuper.project.loader import ProjectError, _Reader
+from evsuper.project.loader import _Reader, read_toml
 from evsuper.project.model import Project
 
 LAYOUT_FILE = "layout.toml"
@@ -100,11 +98,7 @@ def load_layout(project: Project) -> Layout:
 
 
 def parse_layout(text: str, file: Path, project: Project) -> Layout:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = int(m.group(1)) if (m := re.search(r"line (\d+)", str(exc))) else 0
-        raise ProjectError(file, line, "", f"not valid TOML: {exc}") from None
+    data = read_toml(text, file)
     reader = _Reader(text, file)
     for key in data:
         if key not in ("format_version", "objects"):

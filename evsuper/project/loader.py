@@ -120,15 +120,21 @@ def load_project(directory: str | Path) -> Project:
     return parse_project(text, file)
 
 
+def read_toml(text: str, file: Path) -> dict[str, Any]:
+    """The tables of a project file's ``text``; ProjectError with the line when it is not
+    TOML."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = int(m.group(1)) if (m := re.search(r"line (\d+)", str(exc))) else 0
+        raise ProjectError(file, line, "", f"not valid TOML: {exc}") from None
+
+
 def parse_project(text: str, file: Path, problems: list[ProjectError] | None = None) -> Project:
     """The project ``text`` of ``file`` describes. Without ``problems`` the first error is
     raised; with it, independent problems are appended to it and reading goes on (a
     structural error that makes going on meaningless is still raised)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = int(m.group(1)) if (m := re.search(r"line (\d+)", str(exc))) else 0
-        raise ProjectError(file, line, "", f"not valid TOML: {exc}") from None
+    data = read_toml(text, file)
     reader = _Reader(text, file, problems)
 
     for key in data:

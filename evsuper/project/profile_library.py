@@ -13,8 +13,6 @@ so every save is a version of the project.
 
 from __future__ import annotations
 
-import re
-import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +29,7 @@ from evsuper.charging.profiles import (
 from evsuper.core.timeutil import to_wire
 from evsuper.project.history import Version, save_project_files
 from evsuper.project.layout import _string
-from evsuper.project.loader import FieldPath, ProjectError, _Reader
+from evsuper.project.loader import FieldPath, _Reader, read_toml
 
 PROFILE_LIBRARY_FILE = "charging_profiles.toml"
 PROFILE_LIBRARY_FORMAT = 1
@@ -113,11 +111,7 @@ def load_profile_library(directory: Path) -> ProfileLibrary:
 
 def parse_profile_library(text: str, file: Path) -> ProfileLibrary:
     """The library in ``text``; ``ProjectError`` (file, line, field) for the first problem."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = int(m.group(1)) if (m := re.search(r"line (\d+)", str(exc))) else 0
-        raise ProjectError(file, line, "", f"not valid TOML: {exc}") from None
+    data = read_toml(text, file)
     reader = _Reader(text, file)
     for key in data:
         if key not in ("format_version", "profiles"):

@@ -12,7 +12,6 @@ same spec always gives the same files: ``projects/specs/demo.toml`` makes
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -37,7 +36,7 @@ from evsuper.project.layout import (
     layout_text,
     parse_layout,
 )
-from evsuper.project.loader import ProjectError, _Reader, parse_project
+from evsuper.project.loader import ProjectError, _Reader, parse_project, read_toml
 from evsuper.project.model import Project
 from evsuper.project.template import (
     SETTINGS_ARRAYS,
@@ -121,10 +120,7 @@ class Spec:
 def load_spec(file: Path) -> Spec:
     """The spec in ``file``; ProjectError (file, line, field) if it is bad."""
     text = file.read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProjectError(file, 0, "", f"not valid TOML: {exc}") from None
+    data = read_toml(text, file)
     reader = _Reader(text, file)
     settings = data.pop("settings", {})
     namings = [s.pop("naming", {}) if isinstance(s, dict) else {} for s in data.get("sites", [])]

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evsuper.project.loader import ProjectError, field_line, parse_dataclass
+from evsuper.project.loader import ProjectError, field_line, parse_dataclass, read_toml
 from evsuper.project.model import ChargerKind
 from evsuper.users.permissions import Role
 
@@ -120,10 +119,7 @@ def load_template(name: str, project: Path | None = None) -> Template:
 
 
 def parse_template(text: str, file: Path) -> Template:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProjectError(file, 0, "", f"not valid TOML: {exc}") from None
+    data = read_toml(text, file)
     settings = data.pop("settings", {})
     body: _TemplateFile = parse_dataclass(_TemplateFile, data, text, file)
 
