@@ -280,7 +280,9 @@ QWidget#eventLog, QWidget#alarmHistory, QWidget#alarmKpi,
 QWidget#transactionHistory, QWidget#trends,
 QWidget#energyDashboard, QWidget#reports,
 QWidget#projectHistory, QWidget#driversView, QWidget#tagBrowser {{ background: {background}; }}
-QWidget#profileManagement {{ background: {background}; }}
+QWidget#profileManagement, QWidget#powerManagement, QWidget#planning {{
+    background: {background};
+}}
 QScrollArea#reportPreview, QWidget#reportCanvas {{ background: {bar_track}; }}
 QScrollArea#hypervisionSites, QWidget#hypervisionBody {{ background: {background}; border: none; }}
 QLabel#breadcrumb {{ font-weight: bold; padding-left: 4px; }}

@@ -21,7 +21,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 import pyqtgraph as pg
 from PySide6.QtCore import QDateTime, Qt, QTimer
-from PySide6.QtGui import QHideEvent, QPalette, QShowEvent
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -192,10 +192,6 @@ class PlanningView(QWidget):
         self.setObjectName("planning")
         self.setWindowTitle("Planning — evsuper")
         self.resize(1500, 860)
-        self.setAutoFillBackground(True)
-        palette = self.palette()
-        palette.setColor(QPalette.ColorRole.Window, Palette.BACKGROUND)
-        self.setPalette(palette)
         self._project = project
         self._source = source
         self._send = send

@@ -182,10 +182,6 @@ class PowerManagementView(QWidget):
         self.setObjectName("powerManagement")
         self.setWindowTitle("Power management — evsuper")
         self.resize(1400, 760)
-        self.setAutoFillBackground(True)
-        palette = self.palette()
-        palette.setColor(QPalette.ColorRole.Window, Palette.BACKGROUND)
-        self.setPalette(palette)
         self._source = source
         self._send = send
         self._actor = NOBODY
