@@ -23,7 +23,7 @@ from typing import Any, cast
 from asyncua import ua
 
 from evsuper.alarms.model import ALARM_PREFIX, SUMMARY_TAG, AlarmRecord, AlarmSummary, Priority
-from evsuper.core.domain import CommState, ConnectorStatus
+from evsuper.core.domain import ChargerCondition, ConnectorStatus, charger_condition
 from evsuper.core.tags import (
     ChargerTag,
     ConnectorTag,
@@ -145,7 +145,6 @@ class SiteValue(Enum):
     OFFLINE = "offline"
 
 
-COUNTS = (SiteValue.CHARGING, SiteValue.AVAILABLE, SiteValue.FAULTED, SiteValue.OFFLINE)
 AVAILABILITY = "availability"
 ONLINE = "online"
 LIMIT_KW = "limit_kw"
@@ -456,14 +455,22 @@ def is_alarm_tag(path: TagPath) -> bool:
     return path.startswith(ALARM_PREFIX) or path == SUMMARY_TAG
 
 
+_COUNTED = {
+    SiteValue.CHARGING: ChargerCondition.CHARGING,
+    SiteValue.AVAILABLE: ChargerCondition.AVAILABLE,
+    SiteValue.FAULTED: ChargerCondition.FAULTED,
+    SiteValue.OFFLINE: ChargerCondition.OFFLINE,
+}
+
+
 @dataclass(slots=True)
 class SiteTotals:
     """A site's computed values from the tags of its chargers and the alarm records.
 
-    The counts follow the HMI overview: a charger counts as charging when a connector
-    charges, available when a connector is available and the charger is usable, faulted
-    when it or a connector is faulted, offline when its connection was lost (a charger
-    never seen since the start is in none of these).
+    The counts are the HMI overview's (``core.domain.charger_condition``): a charger counts
+    as charging when a connector charges, available when a connector is available and the
+    charger is usable, faulted when it or a connector is faulted, offline when its
+    connection was lost (a charger never seen since the start is in none of these).
     """
 
     site_id: str
@@ -472,25 +479,21 @@ class SiteTotals:
 
     def values(self, value: Callable[[TagPath], Any]) -> dict[SiteValue, float | int]:
         """The totals from ``value(tag path)``, the tags' current values."""
-        counts = dict.fromkeys(COUNTS, 0)
+        counts = dict.fromkeys(_COUNTED, 0)
         power = 0.0
         for charger in self.chargers:
-            comm = value(charger_tag(charger.id, ChargerTag.COMM))
-            if comm == CommState.OFFLINE:
-                counts[SiteValue.OFFLINE] += 1
-            if comm != CommState.ONLINE:
-                continue
-            status = value(charger_tag(charger.id, ChargerTag.STATUS))
-            statuses = set()
-            for n in range(1, charger.connectors + 1):
-                statuses.add(value(connector_tag(charger.id, n, ConnectorTag.STATUS)))
-                power += value(connector_tag(charger.id, n, ConnectorTag.POWER_KW)) or 0.0
-            unusable = status in (ConnectorStatus.FAULTED, ConnectorStatus.UNAVAILABLE)
-            counts[SiteValue.FAULTED] += (
-                status == ConnectorStatus.FAULTED or ConnectorStatus.FAULTED in statuses
+            connectors = range(1, charger.connectors + 1)
+            condition = charger_condition(
+                value(charger_tag(charger.id, ChargerTag.COMM)),
+                value(charger_tag(charger.id, ChargerTag.STATUS)),
+                (value(connector_tag(charger.id, n, ConnectorTag.STATUS)) for n in connectors),
             )
-            counts[SiteValue.CHARGING] += ConnectorStatus.CHARGING in statuses
-            counts[SiteValue.AVAILABLE] += ConnectorStatus.AVAILABLE in statuses and not unusable
+            for count, member in _COUNTED.items():
+                counts[count] += member in condition
+            if ChargerCondition.OFFLINE in condition or ChargerCondition.NOT_SEEN in condition:
+                continue
+            for n in connectors:
+                power += value(connector_tag(charger.id, n, ConnectorTag.POWER_KW)) or 0.0
         return {
             SiteValue.POWER_KW: round(power, 3),
             SiteValue.CHARGERS: len(self.chargers),

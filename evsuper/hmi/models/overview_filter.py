@@ -8,11 +8,12 @@ text select (the state filter itself left aside, so the counts tell what a click
 
 from __future__ import annotations
 
+import functools
 from enum import Enum
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Signal
 
-from evsuper.core.domain import CommState, ConnectorStatus
+from evsuper.core.domain import ChargerCondition, charger_condition
 from evsuper.hmi.models.overview import ChargerState, OverviewModel
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
@@ -39,28 +40,29 @@ class StateFilter(Enum):
 
 
 _BITS = {f: 1 << i for i, f in enumerate(StateFilter)}
-_UNUSABLE = (ConnectorStatus.FAULTED, ConnectorStatus.UNAVAILABLE)
+_CONDITIONS = {
+    ChargerCondition.CHARGING: _BITS[StateFilter.CHARGING],
+    ChargerCondition.AVAILABLE: _BITS[StateFilter.AVAILABLE],
+    ChargerCondition.UNAVAILABLE: _BITS[StateFilter.UNAVAILABLE],
+    ChargerCondition.FAULTED: _BITS[StateFilter.FAULTED],
+    ChargerCondition.OFFLINE: _BITS[StateFilter.OFFLINE],
+    ChargerCondition.NOT_SEEN: _BITS[StateFilter.NOT_SEEN],
+}
 
 
 def state_flags(s: ChargerState) -> int:
-    """The ``StateFilter`` bits of a charger, in one pass (``ALL`` always)."""
+    """The ``StateFilter`` bits of a charger (``ALL`` always)."""
     flags = _BITS[StateFilter.ALL]
     if s.alarm is not None:
         flags |= _BITS[StateFilter.IN_ALARM]
-    if s.comm is CommState.OFFLINE:
-        return flags | _BITS[StateFilter.OFFLINE]
-    if s.comm is not CommState.ONLINE:
-        return flags | _BITS[StateFilter.NOT_SEEN]
-    statuses = {c.status for c in s.connectors}
-    if s.status is ConnectorStatus.FAULTED or ConnectorStatus.FAULTED in statuses:
-        flags |= _BITS[StateFilter.FAULTED]
-    if s.status is ConnectorStatus.UNAVAILABLE or ConnectorStatus.UNAVAILABLE in statuses:
-        flags |= _BITS[StateFilter.UNAVAILABLE]
-    if ConnectorStatus.CHARGING in statuses:
-        flags |= _BITS[StateFilter.CHARGING]
-    if ConnectorStatus.AVAILABLE in statuses and s.status not in _UNUSABLE:
-        flags |= _BITS[StateFilter.AVAILABLE]
-    return flags
+    return flags | _condition_bits(
+        charger_condition(s.comm, s.status, [c.status for c in s.connectors])
+    )
+
+
+@functools.cache
+def _condition_bits(condition: ChargerCondition) -> int:
+    return sum(bit for member, bit in _CONDITIONS.items() if member in condition)
 
 
 def matches_text(state: ChargerState, text: str) -> bool:
