@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer
-from PySide6.QtGui import QFont, QGuiApplication, QHideEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import QFont, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -59,6 +59,7 @@ from evsuper.hmi.theme import Emphasis, comm_label, role_label, set_emphasis
 from evsuper.hmi.widgets.charger_header import ChargerHeader, show_identity
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.hmi.widgets.permission_gate import PermissionGates
+from evsuper.hmi.widgets.refresh import RefreshWhileShown
 from evsuper.hmi.widgets.schedule_chart import ScheduleChart
 from evsuper.project.model import SecurityProfile
 from evsuper.users.permissions import NOBODY, Actor
@@ -283,9 +284,7 @@ class ChargerMaintenanceWindow(QDialog):
                 self.get_composite: GetCompositeSchedule.permission,
             }
         )
-        self._timer = QTimer(self)
-        self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self.refresh)
+        self.refresher = RefreshWhileShown(self, self.refresh, REFRESH_MS)
         overview.dataChanged.connect(self._on_data_changed)
         self._show_state()
 
@@ -486,15 +485,6 @@ class ChargerMaintenanceWindow(QDialog):
         return button
 
     # ---- engine reads
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        self.refresh()
-        self._timer.start()
-
-    def hideEvent(self, event: QHideEvent) -> None:
-        self._timer.stop()
-        super().hideEvent(event)
 
     def refresh(self) -> None:
         """Read the frame log and the profiles again (one read at a time)."""

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer
-from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -48,6 +47,7 @@ from evsuper.hmi.models.overview import OverviewModel
 from evsuper.hmi.theme import role_label
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.hmi.widgets.permission_gate import PermissionGates
+from evsuper.hmi.widgets.refresh import RefreshWhileShown
 from evsuper.project.model import Project
 from evsuper.users.permissions import NOBODY, Actor
 
@@ -145,9 +145,7 @@ class DriversView(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.result)
 
-        self._timer = QTimer(self)
-        self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self.refresh)
+        self.refresher = RefreshWhileShown(self, self.refresh, REFRESH_MS)
         if overview is not None:
             overview.summaryChanged.connect(self._show_central)
         self._show_central()
@@ -167,15 +165,6 @@ class DriversView(QWidget):
         self._source(self._on_statuses, self._on_failed)
 
     # ---- events
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        self.refresh()
-        self._timer.start()
-
-    def hideEvent(self, event: QHideEvent) -> None:
-        self._timer.stop()
-        super().hideEvent(event)
 
     def _on_statuses(self, statuses: DriverStatuses | None) -> None:
         self._reading = False

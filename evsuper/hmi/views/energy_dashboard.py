@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGridLayout,
@@ -30,6 +29,7 @@ from evsuper.historian.energy import Dashboard
 from evsuper.hmi import formatting
 from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
 from evsuper.hmi.widgets.plots import calm_pen, calm_plot
+from evsuper.hmi.widgets.refresh import RefreshWhileShown
 from evsuper.hmi.worker import Worker
 
 DashboardLoader = Callable[[], Dashboard]
@@ -135,9 +135,7 @@ class EnergyDashboardView(QWidget):
         layout.addLayout(rows[1], 1)
         layout.addWidget(self.status)
 
-        self._timer = QTimer(self)
-        self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self.query)
+        self.refresher = RefreshWhileShown(self, self.query, REFRESH_MS)
 
     @property
     def loading(self) -> bool:
@@ -150,15 +148,6 @@ class EnergyDashboardView(QWidget):
     def query(self) -> None:
         self._loading += 1
         self._worker.run(self._load, self._show, self._failed)
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        self._timer.start()
-        self.query()
-
-    def hideEvent(self, event: QHideEvent) -> None:
-        self._timer.stop()
-        super().hideEvent(event)
 
     def _show(self, board: Dashboard) -> None:
         self._loading -= 1

@@ -20,8 +20,7 @@ from zoneinfo import ZoneInfo
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 import pyqtgraph as pg
-from PySide6.QtCore import QDateTime, Qt, QTimer
-from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtCore import QDateTime, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -70,6 +69,7 @@ from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.hmi.widgets.number_field import DecimalField
 from evsuper.hmi.widgets.permission_gate import PermissionGates
 from evsuper.hmi.widgets.plots import calm_pen, calm_plot
+from evsuper.hmi.widgets.refresh import RefreshWhileShown
 from evsuper.project.model import Project
 from evsuper.users.permissions import NOBODY, Actor, Permission
 
@@ -299,9 +299,7 @@ class PlanningView(QWidget):
         self.note.setWordWrap(True)
         self.result = CommandResultLine("No plan saved from this window yet.")
 
-        self._timer = QTimer(self)
-        self._timer.setInterval(refresh_ms)
-        self._timer.timeout.connect(self.refresh)
+        self.refresher = RefreshWhileShown(self, self.refresh, refresh_ms)
 
         form = QFormLayout()
         form.addRow("Badge", self.badge)
@@ -382,15 +380,6 @@ class PlanningView(QWidget):
         self.refresh()
 
     # ---- reading
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        self.refresh()
-        self._timer.start()
-
-    def hideEvent(self, event: QHideEvent) -> None:
-        self._timer.stop()
-        super().hideEvent(event)
 
     def refresh(self) -> None:
         if self._reading or not self.site_id:

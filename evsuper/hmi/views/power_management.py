@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QBrush, QHideEvent, QPainter, QPalette, QPen, QShowEvent
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QBrush, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -45,6 +45,7 @@ from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.hmi.widgets.number_field import DecimalField
 from evsuper.hmi.widgets.permission_gate import PermissionGates
+from evsuper.hmi.widgets.refresh import RefreshWhileShown
 from evsuper.users.permissions import NOBODY, Actor, Permission
 
 if TYPE_CHECKING:
@@ -266,9 +267,7 @@ class PowerManagementView(QWidget):
         self.message.setWordWrap(True)
         self.result = CommandResultLine("No command sent from this window yet.")
 
-        self._timer = QTimer(self)
-        self._timer.setInterval(refresh_ms)
-        self._timer.timeout.connect(self.refresh)
+        self.refresher = RefreshWhileShown(self, self.refresh, refresh_ms)
 
         grid = QGridLayout()
         grid.setHorizontalSpacing(16)
@@ -316,15 +315,6 @@ class PowerManagementView(QWidget):
         return label
 
     # ---- reading
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        self.refresh()
-        self._timer.start()
-
-    def hideEvent(self, event: QHideEvent) -> None:
-        self._timer.stop()
-        super().hideEvent(event)
 
     @property
     def site_id(self) -> str | None:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer
-from PySide6.QtGui import QHideEvent, QPalette, QShowEvent
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -72,6 +72,7 @@ from evsuper.hmi.models.profiles import (
 from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.hmi.widgets.permission_gate import PermissionGates
+from evsuper.hmi.widgets.refresh import RefreshWhileShown
 from evsuper.project.model import Project
 from evsuper.project.profile_library import ProfileLibrary, ProfileTemplate
 from evsuper.users.permissions import NOBODY, Actor
@@ -365,9 +366,7 @@ class ProfileManagementView(QWidget):
                 self.upload: SetChargingProfile.permission,
             }
         )
-        self._timer = QTimer(self)
-        self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self.refresh)
+        self.refresher = RefreshWhileShown(self, self.refresh, REFRESH_MS)
         self._show_buttons()
 
     # ---- panels
@@ -573,15 +572,6 @@ class ProfileManagementView(QWidget):
         self.count.setText(text)
 
     # ---- engine reads
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        self.refresh()
-        self._timer.start()
-
-    def hideEvent(self, event: QHideEvent) -> None:
-        self._timer.stop()
-        super().hideEvent(event)
 
     def refresh(self) -> None:
         """Read the installed profiles and the library again (one read at a time)."""
