@@ -201,13 +201,25 @@ class Forecast:
         return next((s.load_kw for s in self.steps if s.start <= when < s.end), 0.0)
 
 
+def fulfils(
+    plan: PlannedSession, charger_id: str, connector_id: int, badge: str | None, at: datetime
+) -> bool:
+    """Whether a session on this connector with `badge`, begun (or seen) at `at`, is the
+    planned vehicle: the plan's connector and badge (any badge when the plan has none),
+    inside the plan's window from `ARRIVAL_MARGIN` before its arrival."""
+    return (
+        (plan.charger_id, plan.connector_id) == (charger_id, connector_id)
+        and (not plan.badge or plan.badge == badge)
+        and plan.arrival - ARRIVAL_MARGIN <= at < plan.departure
+    )
+
+
 def arrived(
     running: Sequence[RunningSession], planned: Sequence[PlannedSession], now: datetime
 ) -> tuple[list[RunningSession], list[PlannedSession]]:
-    """A planned vehicle that has arrived is one session, not two: a running session on the
-    plan's connector with the plan's badge, from `ARRIVAL_MARGIN` before its arrival on,
-    takes the plan's departure, the plan's energy less what it has had, and the connector's
-    power; the plan leaves the forecast."""
+    """A planned vehicle that has arrived is one session, not two: a running session that
+    `fulfils` a plan takes the plan's departure, the plan's energy less what it has had,
+    and the connector's power; the plan leaves the forecast."""
     used: set[int] = set()
     result = []
     for r in running:
@@ -215,10 +227,7 @@ def arrived(
             (
                 p
                 for p in planned
-                if p.id not in used
-                and r.badge
-                and (p.bay_label, p.badge) == (r.bay_label, r.badge)
-                and p.arrival - ARRIVAL_MARGIN <= now < p.departure
+                if p.id not in used and fulfils(p, r.charger_id, r.connector_id, r.badge, now)
             ),
             None,
         )
@@ -506,7 +515,8 @@ def running_from_status(
     delivered: Mapping[tuple[str, int], float] | None = None,
 ) -> list[RunningSession]:
     """The sessions charging now, from the charging service's status: each is expected to
-    keep the power it has now (its setpoint, or what it draws when that is more).
+    keep the power it has now (its setpoint, or what it draws when that is more), with its
+    energy need and departure when the service knows them (charging/needs.py).
     `badges` and `delivered` (kWh so far) by (charger id, connector id)."""
     return [
         RunningSession(
@@ -514,6 +524,8 @@ def running_from_status(
             c.connector_id,
             badges.get((c.charger_id, c.connector_id), ""),
             max(c.power_kw, c.measured_kw),
+            energy_need_kwh=c.energy_need_kwh,
+            departure=c.departure,
             delivered_kwh=(delivered or {}).get((c.charger_id, c.connector_id), 0.0),
         )
         for c in status.connectors

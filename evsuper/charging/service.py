@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -36,6 +36,8 @@ from evsuper.charging.allocator import (
     State,
     allocate,
 )
+from evsuper.charging.needs import ChargingNeed, charging_need
+from evsuper.charging.planning import PlannedSession
 from evsuper.charging.profiles import (
     ChargingProfile,
     ChargingProfileKind,
@@ -166,6 +168,9 @@ class _Connector:
     running_since: float | None = None  # loop clock since its session has current
     resting_until: float = 0.0  # loop clock: paused for another's turn until then
     vehicle_phases: int | None = None  # phases its vehicle draws on (meter values); None: unknown
+    started_at: datetime | None = None  # when its session was first seen
+    energy_kwh: float = 0.0  # delivered in its session
+    need: ChargingNeed | None = None  # energy still to deliver and departure, when known
 
 
 @dataclass(slots=True)
@@ -211,9 +216,11 @@ class ChargingService:
         bus: TagBus,
         execute: Execute,
         store: SettingsStore | None = None,
+        plans: Callable[[], Iterable[PlannedSession]] = tuple,
     ) -> None:
         self.project = project
         self._store = store
+        self._plans = plans  # the planning tool's plans: sessions' needs (charging/needs.py)
         self.settings = project.smart_charging
         self.bus = bus
         self._execute = execute
@@ -361,11 +368,17 @@ class ChargingService:
             if session != c.session or name == ConnectorTag.TRANSACTION_ID:
                 if name == ConnectorTag.TRANSACTION_ID or not session:
                     c.vehicle_phases = None  # another vehicle
+                    c.started_at = sample.ts if session else None
+                    c.energy_kwh, c.need = 0.0, None
+                if session and c.started_at is None:
+                    c.started_at = sample.ts
                 c.session = session
                 c.sent_a = c.sent_at = None  # a Tx profile ends with its transaction
                 site.wake.set()
         elif name == ConnectorTag.ID_TAG:
             c.id_tag = sample.value
+        elif name == ConnectorTag.ENERGY_KWH and isinstance(sample.value, int | float):
+            c.energy_kwh = float(sample.value)
         elif name == ConnectorTag.POWER_KW and isinstance(sample.value, int | float):
             c.power_kw = float(sample.value)
             c.power_ts = sample.ts
@@ -643,6 +656,9 @@ class ChargingService:
         sessions: list[Session] = []
         manual_zero: set[str] = set()
         settle = timedelta(seconds=self.settings.settle_s)
+        plans: dict[tuple[str, int], list[PlannedSession]] = {}
+        for plan in self._plans():
+            plans.setdefault((plan.charger_id, plan.connector_id), []).append(plan)
         for c in site.connectors.values():
             if not c.session or c.charger_id in counted or not self._chargers[c.charger_id].online:
                 continue
@@ -670,7 +686,27 @@ class ChargingService:
                 offered = c.sent_a
             priority = usage.priority if usage is not None else 0
             phases_used = c.vehicle_phases if not c.node.dc else None
-            sessions.append(Session(c.key, priority, measured, offered, max_a, phases=phases_used))
+            c.need = charging_need(
+                c.charger_id,
+                c.n,
+                c.id_tag,
+                c.started_at or now,
+                c.energy_kwh,
+                plans.get((c.charger_id, c.n), ()),
+                usage,
+            )
+            sessions.append(
+                Session(
+                    c.key,
+                    priority,
+                    measured,
+                    offered,
+                    max_a,
+                    phases=phases_used,
+                    energy_need_kwh=c.need.energy_kwh if c.need else None,
+                    departure=c.need.departure if c.need else None,
+                )
+            )
         return sessions, manual_zero
 
     def _usage_of(self, c: _Connector) -> UsageProfile | None:
@@ -1080,6 +1116,7 @@ class ChargingService:
                 add(measured, c.key, c.power_kw)
                 add(allocated, c.key, power)
             usage = self._usage_of(c) if c.session else None
+            need = c.need if c.session else None
             connectors.append(
                 ConnectorAllocation(
                     charger_id=c.charger_id,
@@ -1094,6 +1131,9 @@ class ChargingService:
                     sent_a=c.sent_a,
                     priority=usage.priority if usage is not None else 0,
                     usage_profile=(usage.name or usage.group) if usage is not None else "",
+                    energy_need_kwh=need.energy_kwh if need is not None else None,
+                    departure=need.departure if need is not None else None,
+                    need_source=need.source if need is not None else "",
                 )
             )
         binding = {s.binding for s in allocation.setpoints.values() if s.binding}

@@ -325,8 +325,13 @@ def config_problems(
         if u.group in groups_seen:
             problems.append((("usage_profiles", i, "group"), f"duplicate group {u.group!r}"))
         groups_seen.add(u.group)
-        if u.max_current_a is not None and u.max_current_a <= 0:
-            problems.append((("usage_profiles", i, "max_current_a"), "must be positive"))
+        for name in ("max_current_a", "energy_kwh", "stay_h"):
+            value = getattr(u, name)
+            if value is not None and not value > 0:
+                problems.append((("usage_profiles", i, name), "must be positive"))
+        if (u.energy_kwh is None) != (u.stay_h is None):
+            name = "stay_h" if u.stay_h is None else "energy_kwh"
+            problems.append((("usage_profiles", i, name), "energy_kwh and stay_h go together"))
     if problems or not settings.enabled or len(charger_ids) < len(chargers):
         return problems  # (duplicate charger ids are the loader's to report)
     # what only the whole tree can tell (ids used twice across kinds, limits of connectors)

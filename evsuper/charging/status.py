@@ -51,6 +51,10 @@ class ConnectorAllocation:
     sent_a: float | None  # the limit the charger last accepted; None: none sent yet
     priority: int = 0
     usage_profile: str = ""  # the badge group's usage profile, when one applies
+    # charging/needs.py: energy still to deliver and departure, when known, and from where
+    energy_need_kwh: float | None = None
+    departure: datetime | None = None
+    need_source: str = ""  # "plan 12", "usage profile fleet"
 
 
 @dataclass(frozen=True, slots=True)

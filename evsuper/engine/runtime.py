@@ -79,10 +79,13 @@ class Engine:
         self.router.add_target(self.alarms)
         # smart charging (docs/smart_charging.md): before the central system, which would
         # otherwise take SetManualLimit as a command for its charger
-        self.charging = ChargingService(project, self.bus, self.router.execute, self.archive)
-        self.router.add_target(self.charging)
-        # planned sessions (planning tool): before the central system too (PlanSession)
+        # planned sessions (planning tool) give running sessions their energy and departure
         self.planning = PlanningTarget(project)
+        self.charging = ChargingService(
+            project, self.bus, self.router.execute, self.archive, plans=self.planning.sessions
+        )
+        self.router.add_target(self.charging)
+        # planned sessions: before the central system too (PlanSession)
         self.router.add_target(self.planning)
         self.router.add_target(DevicePointsTarget(project.directory))  # BindOpcUaPoints
         self.router.add_target(self.central)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -344,6 +344,13 @@ class MainWindow(QMainWindow):
 
     def _annunciate(self) -> None:
         self.annunciator.update(self.alarms.unacknowledged)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing the main window closes the windows opened from it (views, faceplates)."""
+        for window in self.findChildren(QWidget):
+            if window.isWindow() and window.isVisible():
+                window.close()
+        super().closeEvent(event)
 
     def show_alarms(self) -> None:
         self.alarm_list.show()

@@ -297,6 +297,9 @@ class UsageProfile:
     name: str = ""
     priority: int = 0  # higher first (objective "priority")
     max_current_a: float | None = None  # per phase
+    # a typical session (charging/needs.py): energy to deliver within stay_h of its start
+    energy_kwh: float | None = None
+    stay_h: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from evsuper.charging.profiles import ChargingProfilePurpose, ChargingRateUnit
 from evsuper.charging.status import ChargingMode, ConnectorAllocation, SiteChargingStatus
 from evsuper.core.domain import CommState, ConnectorStatus
 from evsuper.core.tags import Quality, Sample
+from evsuper.core.timeutil import utcnow
 from evsuper.drivers.simulator.bollard import SimulatedBollard
 from evsuper.drivers.simulator.ev import ConnectorModel, MeterSample
 from evsuper.engine import commands as cmd
@@ -593,3 +595,45 @@ async def test_a_single_phase_vehicle_is_allocated_on_one_phase(
     await wait_until(
         lambda: engine.bus.value("CP-001/C1/power_kw") == pytest.approx(10.8 * 0.23, abs=0.05)
     )
+
+
+async def test_a_planned_vehicle_gets_its_need_served_first_under_the_deadline_objective(
+    make_project: Any,
+) -> None:
+    project: Project = make_project(bollards=2, connectors=1)
+    site = dataclasses.replace(project.sites[0], limit_kw=SITE_KW, objective=Objective.DEADLINE)
+    project = dataclasses.replace(project, sites=(site,), smart_charging=FAST)
+    engine = Engine(project, ocpp_port=0)
+    await engine.start()
+    try:
+        now = utcnow()
+        planned = await execute_as_admin(
+            engine.router,
+            cmd.PlanSession(
+                site_id=site.id,
+                charger_id="CP-001",
+                connector_id=1,
+                badge="CAR-0",
+                arrival=now,
+                departure=now + timedelta(hours=1),
+                energy_kwh=20.0,
+                max_kw=22.0,
+            ),
+        )
+        assert planned.ok, planned
+        await charge(engine, "CP-001", "CP-002")  # CP-001 with badge CAR-0
+        # 30 kW = 43.5 A: 20 kWh in an hour takes 29 A; fair share would give 21.7 A each
+
+        def served() -> bool:
+            current = {c.charger_id: c.current_a for c in status(engine).connectors}
+            return current.get("CP-001", 0.0) > 28.0 and current.get("CP-002", 0.0) > 14.0
+
+        await wait_until(served)
+        first, second = connector(engine, "CP-001"), connector(engine, "CP-002")
+        assert first.need_source == f"plan {planned.payload.id}"
+        assert first.departure == now + timedelta(hours=1)
+        assert first.energy_need_kwh is not None and 19.0 < first.energy_need_kwh <= 20.0
+        assert (second.need_source, second.departure, second.energy_need_kwh) == ("", None, None)
+        assert first.current_a + second.current_a <= 43.48
+    finally:
+        await engine.stop()

@@ -3,7 +3,7 @@ allocator: twelve bollards on two feeders under a 50 kW site limit."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from evsuper.charging.allocator import Session, allocate
 from evsuper.charging.status import (
@@ -29,6 +29,8 @@ CHARGING = {
     "CP-010": 1,
     "CP-011": 3,
 }
+PLANNED = "CP-002"  # its session fulfils a plan: a need and a departure
+DEPARTURE = datetime(2026, 11, 22, 17, 30, tzinfo=UTC)
 
 
 def topology() -> Site:
@@ -75,6 +77,9 @@ def demo_status(
                 reason="manual limit" if mode is ChargingMode.MANUAL else sp.reason,
                 binding=sp.binding,
                 sent_a=round(sp.current_a, 1),
+                energy_need_kwh=12.5 if cid == PLANNED else None,
+                departure=DEPARTURE if cid == PLANNED else None,
+                need_source="plan 4" if cid == PLANNED else "",
             )
         )
 

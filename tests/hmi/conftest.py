@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 from support import ADMIN
 
@@ -51,6 +52,16 @@ def gui_thread_collector(qapp: QApplication) -> Iterator[None]:
     collector.deleteLater()
     QApplication.processEvents()
     gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def _windows_freed_at_teardown(qapp: QApplication) -> Iterator[None]:
+    """Each test's windows are freed at its own teardown, after qtbot has closed them: left
+    to the collector, they would be freed during a later test, which then fails on what a
+    half-collected window raises (a pyqtgraph item asked its size, an event filter)."""
+    yield
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
 
 
 @pytest.fixture

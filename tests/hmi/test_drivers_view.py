@@ -139,15 +139,15 @@ def test_statuses_are_read_every_two_seconds_while_shown(
     qtbot: Any, view: DriversView, devices: Devices
 ) -> None:
     assert devices.reads == 1  # when shown
-    assert view.refresher.timer.isActive() and view.refresher.timer.interval() == 2000
+    assert view.refresher.isActive() and view.refresher.interval() == 2000
     statuses = site_devices()
     statuses["building"] = ("opc.tcp", DeviceStatus(LinkState.CONNECTED, connected_since=SINCE))
     devices.statuses = statuses
-    view.refresher.timer.timeout.emit()
+    view.refresher.timeout.emit()
     assert devices.reads == 2
     assert text(view, 1, Column.STATE) == "Connected"
     view.hide()
-    assert not view.refresher.timer.isActive()
+    assert not view.refresher.isActive()
 
 
 def test_a_new_device_is_added_and_the_selection_kept(view: DriversView, devices: Devices) -> None:

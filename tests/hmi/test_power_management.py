@@ -21,6 +21,7 @@ from evsuper.engine.commands import (
     SetManualLimit,
     SetSiteLimit,
 )
+from evsuper.hmi.formatting import clock
 from evsuper.hmi.models.power_management import (
     BAR_ROLE,
     BINDING_ROLE,
@@ -37,7 +38,7 @@ from evsuper.hmi.views.power_management import (
     PowerManagementView,
 )
 from evsuper.users.permissions import NOBODY
-from hmi.charging_status import SITE_ID, demo_status
+from hmi.charging_status import DEPARTURE, SITE_ID, demo_status
 from hmi.sender import Sender
 
 AT = datetime(2026, 11, 22, 10, 15, 30, tzinfo=UTC)
@@ -99,6 +100,10 @@ def test_the_tree_shows_site_feeders_and_connectors_with_reasons(
     assert text(model, cp1, Column.LIMIT) == "6.4 A (4.4 kW)"
     assert text(model, cp1, Column.STATE) == "charging"
     assert text(model, cp1, Column.REASON) == "limited by feeder F1 on L3"
+    assert text(model, cp1, Column.NEED) == ""  # not known
+    cp2 = model.connector_index("CP-002", 1, Column.NEED)
+    assert text(model, cp2, Column.NEED) == f"12.50 kWh by {clock(DEPARTURE, seconds=False)}"
+    assert "plan 4" in model.data(cp2, Qt.ItemDataRole.ToolTipRole)
     cp7 = model.connector_index("CP-007", 1, Column.NAME)
     assert text(model, cp7, Column.REASON) == "limited by the site limit (kW)"
     assert text(model, model.connector_index("CP-006", 1, Column.NAME), Column.STATE) == (

@@ -49,7 +49,8 @@ class Column(IntEnum):
     LIMIT = 4  # a node's limit; a connector's setpoint (editable in manual mode)
     SENT = 5
     STATE = 6
-    REASON = 7
+    NEED = 7  # energy still to deliver by the departure (deadline objective)
+    REASON = 8
 
 
 HEADERS = {
@@ -60,6 +61,7 @@ HEADERS = {
     Column.LIMIT: "Limit / setpoint",
     Column.SENT: "Sent to charger",
     Column.STATE: "State",
+    Column.NEED: "Need",
     Column.REASON: "Reason",
 }
 LIMIT_TEXT = "LIMIT"  # the State of a node whose limit binds
@@ -116,6 +118,13 @@ def bar_limit_kw(node: NodeStatus) -> float | None:
     if node.limit_kw is not None or node.limit_a is None:
         return node.limit_kw
     return amps_to_watts(node.limit_a, 3, NOMINAL_VOLTAGE_V) / 1000.0
+
+
+def need_text(c: ConnectorAllocation) -> str:
+    """ "12.50 kWh by 17:30", or nothing when the session's need is not known."""
+    if c.energy_need_kwh is None or c.departure is None:
+        return ""
+    return f"{formatting.kwh(c.energy_need_kwh)} by {formatting.clock(c.departure, seconds=False)}"
 
 
 def amps(value: float | None) -> str:
@@ -310,6 +319,8 @@ class PowerTreeModel(QAbstractItemModel):
             return f"{c.current_a:.1f}"
         if role == Qt.ItemDataRole.ToolTipRole and column is Column.LIMIT and self.is_manual():
             return "Manual limit in A per phase (empty: the connector's maximum)"
+        if role == Qt.ItemDataRole.ToolTipRole and column is Column.NEED and c.need_source:
+            return f"Energy still to deliver and departure, from the {c.need_source}"
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         setpoint = f"{amps(c.current_a)} ({formatting.kw(c.power_kw)})"
@@ -323,6 +334,7 @@ class PowerTreeModel(QAbstractItemModel):
             Column.LIMIT: setpoint,
             Column.SENT: "not yet" if c.sent_a is None else amps(c.sent_a),
             Column.STATE: c.state,
+            Column.NEED: need_text(c),
             Column.REASON: c.reason,
         }.get(column)
 

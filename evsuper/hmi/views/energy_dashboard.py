@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from evsuper.historian.energy import Dashboard
 from evsuper.hmi import formatting
 from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
-from evsuper.hmi.widgets.plots import calm_pen, calm_plot
+from evsuper.hmi.widgets.plots import PlotLegend, calm_pen, calm_plot
 from evsuper.hmi.widgets.refresh import RefreshWhileShown
 from evsuper.hmi.worker import Worker
 
@@ -87,12 +87,12 @@ class EnergyDashboardView(QWidget):
         item.setLabel("left", "kW")
         item.setLabel("bottom", "hour of the day")
         item.setXRange(0, 24, padding=0)
-        legend = item.addLegend(offset=(-10, 10))
-        legend.setLabelTextColor(Palette.TEXT)
-        self.yesterday_line = item.plot(
-            [], [], pen=calm_pen(Palette.TEXT_MUTED, 1.5, Qt.PenStyle.DashLine), name="Yesterday"
-        )
-        self.today_line = item.plot([], [], pen=calm_pen(Palette.BAR_FILL, 2.0), name="Today")
+        yesterday = calm_pen(Palette.TEXT_MUTED, 1.5, Qt.PenStyle.DashLine)
+        today = calm_pen(Palette.BAR_FILL, 2.0)
+        self.yesterday_line = item.plot([], [], pen=yesterday)
+        self.today_line = item.plot([], [], pen=today)
+        self.legend = PlotLegend()
+        self.legend.set_entries([("Yesterday", yesterday, None), ("Today", today, None)])
 
         self.bollards = _table(
             "energyBollards", ("Bollard", "kWh today", "Sessions", "Utilisation", "Availability")
@@ -129,7 +129,11 @@ class EnergyDashboardView(QWidget):
         layout.setSpacing(8)
         layout.addLayout(header)
         layout.addLayout(cards)
-        layout.addWidget(role_label("section", "Load curve: today against yesterday"))
+        chart_head = QHBoxLayout()
+        chart_head.addWidget(role_label("section", "Load curve: today against yesterday"))
+        chart_head.addSpacing(16)
+        chart_head.addWidget(self.legend, 1)
+        layout.addLayout(chart_head)
         layout.addWidget(self.chart, 1)
         layout.addLayout(rows[0])
         layout.addLayout(rows[1], 1)

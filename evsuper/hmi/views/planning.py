@@ -68,7 +68,7 @@ from evsuper.hmi.views.power_management import charging_status
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.hmi.widgets.number_field import DecimalField
 from evsuper.hmi.widgets.permission_gate import PermissionGates
-from evsuper.hmi.widgets.plots import calm_pen, calm_plot
+from evsuper.hmi.widgets.plots import PlotLegend, calm_pen, calm_plot
 from evsuper.hmi.widgets.refresh import RefreshWhileShown
 from evsuper.project.model import Project
 from evsuper.users.permissions import NOBODY, Actor, Permission
@@ -218,27 +218,19 @@ class PlanningView(QWidget):
         self.load_plot.setXLink(self.gantt)
         self.load_plot.getPlotItem().setLabel("left", "kW")
         self._gantt_items: list[pg.GraphicsObject] = []
-        legend = self.load_plot.getPlotItem().addLegend(
-            offset=(-10, 10), brush=pg.mkBrush(Palette.PANEL), pen=pg.mkPen(Palette.TILE_BORDER)
-        )
-        legend.setLabelTextColor(Palette.TEXT)
-        self.load_line = self.load_plot.plot(
-            [],
-            [],
-            pen=calm_pen(Palette.BAR_FILL, 1.5),
-            fillLevel=0,
-            brush=pg.mkBrush(Palette.SUSPENDED_FILL),
-            name="Forecast load",
-        )
-        self.with_plan_line = self.load_plot.plot(
-            [], [], pen=calm_pen(Palette.TEXT, 2.0), name="With the new plan"
-        )
-        self.limit_line = self.load_plot.plot(
-            [],
-            [],
-            pen=calm_pen(Palette.TEXT, 2.0, Qt.PenStyle.DashLine),
-            connect="finite",
-            name="Site limit",
+        load_pen, load_fill = calm_pen(Palette.BAR_FILL, 1.5), pg.mkBrush(Palette.SUSPENDED_FILL)
+        plan_pen = calm_pen(Palette.TEXT, 2.0)
+        limit_pen = calm_pen(Palette.TEXT, 2.0, Qt.PenStyle.DashLine)
+        self.load_line = self.load_plot.plot([], [], pen=load_pen, fillLevel=0, brush=load_fill)
+        self.with_plan_line = self.load_plot.plot([], [], pen=plan_pen)
+        self.limit_line = self.load_plot.plot([], [], pen=limit_pen, connect="finite")
+        self.load_legend = PlotLegend()
+        self.load_legend.set_entries(
+            [
+                ("Forecast load", load_pen, load_fill),
+                ("With the new plan", plan_pen, None),
+                ("Site limit", limit_pen, None),
+            ]
         )
         self.gantt.getPlotItem().getAxis("left").setWidth(80)
         self.load_plot.getPlotItem().getAxis("left").setWidth(80)
@@ -318,9 +310,14 @@ class PlanningView(QWidget):
         panel = QWidget()
         panel.setLayout(side)
         panel.setMinimumWidth(560)
+        load = QWidget()
+        load_box = QVBoxLayout(load)
+        load_box.setContentsMargins(0, 0, 0, 0)
+        load_box.addWidget(self.load_legend)
+        load_box.addWidget(self.load_plot, 1)
         charts = QSplitter(Qt.Orientation.Vertical)
         charts.addWidget(self.gantt)
-        charts.addWidget(self.load_plot)
+        charts.addWidget(load)
         charts.setStretchFactor(0, 3)
         charts.setStretchFactor(1, 2)
         body = QSplitter(Qt.Orientation.Horizontal)

@@ -257,6 +257,7 @@ class PowerManagementView(QWidget):
             (Column.LIMIT, 150),
             (Column.SENT, 130),
             (Column.STATE, 110),
+            (Column.NEED, 150),
         ):
             header.resizeSection(column, width)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)

@@ -48,6 +48,7 @@ from evsuper.hmi.models.transactions import (
 from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
 from evsuper.hmi.widgets.export import ExportControl, ExportTable
 from evsuper.hmi.widgets.period_picker import PeriodPicker, filter_grid
+from evsuper.hmi.widgets.plots import PlotLegend
 from evsuper.hmi.worker import Worker
 from evsuper.project.model import Place
 from evsuper.reports.tables import Row
@@ -108,14 +109,13 @@ class SessionChart(QWidget):
         self._soc_box.setXLink(item)
         self._soc_box.setYRange(0, 100)
         item.getViewBox().sigResized.connect(self._align_views)
-        legend = item.addLegend(
-            offset=(-10, 10), brush=pg.mkBrush(Palette.PANEL), pen=pg.mkPen(Palette.TILE_BORDER)
-        )
-        legend.setLabelTextColor(Palette.TEXT)
-        self.power = item.plot([], [], pen=_pen(Palette.BAR_FILL, 2.0), name="Power (kW)")
-        self.soc = pg.PlotDataItem([], [], pen=_pen(Palette.TEXT, 1.5, Qt.PenStyle.DashLine))
+        power_pen = _pen(Palette.BAR_FILL, 2.0)
+        soc_pen = _pen(Palette.TEXT, 1.5, Qt.PenStyle.DashLine)
+        self.power = item.plot([], [], pen=power_pen)
+        self.soc = pg.PlotDataItem([], [], pen=soc_pen)
         self._soc_box.addItem(self.soc)
-        legend.addItem(self.soc, "SoC (%)")
+        legend = PlotLegend()
+        legend.set_entries([("Power (kW)", power_pen, None), ("SoC (%)", soc_pen, None)])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -125,6 +125,7 @@ class SessionChart(QWidget):
         head.addStretch(1)
         head.addWidget(self.summary)
         layout.addLayout(head)
+        layout.addWidget(legend)
         layout.addWidget(self.plot, 1)
 
     def _align_views(self) -> None:

@@ -47,6 +47,7 @@ from evsuper.core.timeutil import utcnow
 from evsuper.historian.samples import POWER, SOC, Pen, Series, gaps_broken, pen_of
 from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
 from evsuper.hmi.widgets.period_picker import PeriodPicker
+from evsuper.hmi.widgets.plots import PlotLegend
 from evsuper.hmi.worker import Worker
 from evsuper.reports.tables import write_csv
 
@@ -103,6 +104,13 @@ def value_at(times: Sequence[float], values: Sequence[float], x: float) -> float
         return None
     value = values[i]
     return None if math.isnan(value) else value
+
+
+def _caption(pen: Pen) -> str:
+    """A pen's name in the legend, with its unit and, on the right axis, that side."""
+    if pen.unit in RIGHT_UNITS:
+        return f"{pen.label} ({pen.unit}, right)"
+    return f"{pen.label} ({pen.unit})" if pen.unit else pen.label
 
 
 def _qpen(style: PenStyle) -> QPen:
@@ -217,6 +225,7 @@ class TrendView(QWidget):
 
         right = QVBoxLayout()
         right.addLayout(controls)
+        right.addWidget(self.legend)
         right.addWidget(self.plot, 1)
         right.addWidget(self.readout)
         right.addWidget(self.status)
@@ -244,6 +253,7 @@ class TrendView(QWidget):
     # ---- the plot ----
 
     def _build_plot(self) -> None:
+        self.legend = PlotLegend()  # the pens, named with their unit and axis
         self.plot = pg.PlotWidget(
             background=Palette.TILE, axisItems={"bottom": pg.DateAxisItem(orientation="bottom")}
         )
@@ -257,12 +267,6 @@ class TrendView(QWidget):
             axis = item.getAxis(name)
             axis.setPen(pg.mkPen(Palette.TEXT_SECONDARY))
             axis.setTextPen(pg.mkPen(Palette.TEXT))
-        legend_fill = QColor(Palette.PANEL)
-        legend_fill.setAlpha(200)  # the curves stay visible under the legend
-        self.legend = item.addLegend(
-            offset=(10, 10), brush=pg.mkBrush(legend_fill), pen=pg.mkPen(Palette.TILE_BORDER)
-        )
-        self.legend.setLabelTextColor(Palette.TEXT)
         # the right axis (%) has its own view box, sharing the x axis
         self.right_view = pg.ViewBox()
         item.scene().addItem(self.right_view)
@@ -295,6 +299,9 @@ class TrendView(QWidget):
         item.setLabel("right", ", ".join(right) or " ", color=colour)
         item.getAxis("right").setStyle(showValues=bool(right))
         item.setLabel("bottom", "Local time", color=colour)
+        self.legend.set_entries(
+            [(_caption(c.pen), _qpen(c.style), None) for c in self._curves.values()]
+        )
 
     # ---- pens ----
 
@@ -319,15 +326,11 @@ class TrendView(QWidget):
         if pen in self._curves:
             return
         style = pen_style(len(self._curves))
-        item = pg.PlotDataItem([], [], pen=_qpen(style), name=pen.label)
+        item = pg.PlotDataItem([], [], pen=_qpen(style))
         if pen.unit in RIGHT_UNITS:
             self.right_view.addItem(item)
-            self.legend.addItem(item, f"{pen.label} ({pen.unit}, right)")
         else:
             self.plot.getPlotItem().addItem(item)
-            if pen.unit:
-                self.legend.removeItem(item)
-                self.legend.addItem(item, f"{pen.label} ({pen.unit})")
         self._curves[pen] = _Curve(pen, item, style)
         self._check(pen, True)
         self._set_axis_labels()
@@ -338,7 +341,6 @@ class TrendView(QWidget):
         curve = self._curves.pop(pen, None)
         if curve is None:
             return
-        self.legend.removeItem(curve.item)
         if pen.unit in RIGHT_UNITS:
             self.right_view.removeItem(curve.item)
         else:

@@ -9,14 +9,10 @@ points, comparison) is plain Python, testable without drawing.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
-
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -24,7 +20,7 @@ from evsuper.charging.composite import CompositePeriod
 from evsuper.engine.commands import CompositeSchedules
 from evsuper.hmi import formatting
 from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
-from evsuper.hmi.widgets.plots import calm_pen, calm_plot
+from evsuper.hmi.widgets.plots import PlotLegend, calm_pen, calm_plot
 
 # A charger stamps its schedule when it answers, evsuper when it asks: differences shorter
 # than this are the round trip, not a different schedule.
@@ -146,26 +142,17 @@ class ScheduleChart(QWidget):
         layout.setSpacing(4)
         self.plot = calm_plot("scheduleChart", min_height=220)
         item = self.plot.getPlotItem()
-        self._legend = item.addLegend(
-            offset=(-10, -10), brush=pg.mkBrush(Palette.PANEL), pen=pg.mkPen(Palette.TILE_BORDER)
-        )
-        self._legend.setLabelTextColor(Palette.TEXT)
         # a wide light band for the charger, evsuper's thin dashed line on top: when they
         # agree the dashes run inside the band
-        self.charger_line = item.plot(
-            [],
-            [],
-            pen=calm_pen(Palette.SUSPENDED_FILL, 6.0),
-            name="Charger's answer",
-            connect="finite",
+        charger_pen = calm_pen(Palette.SUSPENDED_FILL, 6.0)
+        expected_pen = calm_pen(Palette.TEXT, 1.5, Qt.PenStyle.DashLine)
+        self.charger_line = item.plot([], [], pen=charger_pen, connect="finite")
+        self.expected_line = item.plot([], [], pen=expected_pen, connect="finite")
+        legend = PlotLegend()
+        legend.set_entries(
+            [("Charger's answer", charger_pen, None), ("evsuper expects", expected_pen, None)]
         )
-        self.expected_line = item.plot(
-            [],
-            [],
-            pen=calm_pen(Palette.TEXT, 1.5, Qt.PenStyle.DashLine),
-            name="evsuper expects",
-            connect="finite",
-        )
+        layout.addWidget(legend)
         layout.addWidget(self.plot, 1)
         self.verdict = role_label("value", "No composite schedule requested yet.")
         self.verdict.setObjectName("scheduleVerdict")
