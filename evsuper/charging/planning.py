@@ -12,7 +12,9 @@ free for the whole window, and in the forecast with it the vehicle gets its ener
 departure without leaving any other session shorter than before. When it does not fit,
 `Fit.reason` says why in one line for the operator.
 
-Only the site limit is planned against: feeders and other nested limits are the live
+The site limit is planned against, then each feeder (group) above the vehicle's connector
+with its own limit, the sessions under it sharing it the same way. Each node is forecast on
+its own: the interplay of nested limits, phases and minimum currents is the live
 allocator's business (docs/smart_charging.md, "Power management and planning views").
 """
 
@@ -81,6 +83,17 @@ class PlannedSession:
     @property
     def bay_label(self) -> str:
         return f"{self.charger_id}/{self.connector_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Feeder:
+    """A group of the electrical tree with a limit, and the connectors ("CP-001/1") under
+    it, at any depth."""
+
+    id: str
+    name: str  # "feeder F1", for the operator
+    limit: SiteLimit
+    bays: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,8 +412,10 @@ def check_plan(
     planned: Sequence[PlannedSession],
     limit: SiteLimit,
     now: datetime,
+    feeders: Sequence[Feeder] = (),
 ) -> Fit:
-    """Whether `request` fits the site: on which connector, and if not, why.
+    """Whether `request` fits the site and the `feeders` above its connector: on which
+    connector, and if not, why.
 
     `bays` are the connectors of the site in the order of preference (the first free one
     is taken when the request names no bollard).
@@ -460,40 +475,55 @@ def check_plan(
             None,
         )
     others = loads(running, planned, now)
-    before = forecast(limit, others, now, end)
     mine = loads((), (plan,), now)[0]
     after = forecast(limit, [*others, mine], now, end)
+    refusal = _refusal("the site limit", limit, others, mine, after, now, tz)
+    if refusal is not None:
+        return Fit(False, refusal, plan, after)
+    for feeder in feeders:
+        if bay.label in feeder.bays:
+            under = [o for o in others if o.bay in feeder.bays]
+            alone = forecast(feeder.limit, [*under, mine], now, end)
+            refusal = _refusal(
+                f"the limit of {feeder.name}", feeder.limit, under, mine, alone, now, tz
+            )
+            if refusal is not None:
+                return Fit(False, refusal, plan, after)
+    done = after.sessions[mine.key].finished_at
+    by = f" by {_clock(done, tz)}" if done is not None else ""
+    return Fit(True, f"fits on {bay.label}: {request.energy_kwh:.1f} kWh{by}", plan, after)
+
+
+def _refusal(
+    name: str,
+    limit: SiteLimit,
+    others: Sequence[Load],
+    mine: Load,
+    after: Forecast,
+    now: datetime,
+    tz: tzinfo,
+) -> str | None:
+    """Why the vehicle `mine` does not fit under the limit `name`, forecast with it in
+    `after`: it would leave short, or leave another session shorter than without it."""
     outcome = after.sessions[mine.key]
     if outcome.shortfall_kwh > ENERGY_TOLERANCE_KWH:
-        full = [
-            s for s in after.steps if s.full and s.start < plan.departure and plan.arrival < s.end
-        ]
+        full = [s for s in after.steps if s.full and s.start < mine.end and mine.start < s.end]
         where = (
-            "the site limit is full "
-            + _span(max(full[0].start, plan.arrival), min(full[-1].end, plan.departure), tz)
+            f"{name} is full "
+            + _span(max(full[0].start, mine.start), min(full[-1].end, mine.end), tz)
             if full
-            else "the site limit is full"
+            else f"{name} is full"
         )
-        return Fit(
-            False,
-            f"{where}: {outcome.shortfall_kwh:.1f} kWh short at departure"
-            f" {_clock(plan.departure, tz)}",
-            plan,
-            after,
-        )
+        return f"{where}: {outcome.shortfall_kwh:.1f} kWh short at departure {_clock(mine.end, tz)}"
+    before = forecast(limit, others, now, now + HORIZON)
     for other in others:
         lost = after.sessions[other.key].shortfall_kwh - before.sessions[other.key].shortfall_kwh
         if lost > ENERGY_TOLERANCE_KWH:
-            return Fit(
-                False,
+            return (
                 f"it would leave {other.badge or 'the session'} on {other.bay}"
-                f" {lost:.1f} kWh short at {_clock(other.end, tz)}",
-                plan,
-                after,
+                f" {lost:.1f} kWh short at {_clock(other.end, tz)}"
             )
-    done = outcome.finished_at
-    by = f" by {_clock(done, tz)}" if done is not None else ""
-    return Fit(True, f"fits on {bay.label}: {request.energy_kwh:.1f} kWh{by}", plan, after)
+    return None
 
 
 def pending(plans: Iterable[PlannedSession], now: datetime) -> list[PlannedSession]:

@@ -9,6 +9,7 @@ import pytest
 from evsuper.charging.planning import (
     UNKNOWN_DURATION,
     Bay,
+    Feeder,
     LoadStep,
     PlannedSession,
     PlanRequest,
@@ -238,3 +239,27 @@ def test_a_planned_vehicle_that_arrived_is_one_session_with_the_plans_need() -> 
     stranger = RunningSession("CP-001", 1, "BADGE-Z", 7.0)
     assert arrived([stranger], [booked], now) == ([stranger], [booked])
     assert arrived([mine], [booked], at(8, 59)) == ([mine], [booked])
+
+
+def test_a_plan_must_also_fit_the_feeders_above_its_connector() -> None:
+    bays = [*BAYS, Bay("CP-003", 1, 22.0)]
+    feeder = Feeder(
+        "F1", "feeder F1", SiteLimit(Limit(amps=32)), frozenset({"CP-001/1", "CP-002/1"})
+    )
+    # BADGE-R alone gets 4 h x 22 kW = 88 kWh of its 80 by 12:00
+    running = [RunningSession("CP-002", 1, "BADGE-R", 22, 80.0, at(12))]
+    site = SiteLimit(Limit(kw=100))
+    # the site has room, but F1 (32 A: 22.08 kW) gives 11.04 kW each from 10:00 to 12:00
+    fit = check_plan(request(at(10), at(12), 30), bays, running, [], site, NOW, [feeder])
+    assert not fit.fits
+    assert fit.reason == (
+        "the limit of feeder F1 is full from 10:00 to 12:00: 7.9 kWh short at departure 12:00"
+    )
+    assert check_plan(request(at(10), at(12), 30), bays, running, [], site, NOW).fits
+    # under F1, a plan that leaves the running session short is refused too: sharing F1
+    # while the new vehicle takes its 10 kWh (54 min), BADGE-R gets 78.1 kWh
+    small = check_plan(request(at(10), at(11), 10), bays, running, [], site, NOW, [feeder])
+    assert small.reason == "it would leave BADGE-R on CP-002/1 1.9 kWh short at 12:00"
+    # a connector outside F1 is not limited by it
+    elsewhere = request(at(10), at(12), 30, charger_id="CP-003")
+    assert check_plan(elsewhere, bays, running, [], site, NOW, [feeder]).fits

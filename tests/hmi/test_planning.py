@@ -46,6 +46,7 @@ from evsuper.hmi.models.planning import (
     gantt_bars,
     load_steps,
     site_bays,
+    site_feeders,
 )
 from evsuper.hmi.views.planning import (
     EnginePlanningSource,
@@ -54,7 +55,7 @@ from evsuper.hmi.views.planning import (
     live_limit,
     project_limit,
 )
-from evsuper.project.model import LimitScheduleEntry, Project
+from evsuper.project.model import GroupConfig, LimitScheduleEntry, Project
 from evsuper.users.permissions import NOBODY, Actor, Role
 from hmi.charging_status import demo_status
 
@@ -361,3 +362,20 @@ def test_an_arrived_plan_is_drawn_as_its_running_session(
         GanttBar(row, NOW, at(5), "BADGE-0004", BarKind.RUNNING)
     ]
     assert len(view.table_model.plans) == 1  # still listed: it may be cancelled
+
+
+def test_feeders_with_a_limit_and_the_connectors_under_them(project: Project) -> None:
+    groups = (
+        GroupConfig("F1", "SITE", name="Row A", limit_a=32.0),
+        GroupConfig("F2", "SITE", parent="F1", label="board"),  # no limit of its own
+        GroupConfig("F3", "SITE", limit_kw=20.0),
+    )
+    under = {"CP-001": "F2", "CP-002": "F1"}
+    chargers = tuple(dataclasses.replace(c, group=under.get(c.id, "")) for c in project.chargers)
+    with_groups = dataclasses.replace(project, groups=groups, chargers=chargers)
+    feeders = site_feeders(with_groups, "SITE", SiteLimit())
+    assert [(f.id, f.name, sorted(f.bays)) for f in feeders] == [
+        ("F1", "feeder Row A", ["CP-001/1", "CP-001/2", "CP-002/1", "CP-002/2"]),
+        ("F3", "feeder F3", []),
+    ]
+    assert feeders[0].limit.at(NOW) == pytest.approx(32 * 3 * 0.23)

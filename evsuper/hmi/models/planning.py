@@ -15,11 +15,15 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 
 from evsuper.charging.planning import (
     Bay,
+    Feeder,
     Forecast,
     PlannedSession,
     RunningSession,
+    SiteLimit,
     running_window,
 )
+from evsuper.charging.site_model import connector_key, site_trees
+from evsuper.charging.topology import Limit
 from evsuper.hmi import formatting
 from evsuper.project.model import Project
 
@@ -51,6 +55,30 @@ def site_bays(project: Project, site_id: str) -> list[Bay]:
                 Bay(charger.id, n, charger.max_power_kw) for n in range(1, charger.connectors + 1)
             ]
     return bays
+
+
+def site_feeders(project: Project, site_id: str, site_limit: SiteLimit) -> list[Feeder]:
+    """The groups of the site's electrical tree that have a limit, each with the connectors
+    under it at any depth (`site_limit` gives the time zone and the voltage)."""
+    tree = site_trees(project).get(site_id)
+    if tree is None:
+        return []
+    paths = {
+        f"{charger.id}/{n}": tree.site.paths[connector_key(charger.id, n)]
+        for charger in tree.chargers
+        for n in range(1, charger.connectors + 1)
+    }
+    feeders = []
+    for group in tree.groups:
+        if group.limit_kw is None and group.limit_a is None:
+            continue
+        limit = SiteLimit(
+            Limit(group.limit_kw, group.limit_a), (), site_limit.tz, site_limit.voltage_v
+        )
+        bays = frozenset(bay for bay, path in paths.items() if group.id in path)
+        name = f"{group.label} {group.name or group.id}"
+        feeders.append(Feeder(group.id, name, limit, bays))
+    return feeders
 
 
 def gantt_bars(

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from evsuper.charging.planning import (
     HORIZON,
+    Feeder,
     Fit,
     Forecast,
     PlannedSession,
@@ -62,6 +63,7 @@ from evsuper.hmi.models.planning import (
     gantt_bars,
     load_steps,
     site_bays,
+    site_feeders,
 )
 from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
 from evsuper.hmi.views.power_management import charging_status
@@ -210,6 +212,7 @@ class PlanningView(QWidget):
             self.site.addItem(site.name or site.id, site.id)
         self.site.currentIndexChanged.connect(self._site_changed)
         self.bays = site_bays(project, self.site_id)
+        self.feeders = self._feeders()
 
         self.gantt = calm_plot("planningGantt", min_height=320, time_axis=True)
         self.gantt.getPlotItem().invertY(True)
@@ -369,8 +372,14 @@ class PlanningView(QWidget):
         self.arrival.setDateTime(_qt(arrival))
         self.departure.setDateTime(_qt(arrival + timedelta(hours=4)))
 
+    def _feeders(self) -> list[Feeder]:
+        """The site's groups with a limit, which a plan must fit under too."""
+        limit = project_limit(self._project, self.site_id)
+        return site_feeders(self._project, self.site_id, limit)
+
     def _site_changed(self) -> None:
         self.bays = site_bays(self._project, self.site_id)
+        self.feeders = self._feeders()
         self._fill_bollards()
         self.snapshot = None
         self._set_rows()
@@ -443,7 +452,13 @@ class PlanningView(QWidget):
             self._show_verdict("Give a badge and the energy to deliver.", Emphasis.NORMAL)
         else:
             self.fit = check_plan(
-                request, self.bays, snapshot.running, snapshot.plans, snapshot.limit, snapshot.now
+                request,
+                self.bays,
+                snapshot.running,
+                snapshot.plans,
+                snapshot.limit,
+                snapshot.now,
+                self.feeders,
             )
             reason = self.fit.reason
             verdict = (
