@@ -8,6 +8,7 @@ import dataclasses
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -362,6 +363,31 @@ def test_an_arrived_plan_is_drawn_as_its_running_session(
         GanttBar(row, NOW, at(5), "BADGE-0004", BarKind.RUNNING)
     ]
     assert len(view.table_model.plans) == 1  # still listed: it may be cancelled
+
+
+def test_the_form_refuses_a_plan_its_feeder_cannot_carry(
+    qtbot: Any, themed_app: QApplication, project: Project, tmp_path: Path
+) -> None:
+    row_a = GroupConfig("F1", "SITE", name="Row A", limit_kw=22.0)
+    chargers = tuple(
+        dataclasses.replace(c, group="F1" if c.id in ("CP-001", "CP-002") else "")
+        for c in project.chargers
+    )
+    grouped = dataclasses.replace(project, groups=(row_a,), chargers=chargers)
+    source = TargetSource(PlanningTarget(grouped))  # the site: 50 kW
+    source.running = (RunningSession("CP-001", 1, "BADGE-0001", 22.0, departure=at(6)),)
+    view = PlanningView(grouped, source, lambda command, callback: None)
+    qtbot.addWidget(view)
+    view.show()
+    fill(view, "BADGE-0002", "CP-002", (1, 3), "30")
+    # Row A's 22 kW shared from +1 h to +3 h: 22 kWh of 30; the site has room
+    assert view.verdict.text() == (
+        f"Does not fit: the limit of feeder Row A is full from {clock(at(1))} to"
+        f" {clock(at(3))}: 8.0 kWh short at departure {clock(at(3))}"
+    )
+    fill(view, "BADGE-0002", "CP-003", (1, 3), "30")  # not under Row A
+    assert view.verdict.text().startswith("Fits on CP-003/1")
+    assert view.grab().save(str(tmp_path / "planning_feeder.png"))
 
 
 def test_feeders_with_a_limit_and_the_connectors_under_them(project: Project) -> None:
