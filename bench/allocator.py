@@ -1,13 +1,14 @@
 """Allocator time for 1,000 connectors in a three-level tree, for each objective.
 
 A site (limits in kW and A) with 10 distribution boards, each with 10 feeders of 10
-connectors: a third single-phase (rotations L1/L2/L3), every connector with a session, a
-quarter of the vehicles drawing less than offered, three priority classes, departures in
-the next 12 h. Limits are set so that connectors, feeders, boards and the site all bind
-somewhere. Printed: median, p95 and best of `allocate` over the repeats, the states, and what
-binds the sessions (F: feeder, B: board, S: site, own: connector or vehicle).
+connectors: a third single-phase (rotations L1/L2/L3; none with --three-phase-only), every
+connector with a session, a quarter of the vehicles drawing less than offered, three
+priority classes, departures in the next 12 h. Limits are set so that connectors, feeders,
+boards and the site all bind somewhere. Printed: median, p95 and best of `allocate` over
+the repeats, the states, and what binds the sessions (F: feeder, B: board, S: site, own:
+connector or vehicle).
 
-    .venv/bin/python bench/allocator.py [--connectors 1000] [--repeat 50]
+    .venv/bin/python bench/allocator.py [--connectors 1000] [--repeat 50] [--three-phase-only]
 
 It prints figures; it does not pass or fail.
 """
@@ -27,7 +28,9 @@ from evsuper.charging.topology import Connector, Group, Limit, Phase, Site
 NOW = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 
 
-def build(connectors: int, rng: random.Random) -> tuple[Site, list[Session]]:
+def build(
+    connectors: int, rng: random.Random, single_phase: bool = True
+) -> tuple[Site, list[Session]]:
     per_feeder = max(1, connectors // 100)
     boards = []
     sessions = []
@@ -38,7 +41,7 @@ def build(connectors: int, rng: random.Random) -> tuple[Site, list[Session]]:
             leaves = []
             for _ in range(per_feeder):
                 n += 1
-                single = n % 3 == 0
+                single = single_phase and n % 3 == 0
                 leaves.append(
                     Connector(
                         f"C{n:04d}",
@@ -71,8 +74,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connectors", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument(
+        "--three-phase-only",
+        action="store_true",
+        help="no single-phase connector (a feeder's three phase rows are then one)",
+    )
     args = parser.parse_args()
-    site, sessions = build(args.connectors, random.Random(1))
+    site, sessions = build(args.connectors, random.Random(1), not args.three_phase_only)
     print(f"{len(site.connectors)} connectors, {len(site.nodes)} site/group nodes")
     for objective in Objective:
         times = []

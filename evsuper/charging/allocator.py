@@ -224,8 +224,10 @@ def _constraints(
         kept: list[_Constraint] = []
         amps, kw = node.limit.amps, node.limit.kw
         if amps is not None:
-            for phase in _PHASES:
-                on = list(compress(members, map(on_phase[phase].__getitem__, members)))
+            rows = [list(compress(members, map(on_phase[p].__getitem__, members))) for p in _PHASES]
+            if rows[0] == rows[1] == rows[2]:
+                rows = rows[:1]  # every session under it loads all three phases: one row is enough
+            for phase, on in zip(_PHASES, rows, strict=False):
                 if sum(map(hi.__getitem__, on)) > amps:  # (coefficients 1)
                     kept.append(_Constraint(node_id, name, phase, amps, on, [1.0] * len(on)))
         if kw is not None:
