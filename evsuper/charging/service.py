@@ -12,7 +12,8 @@ answered before increases go out. Each OCPP charger gets a fail-safe ChargePoint
 are sent again. A watchdog restarts a loop that has not completed a round for three periods.
 Sessions paused for lack of power take turns every ``restart_after_s``; a charger that did not
 take a limit is counted at what it may draw until it does; a vehicle's phases come from its
-per-phase meter values.
+per-phase meter values; a session's energy need and departure (deadline objective) from the
+plan it fulfils or its badge group's usage profile (charging/needs.py).
 docs/smart_charging.md, "Charging service".
 """
 
