@@ -3,9 +3,11 @@
 The deadline objective serves sessions by departure; this is where a session gets one. In
 order of precedence:
 
-1. the operator's plan (planning tool) the session `fulfils` (its connector and badge, begun
+1. what the operator set for the running session (``SetSessionNeed``, an `OperatorNeed`
+   the charging service keeps until the session ends);
+2. the operator's plan (planning tool) the session `fulfils` (its connector and badge, begun
    inside its window): its departure, and its energy less what the session has delivered;
-2. the usage profile of the badge's group, when it gives a typical stay and energy
+3. the usage profile of the badge's group, when it gives a typical stay and energy
    (``stay_h``, ``energy_kwh``): departure = session start + stay.
 
 Otherwise the need is unknown (None) and the session is shared as under fair share.
@@ -27,7 +29,24 @@ from evsuper.project.model import UsageProfile
 class ChargingNeed:
     energy_kwh: float  # still to deliver, never negative
     departure: datetime  # aware
-    source: str  # for the operator: "plan 12", "usage profile fleet"
+    source: str  # for the operator: "operator ann", "plan 12", "usage profile fleet"
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorNeed:
+    """What an operator asked for a running session: "`energy_kwh` more by `departure`",
+    said when the session had delivered `delivered_kwh`."""
+
+    energy_kwh: float
+    departure: datetime  # aware
+    delivered_kwh: float
+    user: str
+
+    def __post_init__(self) -> None:
+        if self.departure.tzinfo is None:
+            raise ValueError("the departure must be an aware datetime")
+        if not self.energy_kwh >= 0:
+            raise ValueError(f"energy {self.energy_kwh} kWh is negative")
 
 
 def charging_need(
@@ -38,8 +57,14 @@ def charging_need(
     delivered_kwh: float,
     plans: Iterable[PlannedSession] = (),
     usage: UsageProfile | None = None,
+    operator: OperatorNeed | None = None,
 ) -> ChargingNeed | None:
-    """The need of the session that began at `started_at` on this connector with `badge`."""
+    """The need of the session that began at `started_at` on this connector with `badge`,
+    which has delivered `delivered_kwh` so far."""
+    if operator is not None:
+        since = max(0.0, delivered_kwh - operator.delivered_kwh)
+        left = max(0.0, operator.energy_kwh - since)
+        return ChargingNeed(left, operator.departure, f"operator {operator.user}".rstrip())
     matching = [p for p in plans if fulfils(p, charger_id, connector_id, badge, started_at)]
     if matching:
         plan = min(matching, key=lambda p: (p.arrival, p.id))

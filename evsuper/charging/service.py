@@ -37,7 +37,7 @@ from evsuper.charging.allocator import (
     State,
     allocate,
 )
-from evsuper.charging.needs import ChargingNeed, charging_need
+from evsuper.charging.needs import ChargingNeed, OperatorNeed, charging_need
 from evsuper.charging.planning import PlannedSession
 from evsuper.charging.profiles import (
     ChargingProfile,
@@ -172,6 +172,7 @@ class _Connector:
     started_at: datetime | None = None  # when its session was first seen
     energy_kwh: float = 0.0  # delivered in its session
     need: ChargingNeed | None = None  # energy still to deliver and departure, when known
+    operator_need: OperatorNeed | None = None  # SetSessionNeed, until the session ends
 
 
 @dataclass(slots=True)
@@ -370,7 +371,7 @@ class ChargingService:
                 if name == ConnectorTag.TRANSACTION_ID or not session:
                     c.vehicle_phases = None  # another vehicle
                     c.started_at = sample.ts if session else None
-                    c.energy_kwh, c.need = 0.0, None
+                    c.energy_kwh, c.need, c.operator_need = 0.0, None, None
                 if session and c.started_at is None:
                     c.started_at = sample.ts
                 c.session = session
@@ -695,6 +696,7 @@ class ChargingService:
                 c.energy_kwh,
                 plans.get((c.charger_id, c.n), ()),
                 usage,
+                c.operator_need,
             )
             sessions.append(
                 Session(
@@ -1043,11 +1045,16 @@ class ChargingService:
     # ---- operator commands (the CommandTarget protocol) ----
 
     def accepts(self, command: cmd.Command) -> bool:
-        return isinstance(command, cmd.SetChargingMode | cmd.SetManualLimit | cmd.SetSiteLimit)
+        return isinstance(
+            command,
+            cmd.SetChargingMode | cmd.SetManualLimit | cmd.SetSiteLimit | cmd.SetSessionNeed,
+        )
 
     async def execute(self, command: cmd.Command) -> cmd.CommandResult:
         if isinstance(command, cmd.SetManualLimit):
             return self._manual_limit(command)
+        if isinstance(command, cmd.SetSessionNeed):
+            return self._session_need(command)
         assert isinstance(command, cmd.SetChargingMode | cmd.SetSiteLimit)
         site = self._sites.get(command.site_id)
         if site is None:
@@ -1061,6 +1068,30 @@ class ChargingService:
                 return _error("InvalidValue", "a site limit is 0 kW or more")
             site.override_kw = command.limit_kw
         self._save_site(site)
+        site.wake.set()
+        return cmd.CommandResult(cmd.Outcome.ACCEPTED, "Accepted")
+
+    def _session_need(self, command: cmd.SetSessionNeed) -> cmd.CommandResult:
+        c = self._connectors.get(connector_key(command.charger_id, command.connector_id))
+        if c is None:
+            return _error("UnknownConnector", "no such connector under smart charging")
+        if not c.session:
+            return _error("NoSession", "no session runs on this connector")
+        if command.energy_kwh is None and command.departure is None:
+            c.operator_need = None
+        elif command.energy_kwh is None or command.departure is None:
+            return _error("InvalidValue", "give both the energy and the departure, or neither")
+        else:
+            try:
+                need = OperatorNeed(
+                    command.energy_kwh, command.departure, c.energy_kwh, command.actor.user
+                )
+            except ValueError as exc:
+                return _error("InvalidValue", str(exc))
+            if need.departure <= command.issued_at:
+                return _error("InvalidValue", "the departure is already past")
+            c.operator_need = need
+        site = self._sites[self._chargers[c.charger_id].site_id]
         site.wake.set()
         return cmd.CommandResult(cmd.Outcome.ACCEPTED, "Accepted")
 

@@ -409,6 +409,18 @@ class SetManualLimit(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SetSessionNeed(Command):
+    """The operator's charging need for the session running on one connector: the energy
+    still to deliver by ``departure`` (both None: back to its plan or usage profile). It
+    ends with the session (evsuper/charging/needs.py)."""
+
+    permission = Permission.SMART_CHARGING
+    connector_id: int
+    energy_kwh: float | None
+    departure: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class SetSiteLimit(Command):
     """Override a site's connection limit in kW until cleared (None: back to the project's
     static, scheduled or tag-driven limit)."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from evsuper.charging.needs import ChargingNeed, charging_need
+import pytest
+
+from evsuper.charging.needs import ChargingNeed, OperatorNeed, charging_need
 from evsuper.charging.planning import PlannedSession
 from evsuper.project.model import UsageProfile
 
@@ -60,3 +62,20 @@ def test_without_a_plan_the_usage_profile_gives_a_typical_stay() -> None:
     assert need == ChargingNeed(0.0, T0 + 8 * H, "usage profile fleet")  # never negative
     assert charging_need("CP-1", 1, "X", T0, 0.0, [], UsageProfile("FLEET", priority=2)) is None
     assert charging_need("CP-1", 1, None, T0, 0.0) is None
+
+
+def test_the_operators_need_comes_first_and_counts_from_when_it_was_given() -> None:
+    # "12 kWh more by 12:00", said when the session had 5 kWh; it has 8 kWh now
+    operator = OperatorNeed(12.0, T0 + 4 * H, 5.0, "ann")
+    need = charging_need("CP-1", 1, "VAN-1", T0, 8.0, [plan(7)], FLEET, operator)
+    assert need == ChargingNeed(9.0, T0 + 4 * H, "operator ann")
+    assert charging_need("CP-1", 1, "VAN-1", T0, 30.0, [], None, operator) == ChargingNeed(
+        0.0, T0 + 4 * H, "operator ann"
+    )
+
+
+def test_an_operators_need_is_checked() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        OperatorNeed(5.0, datetime(2026, 11, 22, 12, 0), 0.0, "ann")
+    with pytest.raises(ValueError, match="negative"):
+        OperatorNeed(-1.0, T0, 0.0, "ann")

@@ -135,7 +135,7 @@ async def test_every_command_kind_is_audited_with_its_parameters(engine: Engine)
     # RestoreProjectVersion: tests/engine/test_restore_project_version.py
     # SaveLayout: tests/engine/test_save_layout.py
     # SaveProfileLibrary: tests/engine/test_profile_library.py
-    # SetChargingMode, SetSiteLimit, SetManualLimit: tests/charging/test_service.py
+    # SetChargingMode, SetSiteLimit, SetManualLimit, SetSessionNeed: tests/charging/test_service.py
     # PlanSession, CancelPlannedSession: tests/engine/test_planning_target.py
     # WriteTag, SetDeviceEnabled: tests/drivers/test_manager.py
     # BindOpcUaPoints: tests/engine/test_device_points_target.py
@@ -147,6 +147,7 @@ async def test_every_command_kind_is_audited_with_its_parameters(engine: Engine)
         cmd.SetChargingMode,
         cmd.SetSiteLimit,
         cmd.SetManualLimit,
+        cmd.SetSessionNeed,
         cmd.PlanSession,
         cmd.CancelPlannedSession,
         cmd.WriteTag,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from evsuper.engine.commands import (
     Outcome,
     SetChargingMode,
     SetManualLimit,
+    SetSessionNeed,
     SetSiteLimit,
 )
 from evsuper.hmi.formatting import clock
@@ -386,3 +388,34 @@ def test_a_status_of_the_site_left_meanwhile_is_not_shown(
     assert view.status is None and source.reads[-1] == "DEPOT"
     waiting.pop(0)()
     assert view.status is not None and view.status.site_id == "DEPOT"
+
+
+def test_the_operator_sets_and_clears_a_sessions_need(
+    qtbot: Any, view: PowerManagementView, sender: Sender, tmp_path: Path
+) -> None:
+    assert view.edit_need("CP-006", 1) is None  # no session there
+    need = view.model.connector_index("CP-002", 1, Column.NEED)
+    assert "Double-click to set them" in view.model.data(need, Qt.ItemDataRole.ToolTipRole)
+    dialog = view.edit_need("CP-002", 1)
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.energy.value() == 12.5  # what it has now (plan 4)
+    dialog.grab().save(str(tmp_path / "session_need.png"))
+    dialog.energy.setText("20")
+    departure = dialog.departure.dateTime().toSecsSinceEpoch()
+    dialog.set_button.click()
+    command = sender.last
+    assert isinstance(command, SetSessionNeed)
+    assert (command.charger_id, command.connector_id, command.energy_kwh) == ("CP-002", 1, 20.0)
+    assert command.departure is not None and command.departure.timestamp() == departure
+    assert not dialog.isVisible()
+
+    view.edit_need("CP-002", 1).clear_button.click()  # type: ignore[union-attr]
+    assert sender.last == SetSessionNeed(
+        charger_id="CP-002",
+        connector_id=1,
+        energy_kwh=None,
+        departure=None,
+        issued_at=sender.last.issued_at,
+    )
+    view.set_actor(NOBODY)  # a viewer may look, not set
+    assert view.edit_need("CP-002", 1) is None

@@ -120,6 +120,10 @@ def bar_limit_kw(node: NodeStatus) -> float | None:
     return amps_to_watts(node.limit_a, 3, NOMINAL_VOLTAGE_V) / 1000.0
 
 
+def has_session(c: ConnectorAllocation) -> bool:
+    return c.state != "not requested"
+
+
 def need_text(c: ConnectorAllocation) -> str:
     """ "12.50 kWh by 17:30", or nothing when the session's need is not known."""
     if c.energy_need_kwh is None or c.departure is None:
@@ -189,6 +193,10 @@ class PowerTreeModel(QAbstractItemModel):
 
     def is_manual(self) -> bool:
         return self.status is not None and self.status.mode is ChargingMode.MANUAL
+
+    def connector_at(self, index: QModelIndex) -> ConnectorAllocation | None:
+        """The connector of a row (None on a site or group row)."""
+        return self._rows[index.internalId()].connector if index.isValid() else None
 
     def connector_index(self, charger_id: str, connector_id: int, column: Column) -> QModelIndex:
         for row_id, row in enumerate(self._rows):
@@ -319,8 +327,15 @@ class PowerTreeModel(QAbstractItemModel):
             return f"{c.current_a:.1f}"
         if role == Qt.ItemDataRole.ToolTipRole and column is Column.LIMIT and self.is_manual():
             return "Manual limit in A per phase (empty: the connector's maximum)"
-        if role == Qt.ItemDataRole.ToolTipRole and column is Column.NEED and c.need_source:
-            return f"Energy still to deliver and departure, from the {c.need_source}"
+        if role == Qt.ItemDataRole.ToolTipRole and column is Column.NEED:
+            known = (
+                f"Energy still to deliver and departure, from {c.need_source}."
+                if c.need_source
+                else "No energy need or departure known for this session."
+            )
+            if self.editable and has_session(c):
+                known += " Double-click to set them."
+            return known
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         setpoint = f"{amps(c.current_a)} ({formatting.kw(c.power_kw)})"

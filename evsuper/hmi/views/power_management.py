@@ -1,15 +1,17 @@
 """Dynamic power management (RFP figure 7): a site's electrical tree with live power against
-limit at every node, each connector's allocation and the allocator's reason, the mode
-switch, manual limits and the site limit override.
+limit at every node, each connector's allocation, need and the allocator's reason, the
+mode switch, manual limits, the site limit override and sessions' needs.
 
 The window reads a `SiteChargingStatus` through a `ChargingSource` every `REFRESH_MS`
 while it is shown (`EngineChargingSource` in the HMI; tests feed hand-built statuses) and
-sends `SetChargingMode`, `SetManualLimit` and `SetSiteLimit` through a `CommandSender`.
+sends `SetChargingMode`, `SetManualLimit`, `SetSiteLimit` and `SetSessionNeed` through a
+`CommandSender`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, QSize, Qt
@@ -36,11 +38,19 @@ from evsuper.engine.commands import (
     CommandResult,
     SetChargingMode,
     SetManualLimit,
+    SetSessionNeed,
     SetSiteLimit,
 )
 from evsuper.hmi import formatting
 from evsuper.hmi.bridge import CommandSender, EngineReader
-from evsuper.hmi.models.power_management import BAR_ROLE, Bar, Column, PowerTreeModel
+from evsuper.hmi.dialogs.session_need import SessionNeedDialog
+from evsuper.hmi.models.power_management import (
+    BAR_ROLE,
+    Bar,
+    Column,
+    PowerTreeModel,
+    has_session,
+)
 from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.hmi.widgets.number_field import DecimalField
@@ -231,6 +241,7 @@ class PowerManagementView(QWidget):
         self.tree = QTreeView()
         self.tree.setObjectName("powerTree")
         self.tree.setModel(self.model)
+        self.tree.doubleClicked.connect(self._double_clicked)
         self.tree.setAlternatingRowColors(True)
         tree_palette = self.tree.palette()
         tree_palette.setColor(QPalette.ColorRole.Base, Palette.TILE)
@@ -448,6 +459,42 @@ class PowerManagementView(QWidget):
                 f"Site {self.status.site_id}: limit override cleared",
                 SetSiteLimit(site_id=self.status.site_id, limit_kw=None),
             )
+
+    def _double_clicked(self, index: QModelIndex) -> None:
+        connector = self.model.connector_at(index)
+        if index.column() == Column.NEED and connector is not None:
+            self.edit_need(connector.charger_id, connector.connector_id)
+
+    def edit_need(self, charger_id: str, connector_id: int) -> SessionNeedDialog | None:
+        """The dialog setting a running session's need; None when it has no session or the
+        user may not."""
+        index = self.model.connector_index(charger_id, connector_id, Column.NEED)
+        connector = self.model.connector_at(index)
+        if connector is None or not has_session(connector) or not self.model.editable:
+            return None
+        dialog = SessionNeedDialog(connector, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        where = f"{charger_id} · {connector_id}"
+
+        def send(energy: float | None, departure: datetime | None) -> None:
+            if energy is None or departure is None:
+                words = "need back to its plan or usage profile"
+            else:
+                by = formatting.clock(departure, seconds=False)
+                words = f"needs {formatting.kwh(energy)} by {by}"
+            self._submit(
+                f"{where} {words}",
+                SetSessionNeed(
+                    charger_id=charger_id,
+                    connector_id=connector_id,
+                    energy_kwh=energy,
+                    departure=departure,
+                ),
+            )
+
+        dialog.needChosen.connect(send)
+        dialog.open()
+        return dialog
 
     def _send_manual_limit(self, charger_id: str, connector_id: int, limit: Any) -> None:
         words = "its maximum" if limit is None else f"{limit:.1f} A"
