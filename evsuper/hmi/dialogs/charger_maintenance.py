@@ -38,7 +38,6 @@ from PySide6.QtWidgets import (
 )
 
 from evsuper.charging.profiles import ChargingRateUnit, InstalledProfile
-from evsuper.core.timeutil import utcnow
 from evsuper.drivers.ocpp.session_log import Direction, FrameRecord
 from evsuper.engine.commands import (
     ClearChargingProfile,
@@ -57,7 +56,7 @@ from evsuper.hmi.models.frame_log import FRAME_ROLE, Column, FrameFilter, FrameL
 from evsuper.hmi.models.overview import ChargerState, OverviewModel
 from evsuper.hmi.theme import Emphasis, comm_label, role_label, set_emphasis
 from evsuper.hmi.widgets.charger_header import ChargerHeader, show_identity
-from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
+from evsuper.hmi.widgets.command_result import CommandResultLine
 from evsuper.hmi.widgets.permission_gate import PermissionGates
 from evsuper.hmi.widgets.refresh import RefreshWhileShown
 from evsuper.hmi.widgets.schedule_chart import ScheduleChart
@@ -248,7 +247,6 @@ class ChargerMaintenanceWindow(QDialog):
         self._read = read
         self._reading = False
         self._online = False
-        self._sent: SentCommand | None = None
         self._profiles: tuple[InstalledProfile, ...] = ()
         self.view: EngineView | None = None  # the last engine read
         self.profile_dialog: ChargingProfileDialog | None = None
@@ -692,18 +690,14 @@ class ChargerMaintenanceWindow(QDialog):
         then: Callable[[CommandResult], None] | None = None,
     ) -> None:
         """Send ``command``; its progress and answer show on the result line."""
-        sent = SentCommand(action, utcnow())
-        self._sent = sent
+        answered = self.result_line.track(action)
 
         def on_result(result: CommandResult) -> None:
-            if self._sent is sent:  # else a newer command replaced it on the line
-                self._sent = sent.answered(result)
-                self.result_line.show_sent(self._sent)
+            answered(result)
             if then is not None:
                 then(result)
 
         self._send(command, on_result)
-        self.result_line.show_sent(sent)
 
     # ---- charger state (tags)
 

@@ -15,11 +15,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from evsuper.core.timeutil import utcnow
 from evsuper.engine.commands import AcceptCharger, CommandResult
 from evsuper.hmi.bridge import CommandSender
 from evsuper.hmi.models.pending import Column, PendingChargersModel
-from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
+from evsuper.hmi.widgets.command_result import CommandResultLine
 from evsuper.users.permissions import NOBODY, Actor, refusal
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
@@ -45,7 +44,6 @@ class PendingChargersDialog(QDialog):
         self._send = send
         self._buttons: dict[str, QPushButton] = {}
         self._waiting: set[str] = set()  # Accept sent, no answer yet
-        self._sent: SentCommand | None = None  # the last Accept
         self._actor = NOBODY
 
         title = QLabel("Chargers waiting for acceptance")
@@ -110,17 +108,13 @@ class PendingChargersDialog(QDialog):
     # ---- the command (the dialog's only job: build it and show the answer)
 
     def _accept(self, charger_id: str) -> None:
-        sent = SentCommand(f"Accept {charger_id}", utcnow())
-        self._sent = sent
+        answered = self.result_line.track(f"Accept {charger_id}")
         self._waiting.add(charger_id)
-        self.result_line.show_sent(sent)
         self._update_buttons()
 
         def on_result(result: CommandResult) -> None:
             self._waiting.discard(charger_id)
-            if self._sent is sent:  # else a later Accept replaced it on the line
-                self._sent = sent.answered(result)
-                self.result_line.show_sent(self._sent)
+            answered(result)
             self._update_buttons()
 
         self._send(AcceptCharger(charger_id=charger_id), on_result)

@@ -40,11 +40,9 @@ from PySide6.QtWidgets import (
 )
 
 from evsuper.alarms.model import AlarmRecord, AlarmState, Category, Priority
-from evsuper.core.timeutil import utcnow
 from evsuper.engine.commands import (
     AcknowledgeAlarms,
     AlarmCommand,
-    CommandResult,
     ResetAlarms,
     SetAlarmsInService,
     ShelveAlarms,
@@ -62,7 +60,7 @@ from evsuper.hmi.models.alarms import (
     Column,
 )
 from evsuper.hmi.theme import Palette, font, priority_style, role_label
-from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
+from evsuper.hmi.widgets.command_result import CommandResultLine
 from evsuper.hmi.widgets.export import ExportControl, ExportTable
 from evsuper.hmi.widgets.permission_gate import PermissionGates
 from evsuper.reports.alarms import ALARM_LIST_HEADERS, alarm_list_rows
@@ -214,7 +212,6 @@ class AlarmListWindow(QWidget):
         self._send = send
         self._confirm = confirm or self._ask
         self._actor = NOBODY
-        self._sent: SentCommand | None = None
         self.shelve_dialog: ShelveDialog | None = None
         self.proxy = AlarmFilterProxy(model, self)
 
@@ -617,17 +614,7 @@ class AlarmListWindow(QWidget):
             self.chargerRequested.emit(charger)
 
     def _submit(self, action: str, command: AlarmCommand) -> None:
-        sent = SentCommand(action, utcnow())
-        self._sent = sent
-
-        def on_result(result: CommandResult) -> None:
-            if self._sent is sent:  # else a newer command replaced it
-                self._sent = sent.answered(result)
-                self.result.show_sent(self._sent)
-
-        self._send(command, on_result)
-        if self._sent is sent:  # not answered at once
-            self.result.show_sent(sent)
+        self._send(command, self.result.track(action))
 
     def _ask(self, question: str) -> bool:
         answer = QMessageBox.question(

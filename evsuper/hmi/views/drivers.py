@@ -83,7 +83,6 @@ class DriversView(QWidget):
         self._overview = overview
         self._actor = NOBODY
         self._reading = False
-        self._sent: SentCommand | None = None
         self._project = project
         self._submit = submit
         self._read = read
@@ -237,15 +236,10 @@ class DriversView(QWidget):
         device = self._selected_device()
         if device is None:
             return
-        action = f"{'Enable' if enabled else 'Disable'} {device}"
-        sent = SentCommand(action, utcnow())
-        self._sent = sent
-        self.result.show_sent(sent)
+        shown = self.result.track(f"{'Enable' if enabled else 'Disable'} {device}")
 
         def answered(result: CommandResult) -> None:
-            if self._sent is sent:
-                self._sent = sent.answered(result)
-                self.result.show_sent(self._sent)
+            shown(result)
             self.refresh()
 
         self._send(SetDeviceEnabled(device=device, enabled=enabled), answered)
@@ -303,13 +297,5 @@ class DriversView(QWidget):
 
     def _bind(self, device: str, points: tuple[PointBinding, ...]) -> None:
         count = len(points)
-        sent = SentCommand(f"Bind {count} node{'s' if count != 1 else ''} to {device}", utcnow())
-        self._sent = sent
-        self.result.show_sent(sent)
-
-        def answered(result: CommandResult) -> None:
-            if self._sent is sent:
-                self._sent = sent.answered(result)
-                self.result.show_sent(self._sent)
-
+        answered = self.result.track(f"Bind {count} node{'s' if count != 1 else ''} to {device}")
         self._send(BindOpcUaPoints(device=device, points=points), answered)

@@ -67,7 +67,7 @@ from evsuper.hmi.models.planning import (
 )
 from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
 from evsuper.hmi.views.power_management import charging_status
-from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
+from evsuper.hmi.widgets.command_result import CommandResultLine
 from evsuper.hmi.widgets.number_field import DecimalField
 from evsuper.hmi.widgets.permission_gate import PermissionGates
 from evsuper.hmi.widgets.plots import PlotLegend, calm_pen, calm_plot
@@ -200,7 +200,6 @@ class PlanningView(QWidget):
         self._actor = NOBODY
         self._reading = False
         self._asked = ""  # the site of the read under way
-        self._sent: SentCommand | None = None
         self.snapshot: PlanningSnapshot | None = None
         self.base: Forecast | None = None  # the forecast without the form's plan
         self.fit: Fit | None = None
@@ -586,15 +585,11 @@ class PlanningView(QWidget):
             )
 
     def _submit(self, action: str, command: Command) -> None:
-        sent = SentCommand(action, utcnow())
-        self._sent = sent
+        answered = self.result.track(action)
 
         def on_result(result: CommandResult) -> None:
-            if self._sent is sent:
-                self._sent = sent.answered(result)
-                self.result.show_sent(self._sent)
+            answered(result)
             if result.ok:
                 self.refresh()
 
-        self.result.show_sent(sent)
         self._send(command, on_result)

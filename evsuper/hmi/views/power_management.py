@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 )
 
 from evsuper.charging.status import ChargingMode, SiteChargingStatus
-from evsuper.core.timeutil import utcnow
 from evsuper.engine.commands import (
     Command,
     CommandResult,
@@ -52,7 +51,7 @@ from evsuper.hmi.models.power_management import (
     has_session,
 )
 from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
-from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
+from evsuper.hmi.widgets.command_result import CommandResultLine
 from evsuper.hmi.widgets.number_field import DecimalField
 from evsuper.hmi.widgets.permission_gate import PermissionGates
 from evsuper.hmi.widgets.refresh import RefreshWhileShown
@@ -198,7 +197,6 @@ class PowerManagementView(QWidget):
         self._actor = NOBODY
         self._reading = False
         self._asked: str | None = None  # the site of the read under way
-        self._sent: SentCommand | None = None
         self.status: SiteChargingStatus | None = None
         self.model = PowerTreeModel(self)
         self.model.manualLimitRequested.connect(self._send_manual_limit)
@@ -507,17 +505,13 @@ class PowerManagementView(QWidget):
     def _submit(
         self, action: str, command: Command, then: Callable[[CommandResult], None] | None = None
     ) -> None:
-        sent = SentCommand(action, utcnow())
-        self._sent = sent
+        answered = self.result.track(action)
 
         def on_result(result: CommandResult) -> None:
             if then is not None:
                 then(result)
-            if self._sent is sent:
-                self._sent = sent.answered(result)
-                self.result.show_sent(self._sent)
+            answered(result)
             if result.ok:
                 self.refresh()
 
-        self.result.show_sent(sent)
         self._send(command, on_result)

@@ -24,8 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from evsuper.core.tags import TagPath
-from evsuper.core.timeutil import utcnow
-from evsuper.engine.commands import CommandResult, WriteTag
+from evsuper.engine.commands import WriteTag
 from evsuper.hmi import formatting
 from evsuper.hmi.bridge import CommandSender
 from evsuper.hmi.models.tag_browser import (
@@ -37,7 +36,7 @@ from evsuper.hmi.models.tag_browser import (
     value_text,
 )
 from evsuper.hmi.theme import Emphasis, role_label, set_emphasis
-from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
+from evsuper.hmi.widgets.command_result import CommandResultLine
 from evsuper.hmi.widgets.permission_gate import PermissionGates
 from evsuper.users.permissions import NOBODY, Actor
 
@@ -146,7 +145,6 @@ class TagBrowserView(QWidget):
         self._send = send
         self._writable = writable
         self._actor = NOBODY
-        self._sent: SentCommand | None = None
         self.dialog: WriteDialog | None = None  # the one open
 
         self.pattern = QLineEdit()
@@ -298,13 +296,5 @@ class TagBrowserView(QWidget):
         return dialog
 
     def _write(self, path: TagPath, value: Any) -> None:
-        sent = SentCommand(f"Write {value_text(value)} to {path}", utcnow())
-        self._sent = sent
-        self.result.show_sent(sent)
-
-        def answered(result: CommandResult) -> None:
-            if self._sent is sent:
-                self._sent = sent.answered(result)
-                self.result.show_sent(self._sent)
-
+        answered = self.result.track(f"Write {value_text(value)} to {path}")
         self._send(WriteTag(tag=path, value=value), answered)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,7 +36,21 @@ class CommandResultLine(QLabel):
         self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._idle_text = idle_text
+        self._latest: SentCommand | None = None  # the last command `track` was given
         self.show_sent(None)
+
+    def track(self, action: str) -> Callable[[CommandResult], None]:
+        """Show ``action`` as sent now; the callback returned shows its answer, unless a
+        command tracked later has taken the line meanwhile."""
+        sent = SentCommand(action, utcnow())
+        self._latest = sent
+        self.show_sent(sent)
+
+        def answered(result: CommandResult) -> None:
+            if self._latest is sent:
+                self.show_sent(sent.answered(result))
+
+        return answered
 
     def show_sent(self, sent: SentCommand | None) -> None:
         if sent is None:
