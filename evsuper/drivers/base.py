@@ -8,7 +8,8 @@ talks to it only through this protocol; docs/drivers.md explains how to write on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import asyncio
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -130,3 +131,15 @@ class Driver(Protocol):
 
 DriverFactory = Callable[[Sequence[DeviceSettings], DriverContext], Driver]
 """Builds a driver for the devices of its scheme; raises ``DriverConfigError``."""
+
+
+async def cancel_devices(tasks: Iterable[asyncio.Task[None]]) -> None:
+    """Cancel a driver's device tasks and wait until they have ended.
+
+    Again and again: a cancellation that arrives with a device's answer can be swallowed by
+    a ``wait_for`` inside the protocol library (pymodbus, asyncua) under Python 3.11."""
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)

@@ -26,6 +26,7 @@ from evsuper.drivers.base import (
     Publish,
     WriteResult,
     WriteStatus,
+    cancel_devices,
 )
 from evsuper.drivers.modbus import codec
 from evsuper.drivers.modbus.config import Device, Function, Point
@@ -316,7 +317,7 @@ class ModbusDriver:
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, {}
-        await _cancel(tasks.values())
+        await cancel_devices(tasks.values())
         for dev in self.devices.values():
             dev.status.state = LinkState.STOPPED
         if self.simulator is not None:
@@ -362,7 +363,7 @@ class ModbusDriver:
         self._disabled.add(device)
         task = self._tasks.pop(device, None)
         if task is not None:
-            await _cancel([task])
+            await cancel_devices([task])
         dev.status.state = LinkState.DISABLED
 
     async def _start_simulator(self) -> None:
@@ -387,13 +388,3 @@ def simulator_model(profile: str) -> UnitModel:
         "pv-inverter": PvInverterModel,
     }
     return models.get(profile, UnitModel)()
-
-
-async def _cancel(tasks: Iterable[asyncio.Task[None]]) -> None:
-    pending = set(tasks)
-    while pending:
-        # again and again: under Python 3.11 a wait_for inside pymodbus can swallow
-        # a cancellation that arrives with the answer
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=0.5)

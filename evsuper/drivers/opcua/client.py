@@ -30,6 +30,7 @@ from evsuper.drivers.base import (
     Publish,
     WriteResult,
     WriteStatus,
+    cancel_devices,
 )
 from evsuper.drivers.opcua.config import (
     Authentication,
@@ -568,10 +569,4 @@ class OpcUaDriver:
         self._tasks[name] = asyncio.create_task(self.devices[name].run(), name=f"opcua:{name}")
 
     async def _cancel(self, names: list[str]) -> None:
-        pending = {self._tasks.pop(name) for name in names if name in self._tasks}
-        while pending:
-            # again and again: a cancellation arriving with an answer can be swallowed
-            # by a library's own wait_for
-            for task in pending:
-                task.cancel()
-            _, pending = await asyncio.wait(pending, timeout=0.5)
+        await cancel_devices([self._tasks.pop(name) for name in names if name in self._tasks])
