@@ -46,7 +46,7 @@ from evsuper.hmi.models.system import SystemStatus
 from evsuper.hmi.models.tag_browser import TagBrowserModel, engine_writable_tags
 from evsuper.hmi.navigation import History, Location
 from evsuper.hmi.session import Confirm, Session
-from evsuper.hmi.theme import Emphasis, archive_emphasis, set_emphasis
+from evsuper.hmi.theme import Emphasis, archive_emphasis, named_button, set_emphasis
 from evsuper.hmi.views.alarm_history import AlarmHistoryView, JournalLoader
 from evsuper.hmi.views.alarm_kpi import AlarmKpiView
 from evsuper.hmi.views.alarm_list import AlarmListWindow
@@ -471,9 +471,7 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _archive_button(self, text: str, name: str, tip: str) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setToolTip(tip)
+        button = named_button(name, text, tip)
         button.setEnabled(self._readers is not None)
         return button
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum, auto
 
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QApplication, QLabel, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
 
 from evsuper.alarms.model import Priority
 from evsuper.core.domain import ArchiveState, CommState, ConnectorStatus
@@ -217,6 +217,15 @@ def role_label(role: str, text: str = "") -> QLabel:
     label = QLabel(text)
     label.setProperty("role", role)
     return label
+
+
+def named_button(name: str, text: str, tip: str) -> QPushButton:
+    """A push button with its object name (tests and the style sheet find it by it) and its
+    tooltip."""
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.setToolTip(tip)
+    return button
 
 
 def archive_emphasis(state: ArchiveState | None) -> Emphasis:

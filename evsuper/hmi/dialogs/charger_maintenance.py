@@ -54,7 +54,7 @@ from evsuper.hmi.bridge import CommandSender, EngineReader
 from evsuper.hmi.dialogs.charging_profile import ChargingProfileDialog, fill_connectors
 from evsuper.hmi.models.frame_log import FRAME_ROLE, Column, FrameFilter, FrameLogModel, FrameRow
 from evsuper.hmi.models.overview import ChargerState, OverviewModel
-from evsuper.hmi.theme import Emphasis, comm_label, role_label, set_emphasis
+from evsuper.hmi.theme import Emphasis, comm_label, named_button, role_label, set_emphasis
 from evsuper.hmi.widgets.charger_header import ChargerHeader, show_identity
 from evsuper.hmi.widgets.command_result import CommandResultLine
 from evsuper.hmi.widgets.permission_gate import PermissionGates
@@ -428,11 +428,11 @@ class ChargerMaintenanceWindow(QDialog):
 
         buttons = QHBoxLayout()
         buttons.setSpacing(6)
-        self.set_profile = self._button("setProfile", "Set profile…", "SetChargingProfile")
-        self.clear_selected = self._button(
+        self.set_profile = named_button("setProfile", "Set profile…", "SetChargingProfile")
+        self.clear_selected = named_button(
             "clearSelectedProfile", "Clear selected", "ClearChargingProfile of the selected id"
         )
-        self.clear_all = self._button(
+        self.clear_all = named_button(
             "clearAllProfiles", "Clear all…", "ClearChargingProfile with no criteria"
         )
         buttons.addWidget(self.set_profile)
@@ -453,7 +453,7 @@ class ChargerMaintenanceWindow(QDialog):
         self.composite_unit = QComboBox()
         self.composite_unit.setObjectName("compositeUnit")
         self.composite_unit.addItems([CHARGER_UNIT, *(u.value for u in ChargingRateUnit)])
-        self.get_composite = self._button(
+        self.get_composite = named_button(
             "getComposite", "Get composite schedule", "GetCompositeSchedule"
         )
         ask.addWidget(role_label("caption", "Connector"))
@@ -474,13 +474,6 @@ class ChargerMaintenanceWindow(QDialog):
         self.get_composite.clicked.connect(self._get_composite)
         self.profile_table.itemSelectionChanged.connect(self._show_buttons)
         return tab
-
-    @staticmethod
-    def _button(name: str, text: str, tip: str) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setToolTip(tip)
-        return button
 
     # ---- engine reads
 

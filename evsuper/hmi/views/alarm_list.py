@@ -59,7 +59,7 @@ from evsuper.hmi.models.alarms import (
     AlarmListModel,
     Column,
 )
-from evsuper.hmi.theme import Palette, font, priority_style, role_label
+from evsuper.hmi.theme import Palette, font, named_button, priority_style, role_label
 from evsuper.hmi.widgets.command_result import CommandResultLine
 from evsuper.hmi.widgets.export import ExportControl, ExportTable
 from evsuper.hmi.widgets.permission_gate import PermissionGates
@@ -356,22 +356,22 @@ class AlarmListWindow(QWidget):
         self.comment.setPlaceholderText("Comment for the acknowledgement (optional)")
         self.comment.setToolTip("Stored with the acknowledgement in the alarm journal")
         bar.addWidget(self.comment, 1)
-        self.acknowledge = self._button("acknowledge", "Acknowledge", "Acknowledge the selection")
-        self.acknowledge_all = self._button(
+        self.acknowledge = named_button("acknowledge", "Acknowledge", "Acknowledge the selection")
+        self.acknowledge_all = named_button(
             "acknowledgeAll", "Acknowledge all visible…", "Every unacknowledged alarm shown"
         )
-        self.reset_latched = self._button(
+        self.reset_latched = named_button(
             "resetLatched", "Reset latched", "Reset the selected latched alarms that cleared"
         )
-        self.shelve = self._button("shelve", "Shelve…", "Hide the selection for a while")
-        self.unshelve = self._button("unshelve", "Unshelve", "Bring shelved alarms back")
-        self.remove_from_service = self._button(
+        self.shelve = named_button("shelve", "Shelve…", "Hide the selection for a while")
+        self.unshelve = named_button("unshelve", "Unshelve", "Bring shelved alarms back")
+        self.remove_from_service = named_button(
             "removeFromService", "Remove from service", "Maintenance: the alarm stays off"
         )
-        self.return_to_service = self._button(
+        self.return_to_service = named_button(
             "returnToService", "Return to service", "The alarm is evaluated again"
         )
-        self.go_to_charger = self._button(
+        self.go_to_charger = named_button(
             "goToCharger", "Go to charger", "Show the charger of the selected alarm"
         )
         for button in (
@@ -394,13 +394,6 @@ class AlarmListWindow(QWidget):
         self.return_to_service.clicked.connect(lambda: self._set_in_service(True))
         self.go_to_charger.clicked.connect(self._go_to_charger)
         return bar
-
-    @staticmethod
-    def _button(name: str, text: str, tip: str) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setToolTip(tip)
-        return button
 
     def sort_by_urgency(self) -> None:
         """The default order; the header shows it as the priority column, ascending."""

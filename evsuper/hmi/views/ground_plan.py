@@ -47,7 +47,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QStyleOptionGraphicsItem,
     QToolTip,
     QVBoxLayout,
@@ -67,7 +66,15 @@ from evsuper.hmi.library.equipment import DeviceView
 from evsuper.hmi.library.widget import flow_clock
 from evsuper.hmi.models.overview import ChargerState, OverviewModel, alarm_text
 from evsuper.hmi.quality import marked
-from evsuper.hmi.theme import Emphasis, Palette, comm_label, connector_style, font, set_emphasis
+from evsuper.hmi.theme import (
+    Emphasis,
+    Palette,
+    comm_label,
+    connector_style,
+    font,
+    named_button,
+    set_emphasis,
+)
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.hmi.widgets.device_faceplate import DeviceState
 from evsuper.hmi.widgets.permission_gate import PermissionGates
@@ -480,31 +487,31 @@ class GroundPlanView(QWidget):
         self.plan = PlanView()
         self.plan.chargerActivated.connect(self.chargerSelected)
         self.plan.deviceActivated.connect(self.deviceSelected)
-        fit = self._button("Fit", "groundPlanFit", "Show the whole site (F)")
+        fit = named_button("groundPlanFit", "Fit", "Show the whole site (F)")
         fit.clicked.connect(self.plan.fit)
-        zoom_out = self._button("Zoom out", "groundPlanZoomOut", "Zoom out (- key, or the wheel)")
+        zoom_out = named_button("groundPlanZoomOut", "Zoom out", "Zoom out (- key, or the wheel)")
         zoom_out.clicked.connect(lambda: self.plan.zoom(1 / ZOOM_STEP))
-        zoom_in = self._button("Zoom in", "groundPlanZoomIn", "Zoom in (+ key, or the wheel)")
+        zoom_in = named_button("groundPlanZoomIn", "Zoom in", "Zoom in (+ key, or the wheel)")
         zoom_in.clicked.connect(lambda: self.plan.zoom(ZOOM_STEP))
-        self.edit_button = self._button(
-            "Edit layout",
+        self.edit_button = named_button(
             "groundPlanEdit",
+            "Edit layout",
             "Place, size and label the objects (save or discard first to leave)",
         )
         self.edit_button.setCheckable(True)
         self.edit_button.toggled.connect(self.set_edit_mode)
-        self.arrange_button = self._button(
-            "Auto-arrange",
+        self.arrange_button = named_button(
             "groundPlanArrange",
+            "Auto-arrange",
             "Place the bollards without a place in rows per area",
         )
         self.arrange_button.clicked.connect(self.arrange)
-        self.save_button = self._button(
-            "Save", "groundPlanSave", "Save layout.toml as a new version of the project"
+        self.save_button = named_button(
+            "groundPlanSave", "Save", "Save layout.toml as a new version of the project"
         )
         self.save_button.clicked.connect(self.save)
-        self.discard_button = self._button(
-            "Discard", "groundPlanDiscard", "Forget the changes since the last save"
+        self.discard_button = named_button(
+            "groundPlanDiscard", "Discard", "Forget the changes since the last save"
         )
         self.discard_button.clicked.connect(self.discard)
         self._gates = PermissionGates(
@@ -548,12 +555,6 @@ class GroundPlanView(QWidget):
         self._show_controls()
 
     # ---- building
-
-    def _button(self, text: str, name: str, tip: str) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setToolTip(tip)
-        return button
 
     def _build_scene(self, site_id: str, plan: Path | None) -> None:
         scene = QGraphicsScene(self)

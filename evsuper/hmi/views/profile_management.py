@@ -69,7 +69,7 @@ from evsuper.hmi.models.profiles import (
     kind_text,
     profile_rows,
 )
-from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
+from evsuper.hmi.theme import Emphasis, Palette, named_button, role_label, set_emphasis
 from evsuper.hmi.widgets.command_result import CommandResultLine, SentCommand
 from evsuper.hmi.widgets.permission_gate import PermissionGates
 from evsuper.hmi.widgets.refresh import RefreshWhileShown
@@ -428,10 +428,10 @@ class ProfileManagementView(QWidget):
         layout.addWidget(self.table, 1)
         buttons = QHBoxLayout()
         buttons.setSpacing(6)
-        self.clear_selected = self._button(
+        self.clear_selected = named_button(
             "clearProfiles", "Clear selected…", "ClearChargingProfile of each selected profile"
         )
-        self.copy_to_library = self._button(
+        self.copy_to_library = named_button(
             "copyToLibrary", "Copy to library…", "A new template from the selected profile"
         )
         buttons.addWidget(self.clear_selected)
@@ -475,12 +475,12 @@ class ProfileManagementView(QWidget):
         layout.addWidget(self.templates, 1)
         buttons = QHBoxLayout()
         buttons.setSpacing(6)
-        self.new_template = self._button("newTemplate", "New…", "A new profile template")
-        self.edit_template = self._button("editTemplate", "Edit…", "Change the template")
-        self.delete_template = self._button(
+        self.new_template = named_button("newTemplate", "New…", "A new profile template")
+        self.edit_template = named_button("editTemplate", "Edit…", "Change the template")
+        self.delete_template = named_button(
             "deleteTemplate", "Delete", "Remove the template (the project history keeps it)"
         )
-        self.upload = self._button(
+        self.upload = named_button(
             "uploadTemplate", "Upload…", "SetChargingProfile of the template on chosen chargers"
         )
         for button in (self.new_template, self.edit_template, self.delete_template):
@@ -521,13 +521,6 @@ class ProfileManagementView(QWidget):
         layout.addWidget(scroll, 1)
         self.result_lines: dict[tuple[str, int], CommandResultLine] = {}
         return panel
-
-    @staticmethod
-    def _button(name: str, text: str, tip: str) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setToolTip(tip)
-        return button
 
     # ---- filters
 
