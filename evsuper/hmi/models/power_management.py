@@ -23,6 +23,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from evsuper.charging.allocator import State
 from evsuper.charging.status import (
     ChargingMode,
     ConnectorAllocation,
@@ -121,7 +122,7 @@ def bar_limit_kw(node: NodeStatus) -> float | None:
 
 
 def has_session(c: ConnectorAllocation) -> bool:
-    return c.state != "not requested"
+    return c.state != State.NOT_REQUESTED
 
 
 def need_text(c: ConnectorAllocation) -> str:
