@@ -438,8 +438,11 @@ class ChargingService:
     async def _site_loop(self, site: _Site) -> None:
         loop = asyncio.get_running_loop()
         while True:
+            # not wait_for: under Python 3.11 it drops a cancellation (stop, watchdog) that
+            # comes while the wake-up completes, and the loop would never end
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(site.wake.wait(), self.settings.period_s)
+                async with asyncio.timeout(self.settings.period_s):
+                    await site.wake.wait()
             if self.settings.debounce_s > 0:
                 await asyncio.sleep(self.settings.debounce_s)
             site.wake.clear()

@@ -48,9 +48,14 @@ async def start_engine(make_project: Any) -> AsyncIterator[EngineFactory]:
     """Start an engine for N one-connector 22 kW bollards under a 30 kW site."""
     engines: list[Engine] = []
 
-    async def start(bollards: int = 3, simulate: bool = True, **settings: Any) -> Engine:
+    async def start(
+        bollards: int = 3,
+        simulate: bool = True,
+        objective: Objective = Objective.FAIR,
+        **settings: Any,
+    ) -> Engine:
         project: Project = make_project(bollards=bollards, connectors=1)
-        site = dataclasses.replace(project.sites[0], limit_kw=SITE_KW)
+        site = dataclasses.replace(project.sites[0], limit_kw=SITE_KW, objective=objective)
         smart = dataclasses.replace(FAST, **settings)
         project = dataclasses.replace(project, sites=(site,), smart_charging=smart)
         engine = Engine(project, ocpp_port=0, run_simulator=simulate)
@@ -599,96 +604,83 @@ async def test_a_single_phase_vehicle_is_allocated_on_one_phase(
 
 
 async def test_a_planned_vehicle_gets_its_need_served_first_under_the_deadline_objective(
-    make_project: Any,
+    start_engine: EngineFactory,
 ) -> None:
-    project: Project = make_project(bollards=2, connectors=1)
-    site = dataclasses.replace(project.sites[0], limit_kw=SITE_KW, objective=Objective.DEADLINE)
-    project = dataclasses.replace(project, sites=(site,), smart_charging=FAST)
-    engine = Engine(project, ocpp_port=0)
-    await engine.start()
-    try:
-        now = utcnow()
-        planned = await execute_as_admin(
-            engine.router,
-            cmd.PlanSession(
-                site_id=site.id,
-                charger_id="CP-001",
-                connector_id=1,
-                badge="CAR-0",
-                arrival=now,
-                departure=now + timedelta(hours=1),
-                energy_kwh=20.0,
-                max_kw=22.0,
-            ),
-        )
-        assert planned.ok, planned
-        await charge(engine, "CP-001", "CP-002")  # CP-001 with badge CAR-0
-        # 30 kW = 43.5 A: 20 kWh in an hour takes 29 A; fair share would give 21.7 A each
+    engine = await start_engine(bollards=2, objective=Objective.DEADLINE)
+    now = utcnow()
+    planned = await execute_as_admin(
+        engine.router,
+        cmd.PlanSession(
+            site_id=engine.project.sites[0].id,
+            charger_id="CP-001",
+            connector_id=1,
+            badge="CAR-0",
+            arrival=now,
+            departure=now + timedelta(hours=1),
+            energy_kwh=20.0,
+            max_kw=22.0,
+        ),
+    )
+    assert planned.ok, planned
+    await charge(engine, "CP-001", "CP-002")  # CP-001 with badge CAR-0
+    # 30 kW = 43.5 A: 20 kWh in an hour takes 29 A; fair share would give 21.7 A each
 
-        def served() -> bool:
-            current = {c.charger_id: c.current_a for c in status(engine).connectors}
-            return current.get("CP-001", 0.0) > 28.0 and current.get("CP-002", 0.0) > 14.0
+    def served() -> bool:
+        current = {c.charger_id: c.current_a for c in status(engine).connectors}
+        return current.get("CP-001", 0.0) > 28.0 and current.get("CP-002", 0.0) > 14.0
 
-        await wait_until(served)
-        first, second = connector(engine, "CP-001"), connector(engine, "CP-002")
-        assert first.need_source == f"plan {planned.payload.id}"
-        assert first.departure == now + timedelta(hours=1)
-        assert first.energy_need_kwh is not None and 19.0 < first.energy_need_kwh <= 20.0
-        assert (second.need_source, second.departure, second.energy_need_kwh) == ("", None, None)
-        assert first.current_a + second.current_a <= 43.48
-    finally:
-        await engine.stop()
+    await wait_until(served)
+    first, second = connector(engine, "CP-001"), connector(engine, "CP-002")
+    assert first.need_source == f"plan {planned.payload.id}"
+    assert first.departure == now + timedelta(hours=1)
+    assert first.energy_need_kwh is not None and 19.0 < first.energy_need_kwh <= 20.0
+    assert (second.need_source, second.departure, second.energy_need_kwh) == ("", None, None)
+    assert first.current_a + second.current_a <= 43.48
 
 
 async def test_the_operator_gives_a_running_session_its_need_until_it_ends(
-    make_project: Any,
+    start_engine: EngineFactory,
 ) -> None:
-    project: Project = make_project(bollards=2, connectors=1)
-    site = dataclasses.replace(project.sites[0], limit_kw=SITE_KW, objective=Objective.DEADLINE)
-    engine = Engine(dataclasses.replace(project, sites=(site,), smart_charging=FAST), ocpp_port=0)
-    await engine.start()
-    try:
+    engine = await start_engine(bollards=2, objective=Objective.DEADLINE)
 
-        def need(**given: Any) -> cmd.SetSessionNeed:
-            fields: dict[str, Any] = {"energy_kwh": None, "departure": None} | given
-            return cmd.SetSessionNeed(charger_id="CP-002", connector_id=1, **fields)
+    def need(**given: Any) -> cmd.SetSessionNeed:
+        fields: dict[str, Any] = {"energy_kwh": None, "departure": None} | given
+        return cmd.SetSessionNeed(charger_id="CP-002", connector_id=1, **fields)
 
-        idle = await execute_as_admin(engine.router, need(energy_kwh=5.0, departure=utcnow()))
-        assert idle.status == "NoSession"
-        await charge(engine, "CP-001", "CP-002")
-        half = await execute_as_admin(engine.router, need(energy_kwh=5.0))
-        assert (half.status, half.detail) == (
-            "InvalidValue",
-            "give both the energy and the departure, or neither",
-        )
-        past = await execute_as_admin(
-            engine.router, need(energy_kwh=5.0, departure=utcnow() - timedelta(minutes=1))
-        )
-        assert past.detail == "the departure is already past"
-        departure = utcnow() + timedelta(hours=1)
-        given = await execute_as_admin(engine.router, need(energy_kwh=20.0, departure=departure))
-        assert given.ok, given
-        await engine.archive.run_durable(lambda connection: None)  # the audit queue written
-        trail = query_audit(engine.archive.engine, AuditFilter(target="CP-002"))
-        needs = [e for e in trail if e.action == "SetSessionNeed"]  # newest first
-        assert [(e.result, e.parameters["energy_kwh"]) for e in needs] == [
-            (cmd.Outcome.ACCEPTED.value, 20.0),
-            (cmd.Outcome.ERROR.value, 5.0),
-            (cmd.Outcome.ERROR.value, 5.0),
-            (cmd.Outcome.ERROR.value, 5.0),
-        ]
+    idle = await execute_as_admin(engine.router, need(energy_kwh=5.0, departure=utcnow()))
+    assert idle.status == "NoSession"
+    await charge(engine, "CP-001", "CP-002")
+    half = await execute_as_admin(engine.router, need(energy_kwh=5.0))
+    assert (half.status, half.detail) == (
+        "InvalidValue",
+        "give both the energy and the departure, or neither",
+    )
+    past = await execute_as_admin(
+        engine.router, need(energy_kwh=5.0, departure=utcnow() - timedelta(minutes=1))
+    )
+    assert past.detail == "the departure is already past"
+    departure = utcnow() + timedelta(hours=1)
+    given = await execute_as_admin(engine.router, need(energy_kwh=20.0, departure=departure))
+    assert given.ok, given
+    await engine.archive.run_durable(lambda connection: None)  # the audit queue written
+    trail = query_audit(engine.archive.engine, AuditFilter(target="CP-002"))
+    needs = [e for e in trail if e.action == "SetSessionNeed"]  # newest first
+    assert [(e.result, e.parameters["energy_kwh"]) for e in needs] == [
+        (cmd.Outcome.ACCEPTED.value, 20.0),
+        (cmd.Outcome.ERROR.value, 5.0),
+        (cmd.Outcome.ERROR.value, 5.0),
+        (cmd.Outcome.ERROR.value, 5.0),
+    ]
 
-        def current() -> dict[str, float]:
-            return {c.charger_id: c.current_a for c in status(engine).connectors}
+    def current() -> dict[str, float]:
+        return {c.charger_id: c.current_a for c in status(engine).connectors}
 
-        # 20 kWh in an hour takes 29 A of the 43.5 A; the other session gets the rest
-        await wait_until(lambda: current().get("CP-002", 0.0) > 28.0)
-        shown = connector(engine, "CP-002")
-        assert (shown.need_source, shown.departure) == ("operator test-admin", departure)
-        assert current()["CP-001"] < 15.0
-        cleared = await execute_as_admin(engine.router, need())
-        assert cleared.ok
-        await wait_until(lambda: connector(engine, "CP-002").need_source == "")
-        await wait_until(lambda: abs(current()["CP-001"] - current()["CP-002"]) < 0.2)  # fair
-    finally:
-        await engine.stop()
+    # 20 kWh in an hour takes 29 A of the 43.5 A; the other session gets the rest
+    await wait_until(lambda: current().get("CP-002", 0.0) > 28.0)
+    shown = connector(engine, "CP-002")
+    assert (shown.need_source, shown.departure) == ("operator test-admin", departure)
+    assert current()["CP-001"] < 15.0
+    cleared = await execute_as_admin(engine.router, need())
+    assert cleared.ok
+    await wait_until(lambda: connector(engine, "CP-002").need_source == "")
+    await wait_until(lambda: abs(current()["CP-001"] - current()["CP-002"]) < 0.2)  # fair
