@@ -47,7 +47,7 @@ def build(
                         f"C{n:04d}",
                         max_a=rng.choice((16.0, 32.0)),
                         phases=1 if single else 3,
-                        phase=Phase(n % 3 + 1),
+                        phase=Phase((n // 3 if single else n) % 3 + 1),
                     )
                 )
                 offered = 16.0

@@ -27,11 +27,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from itertools import chain, compress
-from operator import mul, neg, not_
+from itertools import chain, compress, repeat
+from operator import attrgetter, contains, itemgetter, lt, mul, neg, not_
 from typing import NamedTuple
 
-from evsuper.charging.topology import Group, Phase, Site, amps_to_watts, watts_to_amps
+from evsuper.charging.topology import (
+    Connector,
+    Group,
+    Phase,
+    Site,
+    amps_to_watts,
+    watts_to_amps,
+)
 
 DEMAND_MARGIN_A = 1.0  # a vehicle drawing this far below its offer is taken to want no more
 _TIGHT = 1e-7  # relative slack under which a limit counts as full
@@ -175,10 +182,11 @@ def _problem(site: Site, sessions: Iterable[Session]) -> _Problem:
         if session.connector_id in by_connector:
             raise ValueError(f"two sessions on connector {session.connector_id!r}")
         by_connector[session.connector_id] = session
-    ordered = [by_connector[c] for c in sorted(by_connector)]
-    connectors = [site.connectors[s.connector_id] for s in ordered]
-    phases = [c.site_phases(s.phases) for c, s in zip(connectors, ordered, strict=True)]
-    lo = [c.min_a for c in connectors]
+    ids = sorted(by_connector)
+    ordered = list(map(by_connector.__getitem__, ids))
+    connectors = list(map(site.connectors.__getitem__, ids))
+    phases = list(map(Connector.site_phases, connectors, map(attrgetter("phases"), ordered)))
+    lo = list(map(attrgetter("min_a"), connectors))
     hi: list[float] = []
     hi_reason: list[str] = []
     for session, c, ph in zip(ordered, connectors, phases, strict=True):
@@ -208,9 +216,10 @@ def _constraints(
     A limit that holds even with every session under it at its own maximum cannot bind,
     and is left out. Sessions with the same path and phases share their list of constraints.
     """
-    watts_per_a = [amps_to_watts(1.0, len(ph), site.voltage_v) for ph in phases]
-    on_phase = {phase: [phase in ph for ph in phases] for phase in _PHASES}
-    paths = [site.paths[session.connector_id] for session in sessions]
+    per_phase_count = {n: amps_to_watts(1.0, n, site.voltage_v) for n in (1, 2, 3)}
+    watts_per_a = list(map(per_phase_count.__getitem__, map(len, phases)))
+    on_phase = {phase: list(map(contains, phases, repeat(phase))) for phase in _PHASES}
+    paths = list(map(site.paths.__getitem__, map(attrgetter("connector_id"), sessions)))
     under: defaultdict[str, list[int]] = defaultdict(list)
     for s, path in enumerate(paths):
         for ancestor in path:
@@ -239,9 +248,10 @@ def _constraints(
     # a session's rows are its parent's own rows for its phases, then the parent's parent's...
     rows_for: dict[tuple[str, tuple[Phase, ...]], list[tuple[int, float]]] = {}
 
-    def rows_above(node_id: str, ph: tuple[Phase, ...], watts: float) -> list[tuple[int, float]]:
+    def rows_above(node_id: str, ph: tuple[Phase, ...]) -> list[tuple[int, float]]:
         rows = rows_for.get((node_id, ph))
         if rows is None:
+            watts = per_phase_count[len(ph)]
             rows = [
                 (k, watts if phase is None else 1.0)
                 for k, phase in rows_of[node_id]
@@ -249,15 +259,14 @@ def _constraints(
             ]
             path = site.paths[node_id]
             if path:
-                rows += rows_above(path[-1], ph, watts)
+                rows += rows_above(path[-1], ph)
             rows_for[node_id, ph] = rows
         return rows
 
-    of = [
-        rows_above(path[-1], ph, watts)
-        for path, ph, watts in zip(paths, phases, watts_per_a, strict=True)
-    ]
-    return constraints, of
+    keys = list(zip(map(itemgetter(-1), paths), phases, strict=True))
+    for parent, ph in dict.fromkeys(keys):
+        rows_above(parent, ph)
+    return constraints, list(map(rows_for.__getitem__, keys))
 
 
 def _order(sessions: Sequence[Session], objective: Objective) -> list[int]:
@@ -421,27 +430,26 @@ def _setpoints(
     constraints = p.constraints
     full = [c.load(x) >= c.cap - c.tol for c in constraints]
     voltage = site.voltage_v
-    result: dict[str, Setpoint] = {}
-    for s, session in enumerate(p.sessions):
-        cid, phases = session.connector_id, p.phases[s]
-        if s in paused:
-            c = constraints[paused[s]]
-            reason = f"paused: below {p.lo[s]:g} A minimum, {c.limited}"
-            result[cid] = Setpoint(cid, State.PAUSED, 0.0, phases, 0.0, reason, c.node)
-            continue
-        binding: str | None = None
-        reason = p.hi_reason[s]
-        if x[s] < p.hi[s] - _TIGHT * p.hi[s]:
-            # the deepest full limit on its path (work conservation: there is one)
-            rows = p.of[s]
-            k = rows[0][0]
-            for row, _ in rows:
-                if full[row]:
-                    k = row
-                    break
-            binding, reason = constraints[k].node, constraints[k].limited
-        power = amps_to_watts(x[s], len(phases), voltage)
-        result[cid] = Setpoint(cid, State.CHARGING, x[s], phases, power, reason, binding)
+    reasons = list(p.hi_reason)
+    bindings: list[str | None] = [None] * len(x)
+    below = map(lt, x, map(mul, p.hi, repeat(1 - _TIGHT)))
+    for s in compress(range(len(x)), below):
+        # the deepest full limit on its path (work conservation: there is one)
+        rows = p.of[s]
+        k = rows[0][0]
+        for row, _ in rows:
+            if full[row]:
+                k = row
+                break
+        bindings[s], reasons[s] = constraints[k].node, constraints[k].limited
+    ids = list(map(attrgetter("connector_id"), p.sessions))
+    power = map(amps_to_watts, x, map(len, p.phases), repeat(voltage))
+    charging = map(Setpoint, ids, repeat(State.CHARGING), x, p.phases, power, reasons, bindings)
+    result: dict[str, Setpoint] = dict(zip(ids, charging, strict=True))
+    for s, k in paused.items():
+        c, cid = constraints[k], ids[s]
+        reason = f"paused: below {p.lo[s]:g} A minimum, {c.limited}"
+        result[cid] = Setpoint(cid, State.PAUSED, 0.0, p.phases[s], 0.0, reason, c.node)
     if len(result) == len(site.connectors):
         return result  # in connector id order, as the sessions
     for cid, connector in site.connectors.items():
