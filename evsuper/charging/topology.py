@@ -82,6 +82,13 @@ class Group:
     label: str = "feeder"
 
 
+class Shape:
+    """Stands for a tree apart from its limits, compared by identity: `with_limits` passes
+    it on, so what depends only on the tree can be worked out once and reused."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Site:
     """The grid connection: the root of the tree."""
@@ -94,6 +101,7 @@ class Site:
     connectors: Mapping[str, Connector] = field(init=False, repr=False, compare=False)
     paths: Mapping[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)  # ancestors
     nodes: Mapping[str, Site | Group] = field(init=False, repr=False, compare=False)
+    shape: Shape = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.voltage_v > 0:
@@ -115,6 +123,7 @@ class Site:
         object.__setattr__(self, "connectors", connectors)
         object.__setattr__(self, "paths", paths)
         object.__setattr__(self, "nodes", nodes)
+        object.__setattr__(self, "shape", Shape())
 
     def _check_connector(self, c: Connector) -> None:
         where = f"connector {c.id}"
@@ -158,11 +167,13 @@ def with_limits(site: Site, limits: Mapping[str, Limit]) -> Site:
     unknown = set(limits) - set(site.nodes)
     if unknown:
         raise ValueError(f"no site or group with id {', '.join(sorted(unknown))}")
-    return replace(
+    derived = replace(
         site,
         limit=limits.get(site.id, site.limit),
         children=tuple(rebuild(child) for child in site.children),
     )
+    object.__setattr__(derived, "shape", site.shape)  # the same tree with other limits
+    return derived
 
 
 def available_kw(configured_kw: float, non_ev_load_kw: float) -> float:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from evsuper.charging.allocator import Objective, Session, State, allocate
-from evsuper.charging.topology import Connector, Group, Limit, Phase, Site
+from evsuper.charging.topology import Connector, Group, Limit, Phase, Site, with_limits
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
@@ -171,3 +171,19 @@ def test_bad_sessions_are_refused() -> None:
         allocate(site, [Session("C1"), Session("C1")])
     with pytest.raises(ValueError, match="needs `now`"):
         allocate(site, [Session("C1", energy_need_kwh=1, departure=NOW)], Objective.DEADLINE)
+
+
+def test_each_round_follows_its_own_limits_on_the_same_tree() -> None:
+    # the rows of a tree are kept between allocations; the limits are read each time
+    site = feeder_site(Connector("C1"), Connector("C2", phases=1, phase=Phase.L3), amps=40)
+    sessions = [Session("C1"), Session("C2")]
+    tighter = with_limits(site, {"F1": Limit(amps=16)})
+    kw_only = with_limits(site, {"F1": Limit(kw=8.28)})  # 690 + 230 W per A: 9 A each
+    for _ in range(2):
+        assert allocate(site, sessions).setpoints["C1"].current_a == pytest.approx(20)
+        assert allocate(tighter, sessions).setpoints["C1"].current_a == pytest.approx(8)
+        three = allocate(kw_only, sessions).setpoints
+        assert three["C1"].reason == "limited by feeder F1 (kW)"
+        assert three["C1"].current_a == pytest.approx(9)
+    one = allocate(site, [Session("C1")]).setpoints
+    assert one["C1"].current_a == pytest.approx(32) and one["C2"].state is State.NOT_REQUESTED

@@ -90,5 +90,8 @@ def test_with_limits_replaces_the_named_nodes() -> None:
     assert changed.limit == Limit(kw=30)
     assert changed.nodes["F1"].limit == Limit(amps=16)
     assert site.nodes["F1"].limit == Limit(amps=32)
+    assert changed.shape is site.shape  # the same tree: what depends only on it is reused
+    rebuilt = Site("S", Limit(kw=50), (Group("F1", Limit(amps=32), (Connector("C1", max_a=16),)),))
+    assert rebuilt.shape is not site.shape
     with pytest.raises(ValueError, match="no site or group with id C1"):
         with_limits(site, {"C1": Limit()})
