@@ -502,7 +502,8 @@ def _serve_deadlines(
     p: _Problem, x: list[float], order: Sequence[int], now: datetime | None, voltage_v: float
 ) -> None:
     """Earliest departure first, raise each session towards the current meeting its need."""
-    load = [row.load(x) for row in p.rows]
+    caps = p.caps
+    load = [row.load(x) if cap < math.inf else 0.0 for row, cap in zip(p.rows, caps, strict=True)]
     for s in order:
         session = p.sessions[s]
         if session.departure is None or session.energy_need_kwh is None:
@@ -514,10 +515,14 @@ def _serve_deadlines(
         target = min(watts_to_amps(need_w, len(p.phases[s]), voltage_v), p.hi[s])
         if target <= x[s]:
             continue
-        room = min(((p.caps[k] - load[k]) / a for k, a in p.of[s]), default=math.inf)
+        rows, room = p.of[s], math.inf
+        for k, a in rows:
+            if (left := (caps[k] - load[k]) / a) < room:
+                room = left
         raised = max(x[s], min(target, x[s] + max(room, 0.0)))
-        for k, a in p.of[s]:
-            load[k] += a * (raised - x[s])
+        step = raised - x[s]
+        for k, a in rows:
+            load[k] += a * step
         x[s] = raised
 
 
