@@ -345,24 +345,36 @@ def _admit(p: _Problem, order: Sequence[int], x: list[float]) -> tuple[set[int],
     return admitted, paused
 
 
-def _level(room: float, a: list[float], lo: list[float], hi: list[float]) -> float:
-    """The level t at which sum(a * clamp(t, lo, hi)) reaches `room` (inf: never)."""
-    if sum(map(mul, a, hi)) <= room:
+def _level(room: float, a: list[float] | None, lo: list[float], hi: list[float]) -> float:
+    """The level t at which sum(a * clamp(t, lo, hi)) reaches `room` (inf: never); a None:
+    every coefficient 1 (a limit in A)."""
+    if (sum(hi) if a is None else sum(map(mul, a, hi))) <= room:
         return math.inf
-    value = sum(map(mul, a, lo))
+    value = sum(lo) if a is None else sum(map(mul, a, lo))
     if value >= room:
         return -math.inf
     if min(lo) == max(lo):
         # one floor, below the level: the load is sum(a * min(t, hi)); walk up the tops
-        rest, below = sum(a), 0.0
-        for top, weight in sorted(zip(hi, a, strict=True)):
-            level = (room - below) / rest
-            if level <= top:
-                return level
-            below += weight * top
-            rest -= weight
+        below = 0.0
+        if a is None:
+            rest = float(len(hi))
+            for top in sorted(hi):
+                level = (room - below) / rest
+                if level <= top:
+                    return level
+                below += top
+                rest -= 1.0
+        else:
+            rest = sum(a)
+            for top, weight in sorted(zip(hi, a, strict=True)):
+                level = (room - below) / rest
+                if level <= top:
+                    return level
+                below += weight * top
+                rest -= weight
         return max(hi)  # (reached only through rounding: the load meets room at the top)
-    events = sorted(chain(zip(lo, a, strict=True), zip(hi, map(neg, a), strict=True)))
+    coef = [1.0] * len(lo) if a is None else a
+    events = sorted(chain(zip(lo, coef, strict=True), zip(hi, map(neg, coef), strict=True)))
     slope, previous = 0.0, events[0][0]
     for at, change in events:
         reached = value + slope * (at - previous)
@@ -476,7 +488,7 @@ def _raise(p: _Problem, x: list[float], active: Sequence[int], rows: _Moving) ->
             if not mine:
                 return math.inf
         lo, top = list(map(floor.__getitem__, mine)), list(map(hi.__getitem__, mine))
-        return _level(room[k], coef, lo, top)
+        return _level(room[k], None if p.rows[k].phase else coef, lo, top)
 
     freezes, moving_left = 0, len(active)
     heapq.heapify(heap)
