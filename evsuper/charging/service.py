@@ -169,7 +169,7 @@ class _Connector:
     running_since: float | None = None  # loop clock since its session has current
     resting_until: float = 0.0  # loop clock: paused for another's turn until then
     vehicle_phases: int | None = None  # phases its vehicle draws on (meter values); None: unknown
-    started_at: datetime | None = None  # when its session was first seen
+    started_at: datetime | None = None  # when its session began (its transaction tag's time)
     energy_kwh: float = 0.0  # delivered in its session
     need: ChargingNeed | None = None  # energy still to deliver and departure, when known
     operator_need: OperatorNeed | None = None  # SetSessionNeed, until the session ends

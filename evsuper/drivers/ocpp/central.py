@@ -188,7 +188,9 @@ class CentralSystem:
             conn.transaction_id = transaction.id
             conn.id_tag = transaction.id_tag
             conn.meter_start_wh = transaction.meter_start_wh
-            self._publish_transaction(transaction.charger_id, transaction.connector_id)
+            self._publish_transaction(
+                transaction.charger_id, transaction.connector_id, since=transaction.start_ts
+            )
         for reservation in await self.store.open_reservations():
             self._track_reservation(reservation)
             self._publish_reservation(reservation.charger_id, reservation.connector_id)
@@ -676,11 +678,15 @@ class CentralSystem:
         )
         self.bus.emit(TransactionStopped(transaction))
 
-    def _publish_transaction(self, charger_id: str, connector_id: int) -> None:
+    def _publish_transaction(
+        self, charger_id: str, connector_id: int, since: datetime | None = None
+    ) -> None:
+        """The connector's transaction tags; `since`: when the transaction began, when it
+        did not begin now (one still open when the engine starts)."""
         conn = self._charger(charger_id).connector(connector_id)
         self.bus.publish(
             connector_tag(charger_id, connector_id, ConnectorTag.TRANSACTION_ID),
-            Sample(conn.transaction_id),
+            Sample(conn.transaction_id) if since is None else Sample(conn.transaction_id, since),
         )
         self.bus.publish(
             connector_tag(charger_id, connector_id, ConnectorTag.ID_TAG),

@@ -790,6 +790,29 @@ async def test_reservations_expire_and_survive_a_restart(site: SiteFactory) -> N
         await restarted.stop()
 
 
+async def test_a_transaction_open_at_a_restart_keeps_its_start_time(site: SiteFactory) -> None:
+    # the charging service counts a usage profile's stay from the session's start
+    s = await site()
+    began = utcnow() - timedelta(hours=2)
+    async with s.charger() as cp:
+        await cp.boot()
+        start = await cp.call(
+            call.StartTransaction(
+                connector_id=1, id_tag="ANY", meter_start=0, timestamp=to_wire(began)
+            )
+        )
+        assert s.central.bus.get("CP-001/C1/transaction_id").ts > began + timedelta(hours=1)
+    await s.central.stop()
+    restarted = CentralSystem(s.project, TagBus(), s.archive, host="127.0.0.1", port=0)
+    await restarted.start()
+    try:
+        sample = restarted.bus.get("CP-001/C1/transaction_id")
+        assert sample is not None and sample.value == start.transaction_id
+        assert abs(sample.ts - began) < timedelta(seconds=1)
+    finally:
+        await restarted.stop()
+
+
 async def test_reserve_now_without_an_answer_stays_requested(site: SiteFactory) -> None:
     s = await site(response_timeout_s=0.3)
     offline = await s.central.execute(
