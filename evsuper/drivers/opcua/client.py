@@ -47,6 +47,23 @@ log = logging.getLogger(__name__)
 # what breaks the link (as opposed to a bad status for one node)
 _LINK_ERRORS = (ConnectionError, OSError, TimeoutError, ua.UaError, DriverConfigError)
 
+
+class _LinkLossAtDebug(logging.Filter):
+    """A lost link is the driver's to report (comm-failure quality, device status, one
+    INFO line per attempt). asyncua's client logs it again, as an ERROR with a traceback
+    every second until the session is dropped, and as a WARNING on each close of the dead
+    session: those records are kept at DEBUG level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        lost = record.exc_info is not None and isinstance(record.exc_info[1], _LINK_ERRORS)
+        if lost or record.getMessage().endswith("was called but connection is closed"):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+for _name in ("asyncua.client.ua_session.UaSession", "asyncua.client.ua_client.UaClient"):
+    logging.getLogger(_name).addFilter(_LinkLossAtDebug())
+
 _MODES = {
     SecurityMode.SIGN: ua.MessageSecurityMode.Sign,
     SecurityMode.SIGN_AND_ENCRYPT: ua.MessageSecurityMode.SignAndEncrypt,

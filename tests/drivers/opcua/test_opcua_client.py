@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC
 from importlib.metadata import entry_points
@@ -185,8 +186,9 @@ async def test_writes_are_typed_read_back_and_refused_when_they_must(
 
 
 async def test_reconnect_after_a_server_restart_restores_the_subscription(
-    recorder: Recorder,
+    recorder: Recorder, caplog: pytest.LogCaptureFixture
 ):
+    caplog.set_level(logging.INFO)
     async with OpcUaSimulator(step_s=0) as own:
         points = [
             {"tag": "B/load_kw", "node": LOAD, "sampling_ms": 50},
@@ -215,6 +217,12 @@ async def test_reconnect_after_a_server_restart_restores_the_subscription(
             assert status.connects == 2 and driver.status()["poll"].connects == 2
     for tag in ("B/load_kw", "P/load_kw"):
         assert recorder.qualities(tag).count(Quality.COMM_FAILURE) == 1
+    # the lost link is the driver's to report: asyncua's traceback stays at debug level
+    lost = [
+        r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("asyncua")
+    ]
+    assert lost == []
+    assert any("opcua device bms" in r.getMessage() for r in caplog.records)
 
 
 async def test_a_dead_endpoint_does_not_delay_another(sim: OpcUaSimulator, recorder: Recorder):
