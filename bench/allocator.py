@@ -1,14 +1,14 @@
 """Allocator time for 1,000 connectors in a three-level tree, for each objective.
 
-A site (limits in kW and A) with 10 distribution boards, each with 10 feeders of 10
-connectors: a third single-phase (rotations L1/L2/L3; none with --three-phase-only), every
-connector with a session, a quarter of the vehicles drawing less than offered, three
-priority classes, departures in the next 12 h. Limits are set so that connectors, feeders,
-boards and the site all bind somewhere. Printed: median, p95 and best of `allocate` over
-the repeats, the states, and what binds the sessions (F: feeder, B: board, S: site, own:
-connector or vehicle); then the median of a first allocation ("new tree"), which also
-builds the limits' rows that the service's next rounds reuse while the same connectors
-charge.
+A site (limits in kW and A) with distribution boards of 10 feeders of 10 connectors (10
+boards for 1,000 connectors, one per 100): a third single-phase (rotations L1/L2/L3; none
+with --three-phase-only), every connector with a session, a quarter of the vehicles
+drawing less than offered, three priority classes, departures in the next 12 h. Limits are
+set so that connectors, feeders, boards and the site all bind somewhere. Printed: median,
+p95 and best of `allocate` over the repeats, the states, and what binds the sessions (F:
+feeder, B: board, S: site, own: connector or vehicle); then the median of a first
+allocation ("new tree"), which also builds the limits' rows that the service's next rounds
+reuse while the same connectors charge.
 
     .venv/bin/python bench/allocator.py [--connectors 1000] [--repeat 50] [--three-phase-only]
 
@@ -34,15 +34,15 @@ NOW = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 def build(
     connectors: int, rng: random.Random, single_phase: bool = True
 ) -> tuple[Site, list[Session]]:
-    per_feeder = max(1, connectors // 100)
+    count = max(1, connectors // 100)
     boards = []
     sessions = []
     n = 0
-    for b in range(10):
+    for b in range(count):
         feeders = []
         for f in range(10):
             leaves = []
-            for _ in range(per_feeder):
+            for _ in range(10):
                 n += 1
                 single = single_phase and n % 3 == 0
                 leaves.append(
@@ -70,7 +70,7 @@ def build(
         boards.append(
             Group(f"B{b}", Limit(kw=rng.choice((500.0, 800.0)), amps=800), tuple(feeders), "board")
         )
-    return Site("S", Limit(kw=6000, amps=8000), tuple(boards)), sessions
+    return Site("S", Limit(kw=600 * count, amps=800 * count), tuple(boards)), sessions
 
 
 def main() -> None:
