@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -18,10 +18,9 @@ from PySide6.QtWidgets import (
 from evsuper.engine.commands import AcceptCharger, CommandResult
 from evsuper.hmi.bridge import CommandSender
 from evsuper.hmi.models.pending import Column, PendingChargersModel
+from evsuper.hmi.models.table import Index
 from evsuper.hmi.widgets.command_result import CommandResultLine
 from evsuper.users.permissions import NOBODY, Actor, refusal
-
-_ModelIndex = QModelIndex | QPersistentModelIndex
 
 INTRO = (
     "These chargers connected but are not in the project, so they are answered "
@@ -121,7 +120,7 @@ class PendingChargersDialog(QDialog):
 
     # ---- display
 
-    def _on_rows_inserted(self, parent: _ModelIndex, first: int, last: int) -> None:
+    def _on_rows_inserted(self, parent: Index, first: int, last: int) -> None:
         for row in range(first, last + 1):
             charger_id = self._model.state_at(row).charger_id
             button = QPushButton("Accept")
@@ -131,7 +130,7 @@ class PendingChargersDialog(QDialog):
             self.table.setIndexWidget(self._model.index(row, Column.ACTION), button)
         self._update_buttons()
 
-    def _on_rows_removed(self, parent: _ModelIndex, first: int, last: int) -> None:
+    def _on_rows_removed(self, parent: Index, first: int, last: int) -> None:
         # The view deletes the index widgets of removed rows itself.
         for row in range(first, last + 1):
             self._buttons.pop(self._model.state_at(row).charger_id, None)

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex
 from PySide6.QtWidgets import QWidget
 
 from evsuper.core.domain import CommState
@@ -29,12 +28,11 @@ from evsuper.hmi.library.charger import (
 from evsuper.hmi.library.equipment import Breaker, DeviceView
 from evsuper.hmi.library.widget import LibraryObject
 from evsuper.hmi.models.overview import ChargerState, OverviewModel
+from evsuper.hmi.models.table import Index
 from evsuper.hmi.quality import worst
 from evsuper.project.model import ChargerKind
 
 log = logging.getLogger(__name__)
-
-_ModelIndex = QModelIndex | QPersistentModelIndex
 
 
 def charge_point_view(
@@ -118,7 +116,7 @@ class BoundChargePoint(LibraryObject[ChargePointView]):
             out_of_service=self._out_of_service,
         )
 
-    def _on_data_changed(self, top_left: _ModelIndex, bottom_right: _ModelIndex) -> None:
+    def _on_data_changed(self, top_left: Index, bottom_right: Index) -> None:
         row = self._model.row_of(self._charger_id)
         if row is not None and top_left.row() <= row <= bottom_right.row():
             self._refresh()

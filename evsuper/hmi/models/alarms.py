@@ -21,10 +21,8 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
     QTimer,
@@ -35,9 +33,8 @@ from evsuper.alarms.model import ALARM_PREFIX, AlarmRecord, AlarmState, Category
 from evsuper.core.tags import Sample, TagPath
 from evsuper.hmi import formatting
 from evsuper.hmi.models.rows import row_runs
+from evsuper.hmi.models.table import Index, TableModel
 from evsuper.hmi.theme import Palette, font, priority_style
-
-_ModelIndex = QModelIndex | QPersistentModelIndex
 
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's AlarmRecord
 BLINK_INTERVAL_MS = 500  # one phase: on 0.5 s, off 0.5 s (1 Hz)
@@ -152,11 +149,13 @@ def _sort_key(record: AlarmRecord, column: int) -> Any:
     return (_cell(record, column).casefold(), urgency)
 
 
-class AlarmListModel(QAbstractTableModel):
+class AlarmListModel(TableModel):
     """Every alarm the engine publishes, in arrival order (the proxy sorts)."""
 
     changed = Signal()  # after each batch that changed something
     blinkChanged = Signal(bool)  # the shared blink phase of unacknowledged alarms
+
+    headers = tuple(HEADERS[c] for c in Column)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -173,13 +172,10 @@ class AlarmListModel(QAbstractTableModel):
 
     # ---- Qt model interface
 
-    def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._records)
+    def row_count(self) -> int:
+        return len(self._records)
 
-    def columnCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else _COLUMN_COUNT
-
-    def data(self, index: _ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         record = self._records[index.row()]
@@ -199,13 +195,6 @@ class AlarmListModel(QAbstractTableModel):
             return Palette.TEXT_MUTED
         if role == Qt.ItemDataRole.FontRole and record.state is AlarmState.RTN_UNACKNOWLEDGED:
             return self._italic
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[Column(section)]
         return None
 
     # ---- state
@@ -412,10 +401,10 @@ class AlarmFilterProxy(QSortFilterProxyModel):
                 return False
         return True
 
-    def filterAcceptsRow(self, source_row: int, source_parent: _ModelIndex) -> bool:
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         return self.accepts(self._source.record_at(source_row))
 
-    def lessThan(self, left: _ModelIndex, right: _ModelIndex) -> bool:
+    def lessThan(self, left: Index, right: Index) -> bool:
         if self._urgency:
             urgency = self._source.urgency
             return urgency[left.row()] < urgency[right.row()]

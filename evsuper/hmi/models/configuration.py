@@ -14,18 +14,14 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
 from PySide6.QtGui import QFont
 
 from evsuper.hmi import formatting
+from evsuper.hmi.models.table import Index, TableModel
 from evsuper.hmi.theme import Palette
-
-_ModelIndex = QModelIndex | QPersistentModelIndex
 
 REBOOT_REQUIRED = "RebootRequired"
 
@@ -85,10 +81,12 @@ def parse_configuration(payload: Mapping[str, Any]) -> tuple[list[ConfigurationK
     return keys, [str(key) for key in payload.get("unknown", [])]
 
 
-class ConfigurationModel(QAbstractTableModel):
+class ConfigurationModel(TableModel):
     """One row per configuration key; the Value of read-write keys is editable."""
 
     changeRequested = Signal(str, str)  # key, new value
+
+    headers = tuple(_HEADERS[c] for c in Column)
 
     def __init__(self) -> None:
         super().__init__()
@@ -100,13 +98,10 @@ class ConfigurationModel(QAbstractTableModel):
 
     # ---- Qt model interface
 
-    def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._keys)
+    def row_count(self) -> int:
+        return len(self._keys)
 
-    def columnCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
-
-    def data(self, index: _ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._keys):
             return None
         entry = self._keys[index.row()]
@@ -127,14 +122,7 @@ class ConfigurationModel(QAbstractTableModel):
             return f"{entry.key} = {formatting.text(entry.value)}\n({access})"
         return None
 
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _HEADERS[Column(section)]
-        return None
-
-    def flags(self, index: _ModelIndex) -> Qt.ItemFlag:
+    def flags(self, index: Index) -> Qt.ItemFlag:
         flags = super().flags(index)
         if not index.isValid() or not 0 <= index.row() < len(self._keys):
             return flags
@@ -142,7 +130,7 @@ class ConfigurationModel(QAbstractTableModel):
             flags |= Qt.ItemFlag.ItemIsEditable
         return flags
 
-    def setData(self, index: _ModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
         """Ask for the change (``changeRequested``); the shown value stays until confirmed."""
         if role != Qt.ItemDataRole.EditRole or not self.flags(index) & Qt.ItemFlag.ItemIsEditable:
             return False

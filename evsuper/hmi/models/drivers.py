@@ -13,20 +13,20 @@ from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from evsuper.core.tags import Quality
 from evsuper.drivers.base import DeviceStatus, LinkState
 from evsuper.hmi import formatting
 from evsuper.hmi.bridge import EngineReader, ReadFailed
+from evsuper.hmi.models.table import Index, TableModel
 from evsuper.hmi.quality import marked
 from evsuper.hmi.theme import Palette, font
 
 if TYPE_CHECKING:
     from evsuper.engine.runtime import Engine
 
-_ModelIndex = QModelIndex | QPersistentModelIndex
 
 # device name → (address scheme, status); None: the engine has no drivers at all
 DriverStatuses = dict[str, tuple[str, DeviceStatus]]
@@ -135,8 +135,10 @@ class DeviceLine:
     status: DeviceStatus
 
 
-class DriversModel(QAbstractTableModel):
+class DriversModel(TableModel):
     """Row 0: the OCPP central system; then the driver devices by name."""
+
+    headers = tuple(HEADERS[c] for c in Column)
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -145,6 +147,9 @@ class DriversModel(QAbstractTableModel):
         self._configured: bool | None = None  # None: not read yet
 
     # ---- state
+
+    def row_count(self) -> int:
+        return 1 + len(self._devices)
 
     @property
     def configured(self) -> bool | None:
@@ -179,20 +184,7 @@ class DriversModel(QAbstractTableModel):
 
     # ---- Qt model interface
 
-    def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else 1 + len(self._devices)
-
-    def columnCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[Column(section)]
-        return None
-
-    def data(self, index: _ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         column = Column(index.column())

@@ -14,9 +14,7 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
 )
@@ -24,8 +22,7 @@ from PySide6.QtGui import QFont
 
 from evsuper.drivers.ocpp.session_log import Direction, FrameRecord
 from evsuper.hmi import formatting
-
-_ModelIndex = QModelIndex | QPersistentModelIndex
+from evsuper.hmi.models.table import Index, TableModel
 
 FRAME_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's FrameRow
 FRAME_PREVIEW_CHARS = 300  # of the frame text shown in the table; the detail pane has it all
@@ -98,27 +95,19 @@ def frame_rows(records: list[FrameRecord]) -> list[FrameRow]:
     return rows
 
 
-class FrameLogModel(QAbstractTableModel):
+class FrameLogModel(TableModel):
     """The frames of one charger; ``set_records`` keeps rows (and selections) still there."""
+
+    headers = tuple(_HEADERS[c] for c in Column)
 
     def __init__(self) -> None:
         super().__init__()
         self._rows: list[FrameRow] = []
 
-    def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    def row_count(self) -> int:
+        return len(self._rows)
 
-    def columnCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _HEADERS[Column(section)]
-        return None
-
-    def data(self, index: _ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         row = self._rows[index.row()]
@@ -209,7 +198,7 @@ class FrameFilter(QSortFilterProxyModel):
             change()
             self.invalidateRowsFilter()
 
-    def filterAcceptsRow(self, source_row: int, source_parent: _ModelIndex) -> bool:
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         model = self.sourceModel()
         if not isinstance(model, FrameLogModel) or source_row >= model.rowCount():
             return False

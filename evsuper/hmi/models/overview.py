@@ -17,7 +17,6 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractListModel,
     QModelIndex,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -26,6 +25,7 @@ from evsuper.alarms.model import ChargerAlarm
 from evsuper.core.domain import CommState, ConnectorStatus, RegistrationStatus
 from evsuper.core.tags import ChargerTag, ConnectorTag, Quality, Sample, TagPath, split_tag
 from evsuper.hmi.models.rows import row_runs
+from evsuper.hmi.models.table import Index
 from evsuper.project.model import ChargerConfig, ChargerKind, Project
 
 log = logging.getLogger(__name__)
@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 STATE_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's ChargerState
 # Connectors a charger outside the project may grow to (the project loader's limit).
 MAX_CONNECTORS = 16
-
-_ModelIndex = QModelIndex | QPersistentModelIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,10 +231,10 @@ class OverviewModel(QAbstractListModel):
 
     # ---- Qt model interface
 
-    def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._states)
 
-    def data(self, index: _ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._states):
             return None
         state = self._states[index.row()]

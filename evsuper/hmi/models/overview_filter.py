@@ -11,12 +11,11 @@ from __future__ import annotations
 import functools
 from enum import Enum
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Signal
 
 from evsuper.core.domain import ChargerCondition, charger_condition
 from evsuper.hmi.models.overview import ChargerState, OverviewModel
-
-_ModelIndex = QModelIndex | QPersistentModelIndex
+from evsuper.hmi.models.table import Index
 
 
 class StateFilter(Enum):
@@ -130,7 +129,7 @@ class OverviewFilter(QSortFilterProxyModel):
             self._count_all()
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
-    def filterAcceptsRow(self, source_row: int, source_parent: _ModelIndex) -> bool:
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         state = self._model.state_at(source_row)
         return self._selects(state) and bool(state_flags(state) & self._state.bit)
 
@@ -164,10 +163,10 @@ class OverviewFilter(QSortFilterProxyModel):
         state = self._model.state_at(row)
         return state_flags(state) if self._selects(state) else 0
 
-    def _on_data_changed(self, top_left: _ModelIndex, bottom_right: _ModelIndex) -> None:
+    def _on_data_changed(self, top_left: Index, bottom_right: Index) -> None:
         self._dirty.update(range(top_left.row(), bottom_right.row() + 1))
 
-    def _on_rows_inserted(self, parent: _ModelIndex, first: int, last: int) -> None:
+    def _on_rows_inserted(self, parent: Index, first: int, last: int) -> None:
         self._flags[first:first] = [0] * (last - first + 1)
         self._dirty.update(range(first, last + 1))
 

@@ -12,9 +12,7 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -22,9 +20,8 @@ from PySide6.QtCore import (
 from evsuper.core.domain import RegistrationStatus
 from evsuper.hmi import formatting
 from evsuper.hmi.models.overview import ChargerState, OverviewModel
+from evsuper.hmi.models.table import Index, TableModel
 from evsuper.hmi.theme import comm_label
-
-_ModelIndex = QModelIndex | QPersistentModelIndex
 
 
 class Column(IntEnum):
@@ -51,10 +48,12 @@ _COLUMNS: dict[Column, tuple[str, Callable[[ChargerState], str]]] = {
 }
 
 
-class PendingChargersModel(QAbstractTableModel):
+class PendingChargersModel(TableModel):
     """One row per pending charger, in the order they asked; follows the overview model."""
 
     countChanged = Signal(int)
+
+    headers = tuple(_COLUMNS[c][0] for c in Column)
 
     def __init__(self, overview: OverviewModel) -> None:
         super().__init__()
@@ -65,24 +64,14 @@ class PendingChargersModel(QAbstractTableModel):
 
     # ---- Qt model interface
 
-    def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._states)
+    def row_count(self) -> int:
+        return len(self._states)
 
-    def columnCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
-
-    def data(self, index: _ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._states):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return _COLUMNS[Column(index.column())][1](self._states[index.row()])
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _COLUMNS[Column(section)][0]
         return None
 
     # ---- state

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import Enum, IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QObject, Qt
 
 from evsuper.charging.planning import (
     Bay,
@@ -25,9 +25,8 @@ from evsuper.charging.planning import (
 from evsuper.charging.site_model import connector_key, site_trees
 from evsuper.charging.topology import Limit
 from evsuper.hmi import formatting
+from evsuper.hmi.models.table import Index, TableModel
 from evsuper.project.model import Project
-
-Index = QModelIndex | QPersistentModelIndex
 
 
 class BarKind(Enum):
@@ -143,12 +142,17 @@ def _when(ts: datetime) -> str:
     return ts.astimezone().strftime("%a %H:%M")
 
 
-class PlanTableModel(QAbstractTableModel):
+class PlanTableModel(TableModel):
     """The planned sessions of the site, by arrival."""
+
+    headers = _HEADERS
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.plans: list[PlannedSession] = []
+
+    def row_count(self) -> int:
+        return len(self.plans)
 
     def set_plans(self, plans: Sequence[PlannedSession]) -> None:
         if list(plans) == self.plans:
@@ -156,19 +160,6 @@ class PlanTableModel(QAbstractTableModel):
         self.beginResetModel()
         self.plans = list(plans)
         self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.plans)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return len(PlanColumn)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _HEADERS[section]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:

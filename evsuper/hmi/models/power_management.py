@@ -18,7 +18,6 @@ from PySide6.QtCore import (
     QAbstractItemModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -33,9 +32,8 @@ from evsuper.charging.status import (
 )
 from evsuper.charging.topology import NOMINAL_VOLTAGE_V, amps_to_watts
 from evsuper.hmi import formatting
+from evsuper.hmi.models.table import Index
 from evsuper.hmi.theme import font
-
-Index = QModelIndex | QPersistentModelIndex
 
 BAR_ROLE = Qt.ItemDataRole.UserRole + 1  # a Bar, on the Load column
 BINDING_ROLE = Qt.ItemDataRole.UserRole + 2  # True on a node whose limit binds

@@ -14,10 +14,7 @@ from datetime import datetime
 from enum import IntEnum
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
 )
@@ -27,10 +24,10 @@ from evsuper.charging.conflicts import Conflict, ProfileEntry, ProfileOrigin
 from evsuper.charging.profiles import ChargingProfile, InstalledProfile
 from evsuper.hmi import formatting
 from evsuper.hmi.dialogs.charger_maintenance import periods_summary
+from evsuper.hmi.models.table import Index, TableModel
 from evsuper.hmi.theme import Palette, font
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's ``ProfileRow``
-AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 class Column(IntEnum):
@@ -146,12 +143,17 @@ def _cell(row: ProfileRow, column: Column) -> str:
             return "⚠ " + ", ".join(kinds) if kinds else "OK"
 
 
-class InstalledProfilesModel(QAbstractTableModel):
+class InstalledProfilesModel(TableModel):
+    headers = tuple(HEADERS[c] for c in Column)
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[ProfileRow] = []
         self._bold = font(9.0, bold=True)
         self._conflict_brush = QBrush(Palette.SUSPENDED_FILL)
+
+    def row_count(self) -> int:
+        return len(self._rows)
 
     def set_rows(self, rows: list[ProfileRow]) -> None:
         if rows == self._rows:
@@ -163,20 +165,7 @@ class InstalledProfilesModel(QAbstractTableModel):
     def row(self, row: int) -> ProfileRow:
         return self._rows[row]
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[Column(section)]
-        return None
-
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
         row = self._rows[index.row()]
@@ -207,7 +196,7 @@ class ProfileFilter(QSortFilterProxyModel):
         self._site, self._charger, self._conflicts_only = site, charger, conflicts_only
         self.endFilterChange()
 
-    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         model = self.sourceModel()
         assert isinstance(model, InstalledProfilesModel)
         row = model.row(source_row)

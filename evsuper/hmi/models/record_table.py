@@ -9,16 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 
-Index = QModelIndex | QPersistentModelIndex
+from evsuper.hmi.models.table import Index, TableModel
+
 R = TypeVar("R")
 
 
-class RecordTableModel(QAbstractTableModel, Generic[R]):
+class RecordTableModel(TableModel, Generic[R]):
     def __init__(self, columns: Sequence[str], cells: Callable[[R], tuple[str, ...]]) -> None:
         super().__init__()
-        self._columns = tuple(columns)
+        self.headers = tuple(columns)
         self._to_cells = cells
         self._entries: list[R] = []
         self._cells: list[tuple[str, ...]] = []
@@ -36,22 +37,12 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
     def entries(self) -> list[R]:
         return list(self._entries)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._columns)
+    def row_count(self) -> int:
+        return len(self._entries)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return self._cells[index.row()][index.column()]
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self._columns[section]
         return None

@@ -16,10 +16,8 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
 )
@@ -30,12 +28,12 @@ from evsuper.core.timeutil import utcnow
 from evsuper.hmi import formatting
 from evsuper.hmi.bridge import EngineReader, ReadFailed
 from evsuper.hmi.models.rows import row_runs
+from evsuper.hmi.models.table import Index, TableModel
 from evsuper.hmi.quality import marked, quality_look, quality_tip
 
 if TYPE_CHECKING:
     from evsuper.engine.runtime import Engine
 
-_ModelIndex = QModelIndex | QPersistentModelIndex
 
 SAMPLE_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's Sample
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2  # the row's tag path
@@ -128,8 +126,10 @@ def writable_tags(engine: Engine) -> frozenset[TagPath]:
     )
 
 
-class TagBrowserModel(QAbstractTableModel):
+class TagBrowserModel(TableModel):
     """Feed it the bridge's batches with ``apply`` (the first one is the bus snapshot)."""
+
+    headers = tuple(HEADERS[c] for c in Column)
 
     def __init__(self, parent: QObject | None = None, now: Callable[[], datetime] = utcnow):
         super().__init__(parent)
@@ -142,6 +142,9 @@ class TagBrowserModel(QAbstractTableModel):
         self._stale_font.setItalic(True)
 
     # ---- state
+
+    def row_count(self) -> int:
+        return len(self._paths)
 
     def sample(self, path: TagPath) -> Sample | None:
         return self._samples.get(path)
@@ -207,20 +210,7 @@ class TagBrowserModel(QAbstractTableModel):
 
     # ---- Qt model interface
 
-    def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._paths)
-
-    def columnCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[Column(section)]
-        return None
-
-    def data(self, index: _ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         row = index.row()
         if not index.isValid() or row >= len(self._paths):
             return None
@@ -308,7 +298,7 @@ class TagFilter(QSortFilterProxyModel):
         """Filter every row again (after batches the proxy did not see)."""
         self._refilter(lambda: None)
 
-    def filterAcceptsRow(self, source_row: int, source_parent: _ModelIndex) -> bool:
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         model = self._model
         if self._only_bad and model.sample_at(source_row).quality is Quality.GOOD:
             return False

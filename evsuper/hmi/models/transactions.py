@@ -18,10 +18,7 @@ from collections import OrderedDict, deque
 from typing import Any, Protocol
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -35,9 +32,8 @@ from evsuper.historian.transactions import (
     TransactionSort,
 )
 from evsuper.hmi import formatting
+from evsuper.hmi.models.table import Index, TableModel
 from evsuper.hmi.worker import Worker
-
-Index = QModelIndex | QPersistentModelIndex
 
 PAGE_SIZE = 200
 CACHED_PAGES = 8
@@ -100,13 +96,15 @@ def display_cells(row: TransactionRow) -> tuple[str, ...]:
     )
 
 
-class TransactionTableModel(QAbstractTableModel):
+class TransactionTableModel(TableModel):
     """``query(where)`` and ``sort(column, order)`` re-query: ``querying`` when one
     starts, ``loaded`` with the count and the seconds it took, ``failed`` the error text."""
 
     querying = Signal()
     loaded = Signal(int, float)
     failed = Signal(str)
+
+    headers = COLUMNS
 
     def __init__(self, source: TransactionSource, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -125,6 +123,9 @@ class TransactionTableModel(QAbstractTableModel):
         self.page_fetches = 0  # pages read (not counting the first page of a query)
 
     # ---- queries ----
+
+    def row_count(self) -> int:
+        return self._count
 
     @property
     def current_filter(self) -> TransactionFilter:
@@ -261,12 +262,6 @@ class TransactionTableModel(QAbstractTableModel):
 
     # ---- Qt ----
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self._count
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
@@ -280,13 +275,6 @@ class TransactionTableModel(QAbstractTableModel):
                 else Qt.AlignmentFlag.AlignLeft
             )
             return int(horizontal | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
         return None
 
     def close(self) -> None:

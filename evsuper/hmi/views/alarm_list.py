@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -59,6 +59,7 @@ from evsuper.hmi.models.alarms import (
     AlarmListModel,
     Column,
 )
+from evsuper.hmi.models.table import Index
 from evsuper.hmi.theme import Palette, font, named_button, priority_style, role_label
 from evsuper.hmi.widgets.command_result import CommandResultLine
 from evsuper.hmi.widgets.export import ExportControl, ExportTable
@@ -66,7 +67,6 @@ from evsuper.hmi.widgets.permission_gate import PermissionGates
 from evsuper.reports.alarms import ALARM_LIST_HEADERS, alarm_list_rows
 from evsuper.users.permissions import NOBODY, Actor, Permission
 
-_ModelIndex = QModelIndex | QPersistentModelIndex
 Confirm = Callable[[str], bool]
 
 NEEDS_ACTION_TAB = 0
@@ -99,7 +99,7 @@ class AlarmDelegate(QStyledItemDelegate):
         self._model = model
         self._bold = font(9.5, bold=True)
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _ModelIndex) -> None:
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         if index.column() != Column.PRIORITY:
             super().paint(painter, option, index)
             return

@@ -13,7 +13,7 @@ and a strip of counts per state that is also the state filter.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QHelpEvent, QKeySequence, QPainter, QPaintEvent, QPen, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,9 +37,8 @@ from evsuper.hmi.library.base import TILE_HEADER, TILE_ROW, TILE_WIDTH, ObjectSi
 from evsuper.hmi.library.bound import charge_point_view
 from evsuper.hmi.models.overview import OverviewModel
 from evsuper.hmi.models.overview_filter import OverviewFilter, StateFilter
+from evsuper.hmi.models.table import Index
 from evsuper.hmi.theme import Emphasis, Palette, font, set_emphasis
-
-_ModelIndex = QModelIndex | QPersistentModelIndex
 
 # From this many chargers on, the area selector is the bar's first, large control.
 MANY = 100
@@ -57,7 +56,7 @@ class TileDelegate(QStyledItemDelegate):
         self._size = self._tile_size(model.max_connectors)
         model.maxConnectorsChanged.connect(self._on_max_connectors_changed)
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: _ModelIndex) -> QSize:
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         return self._size
 
     @staticmethod
@@ -69,7 +68,7 @@ class TileDelegate(QStyledItemDelegate):
         self._size = self._tile_size(connectors)
         self.sizeHintChanged.emit(self._rows.index(0, 0))
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _ModelIndex) -> None:
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         view = charge_point_view(self._rows.state_at(index.row()))
         rect = QRectF(option.rect)
         paint_object(painter, rect, view, ObjectSize.TILE)
@@ -92,7 +91,7 @@ class TileDelegate(QStyledItemDelegate):
         event: QHelpEvent,
         view: QAbstractItemView,
         option: QStyleOptionViewItem,
-        index: _ModelIndex,
+        index: Index,
     ) -> bool:
         """The tile's tooltip: the object's state in words and where the charger stands."""
         if not index.isValid():

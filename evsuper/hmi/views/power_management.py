@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QModelIndex, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QBrush, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -50,6 +50,7 @@ from evsuper.hmi.models.power_management import (
     PowerTreeModel,
     has_session,
 )
+from evsuper.hmi.models.table import Index
 from evsuper.hmi.theme import Emphasis, Palette, role_label, set_emphasis
 from evsuper.hmi.widgets.command_result import CommandResultLine
 from evsuper.hmi.widgets.number_field import DecimalField
@@ -121,7 +122,7 @@ class LoadBarDelegate(QStyledItemDelegate):
         self,
         painter: QPainter,
         option: QStyleOptionViewItem,
-        index: QModelIndex | QPersistentModelIndex,
+        index: Index,
     ) -> None:
         super().paint(painter, option, index)
         bar = index.data(BAR_ROLE)
@@ -156,9 +157,7 @@ class LoadBarDelegate(QStyledItemDelegate):
             painter.drawLine(QPointF(tick, rect.top() - 3), QPointF(tick, rect.bottom() + 3))
         painter.restore()
 
-    def sizeHint(
-        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
-    ) -> QSize:
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         hint = super().sizeHint(option, index)
         return QSize(hint.width(), max(hint.height(), ROW_HEIGHT))
 
@@ -170,7 +169,7 @@ class SetpointDelegate(QStyledItemDelegate):
         self,
         parent: QWidget,
         option: QStyleOptionViewItem,
-        index: QModelIndex | QPersistentModelIndex,
+        index: Index,
     ) -> QWidget:
         editor = DecimalField(0.0, 1000.0, None, 1, parent)
         editor.setObjectName("manualLimitEditor")
