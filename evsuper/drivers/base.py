@@ -9,14 +9,14 @@ talks to it only through this protocol; docs/drivers.md explains how to write on
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, Self, TypeVar
 
-from evsuper.core.tags import Sample, TagPath
+from evsuper.core.tags import Quality, Sample, TagPath
 
 Publish = Callable[[TagPath, Sample], None]
 
@@ -143,3 +143,106 @@ async def cancel_devices(tasks: Iterable[asyncio.Task[None]]) -> None:
         for task in pending:
             task.cancel()
         _, pending = await asyncio.wait(pending, timeout=0.5)
+
+
+class Device(Protocol):
+    """One device of a `DeviceDriver`: its connection loop (``run``, until cancelled) and
+    its points."""
+
+    status: DeviceStatus
+
+    async def run(self) -> None: ...
+
+    async def write(self, tag: TagPath, value: Any) -> WriteResult: ...
+
+    def writable(self, tag: TagPath) -> bool: ...
+
+    def publish_all(self, quality: Quality) -> None: ...
+
+
+D = TypeVar("D", bound=Device)
+
+
+class DeviceDriver(Generic[D]):
+    """A `Driver` whose devices each run in their own task (Modbus, OPC UA): starting and
+    stopping them, switching one off and on, routing a write to the device of its tag.
+    A subclass builds the devices; it may serve simulated ones around them (``_serve``,
+    ``_unserve``)."""
+
+    scheme = ""  # names the devices' tasks, "modbus:<device>"
+
+    def __init__(
+        self, devices: Mapping[str, D], owner: Mapping[TagPath, D], disabled: Collection[str]
+    ) -> None:
+        self.devices = dict(devices)
+        self._owner = dict(owner)  # tag -> the device whose point it is
+        self._disabled = set(disabled)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def start(self) -> None:
+        await self._serve()
+        for name, device in self.devices.items():
+            if name in self._disabled:
+                device.status.state = LinkState.DISABLED
+                device.publish_all(Quality.NOT_CONNECTED)
+            else:
+                self._start(name)
+
+    async def stop(self) -> None:
+        tasks, self._tasks = self._tasks, {}
+        await cancel_devices(tasks.values())
+        for device in self.devices.values():
+            device.status.state = LinkState.STOPPED
+        await self._unserve()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    def tags(self) -> Sequence[TagPath]:
+        return list(self._owner)
+
+    def owns(self, tag: TagPath) -> bool:
+        return tag in self._owner
+
+    def writable(self, tag: TagPath) -> bool:
+        device = self._owner.get(tag)
+        return device is not None and device.writable(tag)
+
+    async def write(self, tag: TagPath, value: Any) -> WriteResult:
+        device = self._owner.get(tag)
+        if device is None:
+            return WriteResult(tag, WriteStatus.UNKNOWN_TAG, value, detail="no device owns it")
+        if device.status.state is LinkState.DISABLED:
+            return WriteResult(tag, WriteStatus.COMM_FAILURE, value, detail="device disabled")
+        return await device.write(tag, value)
+
+    def status(self) -> dict[str, DeviceStatus]:
+        return {name: device.status for name, device in self.devices.items()}
+
+    async def set_enabled(self, device: str, enabled: bool) -> None:
+        chosen = self.devices[device]
+        if enabled:
+            self._disabled.discard(device)
+            if device not in self._tasks:
+                self._start(device)
+            return
+        self._disabled.add(device)
+        task = self._tasks.pop(device, None)
+        if task is not None:
+            await cancel_devices([task])
+        chosen.status.state = LinkState.DISABLED
+
+    async def _serve(self) -> None:
+        """Before the devices start (simulated devices: their server)."""
+
+    async def _unserve(self) -> None:
+        """After the devices stopped."""
+
+    def _start(self, name: str) -> None:
+        self._tasks[name] = asyncio.create_task(
+            self.devices[name].run(), name=f"{self.scheme}:{name}"
+        )

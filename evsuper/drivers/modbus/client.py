@@ -21,12 +21,12 @@ from pymodbus.pdu import ModbusPDU
 from evsuper.core.tags import Quality, Sample, TagPath
 from evsuper.core.timeutil import utcnow
 from evsuper.drivers.base import (
+    DeviceDriver,
     DeviceStatus,
     LinkState,
     Publish,
     WriteResult,
     WriteStatus,
-    cancel_devices,
 )
 from evsuper.drivers.modbus import codec
 from evsuper.drivers.modbus.config import Device, Function, Point
@@ -117,6 +117,10 @@ class ModbusDevice:
             self.status.state = LinkState.STOPPED
             self.status.connected_since = None
             self.publish_all(Quality.NOT_CONNECTED)
+
+    def writable(self, tag: TagPath) -> bool:
+        point = self.config.point(tag)
+        return point is not None and point.writable
 
     async def write(self, tag: TagPath, value: Any) -> WriteResult:
         """Write ``value`` to a writable point, read it back and say how it went."""
@@ -265,13 +269,15 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-class ModbusDriver:
+class ModbusDriver(DeviceDriver[ModbusDevice]):
     """Every configured device, each polled by its own task.
 
     ``chargers`` binds devices (by name) to the charger whose tags their points are
     (``mapping.py``); ``simulated`` devices (name → profile name, "" for none) are served
     by a ``ModbusSimulator`` the driver runs on 127.0.0.1 while it runs; ``disabled``
     devices start switched off."""
+
+    scheme = "modbus"
 
     def __init__(
         self,
@@ -283,7 +289,7 @@ class ModbusDriver:
         disabled: Collection[str] = (),
     ) -> None:
         chargers = chargers or {}
-        self.devices = {
+        built = {
             d.name: ModbusDevice(
                 d,
                 publish,
@@ -291,7 +297,8 @@ class ModbusDriver:
             )
             for d in devices
         }
-        self._owner = {p.tag: dev for dev in self.devices.values() for p in dev.config.points}
+        owner = {p.tag: dev for dev in built.values() for p in dev.config.points}
+        super().__init__(built, owner, disabled)
         self._extra = [
             tag
             for dev in self.devices.values()
@@ -299,72 +306,22 @@ class ModbusDriver:
             for tag in dev.mapping.derived_tags()
         ]
         self._simulated = dict(simulated or {})
-        self._disabled = set(disabled)
-        self._tasks: dict[str, asyncio.Task[None]] = {}
         self.simulator: ModbusSimulator | None = None
 
-    async def start(self) -> None:
+    def tags(self) -> Sequence[TagPath]:
+        return [*super().tags(), *self._extra]
+
+    async def _serve(self) -> None:
         if self._simulated:
             await self._start_simulator()
-        for name, dev in self.devices.items():
+        for dev in self.devices.values():
             if dev.mapping is not None:
                 dev.mapping.start()
-            if name in self._disabled:
-                dev.status.state = LinkState.DISABLED
-                dev.publish_all(Quality.NOT_CONNECTED)
-            else:
-                self._tasks[name] = asyncio.create_task(dev.run(), name=f"modbus:{name}")
 
-    async def stop(self) -> None:
-        tasks, self._tasks = self._tasks, {}
-        await cancel_devices(tasks.values())
-        for dev in self.devices.values():
-            dev.status.state = LinkState.STOPPED
+    async def _unserve(self) -> None:
         if self.simulator is not None:
             await self.simulator.stop()
             self.simulator = None
-
-    async def __aenter__(self) -> ModbusDriver:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    def tags(self) -> Sequence[TagPath]:
-        return [*self._owner, *self._extra]
-
-    def owns(self, tag: TagPath) -> bool:
-        return tag in self._owner
-
-    def writable(self, tag: TagPath) -> bool:
-        device = self._owner.get(tag)
-        point = None if device is None else device.config.point(tag)
-        return point is not None and point.writable
-
-    async def write(self, tag: TagPath, value: Any) -> WriteResult:
-        device = self._owner.get(tag)
-        if device is None:
-            return WriteResult(tag, WriteStatus.UNKNOWN_TAG, value, detail="no device owns it")
-        if device.status.state is LinkState.DISABLED:
-            return WriteResult(tag, WriteStatus.COMM_FAILURE, value, detail="device disabled")
-        return await device.write(tag, value)
-
-    def status(self) -> dict[str, DeviceStatus]:
-        return {name: dev.status for name, dev in self.devices.items()}
-
-    async def set_enabled(self, device: str, enabled: bool) -> None:
-        dev = self.devices[device]
-        if enabled:
-            self._disabled.discard(device)
-            if device not in self._tasks:
-                self._tasks[device] = asyncio.create_task(dev.run(), name=f"modbus:{device}")
-            return
-        self._disabled.add(device)
-        task = self._tasks.pop(device, None)
-        if task is not None:
-            await cancel_devices([task])
-        dev.status.state = LinkState.DISABLED
 
     async def _start_simulator(self) -> None:
         """Serve the simulated devices, one unit each, and point them at it."""

@@ -24,13 +24,13 @@ from asyncua.crypto import security_policies, uacrypto
 from evsuper.core.tags import Quality, Sample, TagPath
 from evsuper.core.timeutil import utcnow
 from evsuper.drivers.base import (
+    DeviceDriver,
     DeviceStatus,
     DriverConfigError,
     LinkState,
     Publish,
     WriteResult,
     WriteStatus,
-    cancel_devices,
 )
 from evsuper.drivers.opcua.config import (
     Authentication,
@@ -200,6 +200,10 @@ class OpcUaDevice:
 
     def point(self, tag: TagPath) -> Point | None:
         return self._points.get(tag)
+
+    def writable(self, tag: TagPath) -> bool:
+        point = self._points.get(tag)
+        return point is not None and point.writable
 
     async def run(self) -> None:
         """Connect, subscribe (or poll), and on a broken link mark every point
@@ -509,8 +513,10 @@ async def _eu_span(client: Client, node_id: ua.NodeId) -> float | None:
     return float(eu_range.High - eu_range.Low)
 
 
-class OpcUaDriver:
+class OpcUaDriver(DeviceDriver[OpcUaDevice]):
     """Every configured endpoint, each served by its own task (``Driver`` protocol)."""
+
+    scheme = "opcua"
 
     def __init__(
         self,
@@ -518,72 +524,22 @@ class OpcUaDriver:
         publish: Publish,
         enabled: Mapping[str, bool] | None = None,
     ) -> None:
-        self.devices = {e.name: OpcUaDevice(e, publish) for e in endpoints}
-        self._owner = {p.tag: dev for dev in self.devices.values() for p in dev.endpoint.points}
-        self._enabled = {name: (enabled or {}).get(name, True) for name in self.devices}
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        built = {e.name: OpcUaDevice(e, publish) for e in endpoints}
+        owner = {p.tag: dev for dev in built.values() for p in dev.endpoint.points}
+        disabled = {name for name, on in (enabled or {}).items() if not on}
+        super().__init__(built, owner, disabled)
         # serves the endpoints with ``simulate = true`` on 127.0.0.1 while the driver runs
         self.simulator: OpcUaSimulator | None = None
 
-    async def start(self) -> None:
+    async def _serve(self) -> None:
         simulated = [d for d in self.devices.values() if d.endpoint.simulate]
         if simulated:
             self.simulator = OpcUaSimulator("127.0.0.1", 0)
             await self.simulator.start()
             for device in simulated:
                 device.endpoint = dataclasses.replace(device.endpoint, url=self.simulator.url)
-        for name, device in self.devices.items():
-            if self._enabled[name]:
-                self._start(name)
-            else:
-                device.status.state = LinkState.DISABLED
-                device.publish_all(Quality.NOT_CONNECTED)
 
-    async def stop(self) -> None:
-        await self._cancel(list(self._tasks))
+    async def _unserve(self) -> None:
         if self.simulator is not None:
             await self.simulator.stop()
             self.simulator = None
-
-    async def __aenter__(self) -> OpcUaDriver:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    def tags(self) -> Sequence[TagPath]:
-        return list(self._owner)
-
-    def owns(self, tag: TagPath) -> bool:
-        return tag in self._owner
-
-    def writable(self, tag: TagPath) -> bool:
-        device = self._owner.get(tag)
-        point = device.point(tag) if device is not None else None
-        return point is not None and point.writable
-
-    async def write(self, tag: TagPath, value: Any) -> WriteResult:
-        device = self._owner.get(tag)
-        if device is None:
-            return WriteResult(tag, WriteStatus.UNKNOWN_TAG, value, detail="no device owns it")
-        return await device.write(tag, value)
-
-    def status(self) -> dict[str, DeviceStatus]:
-        return {name: dev.status for name, dev in self.devices.items()}
-
-    async def set_enabled(self, device: str, enabled: bool) -> None:
-        if device not in self.devices:
-            raise KeyError(device)
-        self._enabled[device] = enabled
-        if enabled and device not in self._tasks:
-            self._start(device)
-        elif not enabled:
-            await self._cancel([device])
-            self.devices[device].status.state = LinkState.DISABLED
-
-    def _start(self, name: str) -> None:
-        self._tasks[name] = asyncio.create_task(self.devices[name].run(), name=f"opcua:{name}")
-
-    async def _cancel(self, names: list[str]) -> None:
-        await cancel_devices([self._tasks.pop(name) for name in names if name in self._tasks])

@@ -258,7 +258,11 @@ async def test_a_dead_endpoint_does_not_delay_another(sim: OpcUaSimulator, recor
 
 
 async def test_disable_enable_and_stop(sim: OpcUaSimulator, recorder: Recorder):
-    ep = endpoint(sim.url, [{"tag": "B/load_kw", "node": LOAD, "sampling_ms": 50}])
+    points = [
+        {"tag": "B/load_kw", "node": LOAD, "sampling_ms": 50},
+        {"tag": "B/limit_kw", "node": LIMIT, "writable": True},
+    ]
+    ep = endpoint(sim.url, points)
     await sim.set_value("Building.Load", 3.0)
     driver = OpcUaDriver([ep], recorder.publish)
     await driver.start()
@@ -266,6 +270,8 @@ async def test_disable_enable_and_stop(sim: OpcUaSimulator, recorder: Recorder):
     await driver.set_enabled("bms", False)
     assert recorder.quality("B/load_kw") is Quality.NOT_CONNECTED
     assert driver.status()["bms"].state is LinkState.DISABLED
+    refused = await driver.write("B/limit_kw", 5.0)
+    assert (refused.status, refused.detail) == (WriteStatus.COMM_FAILURE, "device disabled")
     await driver.set_enabled("bms", True)
     await recorder.wait_for(lambda: recorder.quality("B/load_kw") is Quality.GOOD)
     await driver.stop()
