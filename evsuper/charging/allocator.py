@@ -417,6 +417,9 @@ def _fill_by_priority(p: _Problem, x: list[float], admitted: set[int]) -> None:
     """Class by class, highest first: each class is filled with what the classes above
     left, the classes below held at their minimum. Every row is split by class once."""
     classes = sorted({p.sessions[s].priority for s in admitted}, reverse=True)
+    if len(classes) < 2:
+        _fill(p, x, sorted(admitted))
+        return
     index = {priority: i for i, priority in enumerate(classes)}
     rank = [len(classes)] * len(x)  # paused: after every class
     for s in admitted:
