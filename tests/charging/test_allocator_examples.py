@@ -187,3 +187,7 @@ def test_each_round_follows_its_own_limits_on_the_same_tree() -> None:
         assert three["C1"].current_a == pytest.approx(9)
     one = allocate(site, [Session("C1")]).setpoints
     assert one["C1"].current_a == pytest.approx(32) and one["C2"].state is State.NOT_REQUESTED
+    # the same connectors, a single-phase car on C1 now (on L1): L3 carries only C2
+    single = allocate(tighter, [Session("C1", phases=1), Session("C2")]).setpoints
+    assert single["C1"].phase_currents == pytest.approx((16, 0, 0))
+    assert single["C2"].phase_currents == pytest.approx((0, 0, 16))
