@@ -142,8 +142,9 @@ def _configure_logging(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
-    # the ocpp library logs every frame at INFO; keep that for --verbose
-    for noisy in ("ocpp", "ocpp.frames", "websockets", "alembic"):
+    # the ocpp library logs every frame at INFO, asyncua each node of its standard address
+    # space and each endpoint it finds; keep that for --verbose
+    for noisy in ("ocpp", "ocpp.frames", "websockets", "alembic", "asyncua"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 

@@ -58,6 +58,7 @@ class _LinkLossAtDebug(logging.Filter):
         lost = record.exc_info is not None and isinstance(record.exc_info[1], _LINK_ERRORS)
         if lost or record.getMessage().endswith("was called but connection is closed"):
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
         return True
 
 
