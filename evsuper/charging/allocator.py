@@ -130,8 +130,15 @@ class _Row:
         coef: Iterable[float] = self.coef
         if where is not None:
             members, coef = compress(members, where), compress(coef, where)
-        values = map(x.__getitem__, members)
-        return sum(values) if self.phase else sum(map(mul, coef, values))
+        return _weighted(members, coef, x, unit=self.phase is not None)
+
+
+def _weighted(
+    members: Iterable[int], coef: Iterable[float], x: Sequence[float], unit: bool
+) -> float:
+    """sum(coef * x) over `members`, in order; `unit`: every coefficient is 1 (a limit in A)."""
+    values = map(x.__getitem__, members)
+    return sum(values) if unit else sum(map(mul, coef, values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,22 +363,14 @@ def _level(room: float, a: list[float] | None, lo: list[float], hi: list[float])
     if min(lo) == max(lo):
         # one floor, below the level: the load is sum(a * min(t, hi)); walk up the tops
         below = 0.0
-        if a is None:
-            rest = float(len(hi))
-            for top in sorted(hi):
-                level = (room - below) / rest
-                if level <= top:
-                    return level
-                below += top
-                rest -= 1.0
-        else:
-            rest = sum(a)
-            for top, weight in sorted(zip(hi, a, strict=True)):
-                level = (room - below) / rest
-                if level <= top:
-                    return level
-                below += weight * top
-                rest -= weight
+        rest = float(len(hi)) if a is None else sum(a)
+        tops = zip(sorted(hi), repeat(1.0)) if a is None else sorted(zip(hi, a, strict=True))
+        for top, weight in tops:
+            level = (room - below) / rest
+            if level <= top:
+                return level
+            below += weight * top
+            rest -= weight
         return max(hi)  # (reached only through rounding: the load meets room at the top)
     coef = [1.0] * len(lo) if a is None else a
     events = sorted(chain(zip(lo, coef, strict=True), zip(hi, map(neg, coef), strict=True)))
@@ -435,10 +434,6 @@ def _fill_by_priority(p: _Problem, x: list[float], admitted: set[int]) -> None:
             split.append((k, cap, members, coef, bounds))
             loads[k] = c.load(x)
 
-    def load(k: int, mine: list[int], coef: list[float], values: list[float]) -> float:
-        got = map(values.__getitem__, mine)
-        return sum(map(mul, coef, got)) if p.rows[k].phase is None else sum(got)
-
     for i in range(len(classes)):
         rows: _Moving = {}
         moved = []
@@ -446,14 +441,15 @@ def _fill_by_priority(p: _Problem, x: list[float], admitted: set[int]) -> None:
             if bounds[i] == bounds[i + 1]:
                 continue
             mine, mine_coef = members[bounds[i] : bounds[i + 1]], coef[bounds[i] : bounds[i + 1]]
-            before = load(k, mine, mine_coef, x)
+            unit = p.rows[k].phase is not None
+            before = _weighted(mine, mine_coef, x, unit)
             room = cap - (loads[k] - before)
-            if load(k, mine, mine_coef, p.hi) > room:  # else it never fills
+            if _weighted(mine, mine_coef, p.hi, unit) > room:  # else it never fills
                 rows[k] = mine, mine_coef, sum(mine_coef), room
-            moved.append((k, mine, mine_coef, before))
+            moved.append((k, mine, mine_coef, before, unit))
         _raise(p, x, [s for s in sorted(admitted) if rank[s] == i], rows)
-        for k, mine, mine_coef, before in moved:
-            loads[k] += load(k, mine, mine_coef, x) - before
+        for k, mine, mine_coef, before, unit in moved:
+            loads[k] += _weighted(mine, mine_coef, x, unit) - before
 
 
 def _raise(p: _Problem, x: list[float], active: Sequence[int], rows: _Moving) -> None:

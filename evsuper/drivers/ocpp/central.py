@@ -686,7 +686,7 @@ class CentralSystem:
         conn = self._charger(charger_id).connector(connector_id)
         self.bus.publish(
             connector_tag(charger_id, connector_id, ConnectorTag.TRANSACTION_ID),
-            Sample(conn.transaction_id) if since is None else Sample(conn.transaction_id, since),
+            Sample(conn.transaction_id, since or utcnow()),
         )
         self.bus.publish(
             connector_tag(charger_id, connector_id, ConnectorTag.ID_TAG),

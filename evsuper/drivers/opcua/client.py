@@ -203,7 +203,7 @@ class OpcUaDevice:
         return self._points.get(tag)
 
     def writable(self, tag: TagPath) -> bool:
-        point = self._points.get(tag)
+        point = self.point(tag)
         return point is not None and point.writable
 
     async def run(self) -> None:
